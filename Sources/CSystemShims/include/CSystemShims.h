@@ -1,0 +1,21 @@
+// Thin C shims for the few system calls Swift's Glibc/Darwin modules do not expose
+// cleanly: statfs (its header is not in the Glibc module map), flock (the function
+// is shadowed by `struct flock` in Swift), and the real-time signal range (SIGRTMAX
+// is a function-like macro). Nothing here adds behaviour; each shim is one call.
+#ifndef CSYSTEMSHIMS_H
+#define CSYSTEMSHIMS_H
+
+#include <stdint.h>
+
+/// flock(2). Returns 0 or -1 with errno set.
+int csystem_flock(int fd, int operation);
+
+/// The filesystem type of `path`: Linux f_type magic from statfs(2), written to
+/// *magic. On Darwin, the f_fstypename is copied into `name` (NUL-terminated) and
+/// *magic is 0. Returns 0 or -1 with errno set.
+int csystem_statfs_type(const char *path, uint64_t *magic, char *name, int name_capacity);
+
+/// The highest real-time signal number, or -1 where there are none.
+int csystem_sigrtmax(void);
+
+#endif

@@ -1,0 +1,38 @@
+#include "CSystemShims.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/file.h>
+#if defined(__linux__)
+#include <sys/vfs.h>
+#else
+#include <sys/mount.h>
+#include <sys/param.h>
+#endif
+
+int csystem_flock(int fd, int operation) { return flock(fd, operation); }
+
+int csystem_statfs_type(const char *path, uint64_t *magic, char *name, int name_capacity) {
+    struct statfs s;
+    if (statfs(path, &s) != 0) return -1;
+#if defined(__linux__)
+    *magic = (uint64_t)(unsigned long)s.f_type;
+    if (name_capacity > 0) name[0] = 0;
+#else
+    *magic = 0;
+    if (name_capacity > 0) {
+        strncpy(name, s.f_fstypename, (size_t)name_capacity - 1);
+        name[name_capacity - 1] = 0;
+    }
+#endif
+    return 0;
+}
+
+int csystem_sigrtmax(void) {
+#if defined(SIGRTMAX)
+    return SIGRTMAX;
+#else
+    return -1;
+#endif
+}

@@ -1,0 +1,143 @@
+/// Everything that can go wrong in MetadataCache, as one typed error.
+///
+/// Each case carries what a user needs to act — the path, the operation, the
+/// errno, who holds the lock — and `description` ends with what to do next.
+/// Command-line front ends map cases to exit codes (see `docs/cli.md`).
+public enum MetadataCacheError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The writer lock was still held by another process when the timeout expired.
+    case lockTimeout(lockPath: String, timeout: LockTimeout, waited: Duration, holder: HolderRecord?)
+    /// Waiting for the writer lock was cancelled (task cancellation or a cancel token).
+    case cancelled(lockPath: String, waited: Duration)
+    /// The lock is held by this process or by one of its ancestors: waiting would
+    /// never end, because the holder is waiting for us.
+    case selfDeadlock(lockPath: String, holder: HolderRecord, holderIsAncestor: Bool)
+    /// An owner-file lock was taken over while we held it (its lease expired).
+    case lockLost(lockPath: String, reason: String)
+    /// Advisory locking was required (`--lock-backend advisory`) but the
+    /// filesystem does not support it.
+    case lockingUnsupported(lockPath: String, errno: Errno)
+    /// The payload is not strict RFC 8259 JSON.
+    case invalidPayload(JSONValidationError)
+    /// The payload exceeds the configured size limit.
+    case payloadTooLarge(bytes: Int, limit: Int)
+    /// The cache file exists but fails verification.
+    case corruptCache(path: String, problem: CacheCorruption)
+    /// The filesystem cannot hold the new cache file.
+    case insufficientSpace(directory: String, needed: UInt64, available: UInt64)
+    /// A system call failed.
+    case io(operation: String, path: String, errno: Errno)
+    /// The cache directory is not safe to use (symlink, shared, foreign owner).
+    case unsafeDirectory(path: String, problem: UnsafeDirectoryProblem)
+    /// A cache name that is not a plain file name (empty, `/`, leading dot, ...).
+    case invalidCacheName(String)
+
+    public var description: String {
+        switch self {
+        case let .lockTimeout(lockPath, timeout, waited, holder):
+            let who = holder.map { " held by \($0.summary)" } ?? ""
+            return "Could not acquire the writer lock \(lockPath)\(who) after \(DurationText.format(waited)) (timeout: \(timeout)). "
+                + "Retry with a longer lock timeout, or check who holds it with 'metacache cache status'."
+        case let .cancelled(lockPath, waited):
+            return "Cancelled after waiting \(DurationText.format(waited)) for the writer lock \(lockPath); nothing was changed."
+        case let .selfDeadlock(lockPath, holder, holderIsAncestor):
+            let relation = holderIsAncestor ? "an ancestor of this process" : "this process"
+            return "The writer lock \(lockPath) is held by \(relation) (\(holder.summary)); waiting for it would never end. "
+                + (holderIsAncestor
+                    ? "Refresh in the parent while it holds the lock, or release the lock before starting this child."
+                    : "Release the existing CacheWriterLockGuard first, or use CacheStore.update/refresh, which queue callers within a process.")
+        case let .lockLost(lockPath, reason):
+            return "Lost the writer lock \(lockPath): \(reason). The commit was not made; retry the operation."
+        case let .lockingUnsupported(lockPath, errno):
+            return "The filesystem holding \(lockPath) does not support advisory locks (flock: \(errno)). "
+                + "Use the lock-file backend (--lock-backend lockfile or auto)."
+        case let .invalidPayload(error):
+            return "Invalid JSON payload: \(error). Nothing was written; the previous cache is unchanged."
+        case let .payloadTooLarge(bytes, limit):
+            return "Payload of \(ByteCountText.format(bytes)) exceeds the limit of \(ByteCountText.format(limit)). "
+                + "Nothing was written; raise the limit (--max-bytes) if this size is expected."
+        case let .corruptCache(path, problem):
+            return "The cache file \(path) is corrupt: \(problem). "
+                + "Run 'metacache cache verify --repair' to move it aside, then refresh."
+        case let .insufficientSpace(directory, needed, available):
+            return "Not enough free space in \(directory): the new cache needs \(ByteCountText.format(needed)) "
+                + "but only \(ByteCountText.format(available)) is available. Free some space and retry; the previous cache is unchanged."
+        case let .io(operation, path, errno):
+            return "\(operation) failed for \(path): \(errno). \(Self.hint(for: errno))"
+        case let .unsafeDirectory(path, problem):
+            return "Refusing to use the cache directory \(path): \(problem). "
+                + "Fix its ownership and permissions (chmod 700), or allow a deliberately shared cache explicitly."
+        case let .invalidCacheName(name):
+            return "Invalid cache name \(JSONText.quoted(name)): use a plain file name without '/', control characters or a leading dot."
+        }
+    }
+
+    /// The errno behind this error, when there is one.
+    public var errno: Errno? {
+        switch self {
+        case let .io(_, _, errno), let .lockingUnsupported(_, errno): errno
+        default: nil
+        }
+    }
+
+    static func hint(for errno: Errno) -> String {
+        switch errno {
+        case .noSpace, .quotaExceeded: "Free some disk space and retry."
+        case .permissionDenied, .notPermitted: "Check the owner and permissions of the path."
+        case .readOnlyFileSystem: "The filesystem is read-only; choose another cache directory."
+        case .tooManySymlinks: "The path is a symbolic link, which the cache refuses to follow."
+        case .noSuchFile: "Check that the path exists."
+        case .ioError: "The disk reported an I/O error; check the system log."
+        default: "Retry; if it persists, check the path and the filesystem."
+        }
+    }
+}
+
+/// How a cache file failed verification.
+public enum CacheCorruption: Error, Sendable, Equatable, CustomStringConvertible {
+    case empty
+    case notARegularFile
+    case truncatedHeader(size: Int)
+    case badMagic
+    case unsupportedVersion(UInt16)
+    case malformedHeader(String)
+    case headerChecksumMismatch
+    case lengthMismatch(expected: Int, actual: Int)
+    case payloadChecksumMismatch(expected: UInt64, actual: UInt64)
+
+    public var description: String {
+        switch self {
+        case .empty: "the file is empty"
+        case .notARegularFile: "it is not a regular file"
+        case let .truncatedHeader(size): "the file is only \(size) bytes, shorter than a header"
+        case .badMagic: "it does not start with the MetadataCache signature (not a cache file, or overwritten)"
+        case let .unsupportedVersion(v): "format version \(v) is not supported by this version (upgrade MetadataCache)"
+        case let .malformedHeader(reason): "malformed header (\(reason))"
+        case .headerChecksumMismatch: "the header checksum does not match (bit flip or partial overwrite)"
+        case let .lengthMismatch(expected, actual):
+            actual < expected
+                ? "truncated: expected \(expected) bytes, found \(actual)"
+                : "trailing data: expected \(expected) bytes, found \(actual)"
+        case let .payloadChecksumMismatch(expected, actual):
+            "payload checksum mismatch (expected \(Hex.format(expected)), computed \(Hex.format(actual)))"
+        }
+    }
+}
+
+/// Why a cache directory was refused.
+public enum UnsafeDirectoryProblem: Sendable, Equatable, CustomStringConvertible {
+    case isSymbolicLink
+    case notADirectory
+    case writableByOthers(permissions: UInt32)
+    case ownedByAnotherUser(owner: UInt32, currentUser: UInt32)
+
+    public var description: String {
+        switch self {
+        case .isSymbolicLink: "it is a symbolic link"
+        case .notADirectory: "it is not a directory"
+        case let .writableByOthers(permissions):
+            "it is writable by group or others (mode \(String(permissions, radix: 8)))"
+        case let .ownedByAnotherUser(owner, currentUser):
+            "it is owned by uid \(owner), not by the current user (uid \(currentUser))"
+        }
+    }
+}

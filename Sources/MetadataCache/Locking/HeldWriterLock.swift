@@ -1,0 +1,100 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Synchronization
+
+/// A writer lock this process holds: the descriptor, what was published about it,
+/// and how to let it go. `CacheWriterLockGuard` owns exactly one and releases it in
+/// its `deinit`; this class exists so the lock can travel through a continuation
+/// (which needs a copyable value) on its way to the guard, and releases in its own
+/// `deinit` as a backstop.
+package final class HeldWriterLock: Sendable {
+    package let backend: LockBackendKind
+    /// The file whose lock or existence is the lock (`NAME.lock` or `NAME.lock.owner`).
+    package let lockPath: String
+    /// The store's `NAME.lock`, the key in `HeldWriterLocks` for both backends.
+    package let registryKey: String
+    package let record: HolderRecord
+    package let waited: Duration
+    package let timeout: LockTimeout
+    package let acquisitionStarted: ContinuousClock.Instant
+    package let acquired: ContinuousClock.Instant
+    private let fd: Int32
+    private let ownerInode: UInt64?
+    private let renewal: LeaseRenewal?
+    private let ownerLock: OwnerFileLock?
+    private let sys: SystemCalls
+    private let observer: (any CacheObserver)?
+    private let released = Atomic<Bool>(false)
+
+    init(
+        backend: LockBackendKind, lockPath: String, registryKey: String, record: HolderRecord, waited: Duration,
+        timeout: LockTimeout, acquisitionStarted: ContinuousClock.Instant, fd: Int32, ownerInode: UInt64?,
+        renewal: LeaseRenewal?, ownerLock: OwnerFileLock?, sys: SystemCalls, observer: (any CacheObserver)?
+    ) {
+        self.backend = backend
+        self.lockPath = lockPath
+        self.registryKey = registryKey
+        self.record = record
+        self.waited = waited
+        self.timeout = timeout
+        self.acquisitionStarted = acquisitionStarted
+        self.acquired = .now
+        self.fd = fd
+        self.ownerInode = ownerInode
+        self.renewal = renewal
+        self.ownerLock = ownerLock
+        self.sys = sys
+        self.observer = observer
+    }
+
+    deinit { release() }
+
+    package var isReleased: Bool { released.load(ordering: .sequentiallyConsistent) }
+
+    /// The time left of the lock-timeout budget, which also bounds rename retries;
+    /// nil when the timeout is infinite.
+    package var remainingBudget: Duration? {
+        guard let total = timeout.duration else { return nil }
+        let used = ContinuousClock.now - acquisitionStarted
+        return used >= total ? .zero : total - used
+    }
+
+    /// Throws `lockLost` if the lock is no longer ours. Advisory locks cannot be
+    /// lost while the descriptor is open; an owner file can be broken by a process
+    /// that judged our lease expired.
+    package func verifyStillHeld() throws(MetadataCacheError) {
+        guard !isReleased else { throw .lockLost(lockPath: lockPath, reason: "the guard was already released") }
+        if let ownerLock, let ownerInode, !ownerLock.stillOwned(inode: ownerInode) {
+            throw .lockLost(lockPath: lockPath, reason: "the owner file was removed or replaced by another process (lease expired?)")
+        }
+    }
+
+    /// Releases the lock (idempotent).
+    package func release() {
+        guard !released.exchange(true, ordering: .sequentiallyConsistent) else { return }
+        let heldFor = ContinuousClock.now - acquired
+        // Leave the process table first: the moment the kernel lock drops, another
+        // thread of this process may acquire and register.
+        HeldWriterLocks.unregister(registryKey)
+        switch backend {
+        case .advisory:
+            // Clear the holder record before unlocking, so nobody reads our record
+            // after we are gone; then unlock explicitly before closing. Closing alone
+            // would release too, but an explicit unlock wakes waiters before the
+            // close-time bookkeeping, and is the last thing a holder does.
+            try? sys.ftruncate(fd, length: 0, path: lockPath)
+            try? sys.unlock(fd, path: lockPath)
+            sys.closeIgnoringErrors(fd)
+        case .lockFile:
+            renewal?.stop()
+            if let ownerLock, let ownerInode {
+                _ = try? ownerLock.breakOwnerFile(expectedInode: ownerInode)
+            }
+            sys.closeIgnoringErrors(fd)
+        }
+        observer?.observe(.lockReleased(lockPath: lockPath, heldFor: heldFor))
+    }
+}

@@ -1,0 +1,124 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Synchronization
+
+/// Facts about processes that lock holders publish and waiters check: our own
+/// identity (pid, host, start time, command line), whether another pid is alive and
+/// still the same process, and our chain of ancestors.
+///
+/// The start time is what makes a pid meaningful over time: pids are reused, so
+/// "pid 4242 is alive" proves nothing about the holder that wrote 4242 an hour ago.
+/// A holder is the same process only if pid *and* start time match.
+package enum ProcessIdentity {
+    /// Host name of this machine (cached; it does not change under a running process
+    /// in any way that matters here).
+    package static let hostName: String = {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }()
+
+    package static var currentPID: Int32 { getpid() }
+
+    /// This process's command line, shortened for display ("metacache cache refresh").
+    package static let commandLine: String = {
+        let args = CommandLine.arguments
+        guard let first = args.first else { return "?" }
+        let program = first.split(separator: "/").last.map(String.init) ?? first
+        var text = ([program] + args.dropFirst()).joined(separator: " ")
+        if text.utf8.count > 200 { text = String(text.prefix(197)) + "..." }
+        return text
+    }()
+
+    /// Start time of this process (see `startTime(of:)`), computed once per pid.
+    package static var currentStartTime: UInt64? {
+        let pid = getpid()
+        return cachedOwnStartTime.withLock { cache in
+            if let cache, cache.pid == pid { return cache.start }
+            let start = startTime(of: pid)
+            cache = (pid, start)
+            return start
+        }
+    }
+    private static let cachedOwnStartTime = Mutex<(pid: Int32, start: UInt64?)?>(nil)
+
+    /// When the process started, in a platform unit that is only ever compared for
+    /// equality: clock ticks since boot on Linux (field 22 of `/proc/PID/stat`),
+    /// microseconds since the epoch on Darwin. Nil when the process does not exist
+    /// or the information is unavailable.
+    package static func startTime(of pid: Int32) -> UInt64? {
+        #if os(Linux)
+        guard let fields = statFields(of: pid), fields.count > 19 else { return nil }
+        // statFields starts at field 3 (state), so field 22 is index 19.
+        return UInt64(fields[19])
+        #elseif canImport(Darwin)
+        var info = kinfo_proc()
+        var size = MemoryLayout<kinfo_proc>.stride
+        var mib: [Int32] = [CTL_KERN, KERN_PROC, KERN_PROC_PID, pid]
+        guard sysctl(&mib, 4, &info, &size, nil, 0) == 0, size > 0 else { return nil }
+        let tv = info.kp_proc.p_un.__p_starttime
+        return UInt64(tv.tv_sec) * 1_000_000 + UInt64(tv.tv_usec)
+        #else
+        return nil
+        #endif
+    }
+
+    /// The parent pid of `pid`, or nil when unknown.
+    package static func parentPID(of pid: Int32) -> Int32? {
+        #if os(Linux)
+        guard let fields = statFields(of: pid), fields.count > 1 else { return nil }
+        return Int32(fields[1])
+        #elseif canImport(Darwin)
+        var info = kinfo_proc()
+        var size = MemoryLayout<kinfo_proc>.stride
+        var mib: [Int32] = [CTL_KERN, KERN_PROC, KERN_PROC_PID, pid]
+        guard sysctl(&mib, 4, &info, &size, nil, 0) == 0, size > 0 else { return nil }
+        return info.kp_eproc.e_ppid
+        #else
+        return nil
+        #endif
+    }
+
+    /// Our ancestors, nearest first, each with its start time (up to, excluding, pid 1).
+    package static func ancestors() -> [(pid: Int32, startTime: UInt64?)] {
+        var result: [(Int32, UInt64?)] = []
+        var pid = getppid()
+        while pid > 1, result.count < 64 {
+            result.append((pid, startTime(of: pid)))
+            guard let parent = parentPID(of: pid), parent != pid else { break }
+            pid = parent
+        }
+        return result
+    }
+
+    /// Whether the process that wrote a holder record on this host is still running:
+    /// the pid exists *and*, when both start times are known, it is the same process.
+    package static func isAlive(pid: Int32, startTime: UInt64?) -> Bool {
+        guard pid > 0 else { return false }
+        if kill(pid, 0) != 0 && errno == ESRCH { return false }
+        // EPERM means the pid exists but belongs to another user: alive.
+        guard let recorded = startTime, let actual = Self.startTime(of: pid) else { return true }
+        return recorded == actual
+    }
+
+    #if os(Linux)
+    /// Fields of `/proc/PID/stat` after the command name, starting with field 3
+    /// (state). The command name is skipped by finding the *last* ')', because the
+    /// name itself may contain spaces and parentheses.
+    private static func statFields(of pid: Int32) -> [Substring]? {
+        let path = "/proc/\(pid)/stat"
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard n > 0 else { return nil }
+        let text = String(decoding: buffer[0..<n], as: UTF8.self)
+        guard let close = text.lastIndex(of: ")") else { return nil }
+        return text[text.index(after: close)...].split(separator: " ")
+    }
+    #endif
+}

@@ -1,0 +1,273 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Acquires a store's writer lock: picks the backend, waits with feedback, refuses
+/// self-deadlocks, publishes the holder record.
+///
+/// Guarantee: on return the caller is the only writer of the store among all
+/// processes using the same backend, and `HeldWriterLocks` records it; on a throw,
+/// nothing is held and nothing was published.
+package struct WriterLockAcquisition: Sendable {
+    package let layout: StoreLayout
+    package let options: CacheStoreOptions
+    /// The filesystem under the store (from `statfs`), when known.
+    package let fileSystem: FileSystemType?
+
+    private var sys: SystemCalls { options.systemCalls }
+    private var observer: (any CacheObserver)? { options.observer }
+
+    /// What to do when this process already holds the lock.
+    package enum Reentrancy: Sendable {
+        /// Fail at once with `selfDeadlock` (raw guard acquisition: a second guard
+        /// in the same process is almost always a nested acquisition that would
+        /// wait for itself forever).
+        case refuse
+        /// Wait like any other waiter (`refresh`/`update`: concurrent tasks of one
+        /// host queue behind each other in the kernel's lock queue).
+        case queue
+    }
+
+    package init(layout: StoreLayout, options: CacheStoreOptions, fileSystem: FileSystemType?) {
+        self.layout = layout
+        self.options = options
+        self.fileSystem = fileSystem
+    }
+
+    private enum BackendPlan {
+        case advisory(fallbackAllowed: Bool)
+        case lockFile(fallbackReason: String?)
+    }
+
+    private var plan: BackendPlan {
+        switch options.lockBackend {
+        case .advisory: return .advisory(fallbackAllowed: false)
+        case .lockFile: return .lockFile(fallbackReason: nil)
+        case .auto:
+            if let fileSystem, fileSystem.isNetworkFileSystem {
+                return .lockFile(
+                    fallbackReason: "\(layout.directory) is on \(fileSystem.name), where advisory locks are not reliable across machines; using owner files")
+            }
+            return .advisory(fallbackAllowed: true)
+        }
+    }
+
+    /// The backend acquisitions start with (auto may still fall back on `ENOLCK`).
+    package var plannedBackend: LockBackendKind {
+        if case .lockFile = plan { return .lockFile }
+        return .advisory
+    }
+
+    package func acquire(
+        timeout: LockTimeout, cancellation: [CancellationToken], reentrancy: Reentrancy
+    ) throws(MetadataCacheError) -> HeldWriterLock {
+        let started = ContinuousClock.now
+        if reentrancy == .refuse, let mine = HeldWriterLocks.holder(of: layout.lockPath) {
+            throw .selfDeadlock(lockPath: layout.lockPath, holder: mine, holderIsAncestor: false)
+        }
+        if cancellation.contains(where: \.isCancelled) {
+            throw .cancelled(lockPath: layout.lockPath, waited: .zero)
+        }
+        switch plan {
+        case let .advisory(fallbackAllowed):
+            do {
+                return try acquireAdvisory(timeout: timeout, started: started, cancellation: cancellation, reentrancy: reentrancy)
+            } catch .lockingUnsupported(_, let errno) where fallbackAllowed {
+                observer?.observe(.backendFallback(
+                    lockPath: layout.lockPath,
+                    reason: "flock on \(layout.lockPath) failed with \(errno.name); using owner files instead"))
+                return try acquireOwnerFile(timeout: timeout, started: started, cancellation: cancellation, reentrancy: reentrancy)
+            }
+        case let .lockFile(reason):
+            if let reason { observer?.observe(.backendFallback(lockPath: layout.lockPath, reason: reason)) }
+            return try acquireOwnerFile(timeout: timeout, started: started, cancellation: cancellation, reentrancy: reentrancy)
+        }
+    }
+
+    // MARK: Advisory
+
+    private func acquireAdvisory(
+        timeout: LockTimeout, started: ContinuousClock.Instant, cancellation: [CancellationToken], reentrancy: Reentrancy
+    ) throws(MetadataCacheError) -> HeldWriterLock {
+        let lockPath = layout.lockPath
+        // O_RDWR: the holder writes its record into the lock file. O_NOFOLLOW: a
+        // symlink planted at the lock path must not redirect our writes.
+        let fd = try sys.open(lockPath, flags: O_RDWR | O_CREAT | O_NOFOLLOW, mode: mode_t(options.fileMode), operation: "open lock file")
+        var keep = false
+        defer { if !keep { sys.closeIgnoringErrors(fd) } }
+        var waited = Duration.zero
+        do throws(MetadataCacheError) {
+            if try !sys.tryFlock(fd, path: lockPath) {
+                let holder = readRecord(fd: fd)
+                try refuseSelfDeadlock(holder: holder, reentrancy: reentrancy)
+                guard timeout != .immediate else {
+                    observer?.observe(.lockTimedOut(lockPath: lockPath, waited: .zero, holder: holder))
+                    throw MetadataCacheError.lockTimeout(lockPath: lockPath, timeout: timeout, waited: .zero, holder: holder)
+                }
+                observer?.observe(.lockWaitStarted(lockPath: lockPath, holder: holder, timeout: timeout))
+                // A holder record naming an ancestor can appear after the wait began
+                // (the record is written just after the lock is taken): the progress
+                // callback re-checks and ends the wait through this private token.
+                let selfDeadlock = CancellationToken()
+                let deadline = timeout.duration.map { started + $0 }
+                let observer = self.observer
+                let registryKey = layout.lockPath
+                let outcome = try BlockingFlockWait.wait(
+                    fd: fd, lockPath: lockPath, sys: sys, started: started, deadline: deadline,
+                    cancellation: cancellation + [selfDeadlock]
+                ) { elapsed in
+                    let current = Self.readRecord(fd: fd, sys: sys)
+                    if Self.selfDeadlockHolder(current, reentrancy: reentrancy, registryKey: registryKey) != nil {
+                        selfDeadlock.cancel()
+                        return
+                    }
+                    let remaining = timeout.duration.map { $0 > elapsed ? $0 - elapsed : .zero }
+                    observer?.observe(.lockWaitProgress(lockPath: lockPath, elapsed: elapsed, remaining: remaining, holder: current))
+                }
+                waited = ContinuousClock.now - started
+                switch outcome {
+                case .acquired:
+                    break
+                case .timedOut:
+                    let last = readRecord(fd: fd)
+                    observer?.observe(.lockTimedOut(lockPath: lockPath, waited: waited, holder: last))
+                    throw MetadataCacheError.lockTimeout(lockPath: lockPath, timeout: timeout, waited: waited, holder: last)
+                case .cancelled:
+                    if selfDeadlock.isCancelled, let (holder, ancestor) = Self.selfDeadlockHolder(
+                        readRecord(fd: fd), reentrancy: reentrancy, registryKey: registryKey)
+                    {
+                        throw MetadataCacheError.selfDeadlock(lockPath: lockPath, holder: holder, holderIsAncestor: ancestor)
+                    }
+                    observer?.observe(.lockWaitCancelled(lockPath: lockPath, waited: waited))
+                    throw MetadataCacheError.cancelled(lockPath: lockPath, waited: waited)
+                }
+            }
+        } catch .io(_, _, let errno) where errno.meansLockingUnsupported {
+            throw .lockingUnsupported(lockPath: lockPath, errno: errno)
+        }
+
+        let record = HolderRecord.forCurrentProcess(backend: .advisory)
+        publish(record, fd: fd)
+        HeldWriterLocks.register(layout.lockPath, record)
+        keep = true
+        observer?.observe(.lockAcquired(lockPath: lockPath, backend: .advisory, waited: waited))
+        return HeldWriterLock(
+            backend: .advisory, lockPath: lockPath, registryKey: layout.lockPath, record: record, waited: waited,
+            timeout: timeout, acquisitionStarted: started, fd: fd, ownerInode: nil, renewal: nil, ownerLock: nil,
+            sys: sys, observer: observer)
+    }
+
+    /// Writes the holder record into the lock file. Best effort: the record only
+    /// informs waiters and `status`; failing to write it (a full disk) must not
+    /// fail the lock we already hold.
+    private func publish(_ record: HolderRecord, fd: Int32) {
+        let text = record.encodedJSON()
+        var bytes = Array(text.utf8)
+        bytes.withUnsafeMutableBytes { raw in
+            do {
+                try sys.pwriteAll(fd, UnsafeRawBufferPointer(raw), at: 0, path: layout.lockPath)
+                // Cut off the tail of a longer record left by a holder that crashed.
+                try sys.ftruncate(fd, length: Int64(raw.count), path: layout.lockPath)
+            } catch {}
+        }
+    }
+
+    private func readRecord(fd: Int32) -> HolderRecord? { Self.readRecord(fd: fd, sys: sys) }
+
+    private static func readRecord(fd: Int32, sys: SystemCalls) -> HolderRecord? {
+        var buffer = [UInt8](repeating: 0, count: 2048)
+        let n = (try? buffer.withUnsafeMutableBytes { (b) throws(MetadataCacheError) in
+            try sys.preadFully(fd, into: b, at: 0, path: "lock file")
+        }) ?? 0
+        return HolderRecord(parsing: buffer[0..<n])
+    }
+
+    // MARK: Lock file
+
+    private func acquireOwnerFile(
+        timeout: LockTimeout, started: ContinuousClock.Instant, cancellation: [CancellationToken], reentrancy: Reentrancy
+    ) throws(MetadataCacheError) -> HeldWriterLock {
+        let owner = OwnerFileLock(
+            layout: layout, sys: sys, fileMode: mode_t(options.fileMode), leaseDuration: options.leaseDuration)
+        let lockPath = layout.ownerPath
+        let clock = ContinuousClock()
+        let deadline = timeout.duration.map { started + $0 }
+        var announced = false
+        var nextProgress = started + BlockingFlockWait.progressInterval
+        var pause = Duration.milliseconds(2)
+        let cancelFDs = cancellation.map(\.pollDescriptor).filter { $0 >= 0 }
+        while true {
+            let record = HolderRecord.forCurrentProcess(
+                backend: .lockFile, leaseSeconds: options.leaseDuration.seconds)
+            let attempt = try owner.attempt(record: record) { holder, reason in
+                observer?.observe(.staleLockBroken(lockPath: lockPath, holder: holder, reason: reason))
+            }
+            let now = clock.now
+            switch attempt {
+            case let .acquired(fd, inode):
+                let waited = announced ? now - started : .zero
+                HeldWriterLocks.register(layout.lockPath, record)
+                observer?.observe(.lockAcquired(lockPath: lockPath, backend: .lockFile, waited: waited))
+                return HeldWriterLock(
+                    backend: .lockFile, lockPath: lockPath, registryKey: layout.lockPath, record: record, waited: waited,
+                    timeout: timeout, acquisitionStarted: started, fd: fd, ownerInode: inode,
+                    renewal: owner.startRenewing(fd: fd), ownerLock: owner, sys: sys, observer: observer)
+            case let .held(holder):
+                try refuseSelfDeadlock(holder: holder, reentrancy: reentrancy)
+                let waited = now - started
+                if timeout == .immediate || (deadline.map { now >= $0 } ?? false) {
+                    observer?.observe(.lockTimedOut(lockPath: lockPath, waited: waited, holder: holder))
+                    throw .lockTimeout(lockPath: lockPath, timeout: timeout, waited: waited, holder: holder)
+                }
+                if cancellation.contains(where: \.isCancelled) {
+                    observer?.observe(.lockWaitCancelled(lockPath: lockPath, waited: waited))
+                    throw .cancelled(lockPath: lockPath, waited: waited)
+                }
+                if !announced {
+                    observer?.observe(.lockWaitStarted(lockPath: lockPath, holder: holder, timeout: timeout))
+                    announced = true
+                } else if now >= nextProgress {
+                    let remaining = timeout.duration.map { $0 > waited ? $0 - waited : .zero }
+                    observer?.observe(.lockWaitProgress(lockPath: lockPath, elapsed: waited, remaining: remaining, holder: holder))
+                    while nextProgress <= now { nextProgress += BlockingFlockWait.progressInterval }
+                }
+                // Owner files give no wake-up on release, so this backend polls, with
+                // a short backoff (2 ms doubling to 50 ms), waking early on cancel.
+                var sleep = min(pause, nextProgress - now)
+                if let deadline { sleep = min(sleep, deadline - now) }
+                var entries = cancelFDs.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+                _ = poll(&entries, nfds_t(entries.count), max(1, Int32(clamping: Int64(sleep.milliseconds.rounded(.up)))))
+                pause = min(pause * 2, .milliseconds(50))
+            }
+        }
+    }
+
+    // MARK: Self-deadlock
+
+    private func refuseSelfDeadlock(holder: HolderRecord?, reentrancy: Reentrancy) throws(MetadataCacheError) {
+        if let (holder, ancestor) = Self.selfDeadlockHolder(holder, reentrancy: reentrancy, registryKey: layout.lockPath) {
+            throw .selfDeadlock(lockPath: layout.lockPath, holder: holder, holderIsAncestor: ancestor)
+        }
+    }
+
+    /// The holder and whether it is an ancestor, when waiting for it would never end:
+    /// it is one of our ancestors (it waits for us, its child), or it is this very
+    /// process and re-entrant acquisition is refused.
+    private static func selfDeadlockHolder(
+        _ holder: HolderRecord?, reentrancy: Reentrancy, registryKey: String
+    ) -> (HolderRecord, Bool)? {
+        guard let holder, holder.isOnThisHost else { return nil }
+        if holder.pid == ProcessIdentity.currentPID {
+            if reentrancy == .refuse, HeldWriterLocks.holder(of: registryKey) != nil { return (holder, false) }
+            return nil
+        }
+        for ancestor in ProcessIdentity.ancestors() where ancestor.pid == holder.pid {
+            let sameProcess = holder.processStartTime == nil || ancestor.startTime == nil
+                || holder.processStartTime == ancestor.startTime
+            if sameProcess { return (holder, true) }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,65 @@
+/// Something that happened in a store, for hosts to render, log or count.
+public enum CacheEvent: Sendable, Equatable {
+    /// A writer found the lock held and is about to wait (sent before the wait starts).
+    case lockWaitStarted(lockPath: String, holder: HolderRecord?, timeout: LockTimeout)
+    /// Still waiting (at least twice a second); `remaining` is nil for infinite waits.
+    case lockWaitProgress(lockPath: String, elapsed: Duration, remaining: Duration?, holder: HolderRecord?)
+    case lockAcquired(lockPath: String, backend: LockBackendKind, waited: Duration)
+    case lockTimedOut(lockPath: String, waited: Duration, holder: HolderRecord?)
+    case lockWaitCancelled(lockPath: String, waited: Duration)
+    case lockReleased(lockPath: String, heldFor: Duration)
+    /// `auto` chose the lock-file backend instead of advisory locks.
+    case backendFallback(lockPath: String, reason: String)
+    /// A stale owner file (lock-file backend) was removed before acquiring.
+    case staleLockBroken(lockPath: String, holder: HolderRecord?, reason: String)
+    case commitSucceeded(path: String, generation: UInt64, bytes: Int, duration: Duration, renameRetries: Int)
+    case commitFailed(path: String, error: MetadataCacheError, renameRetries: Int)
+    case readHit(path: String, generation: UInt64, bytes: Int)
+    case readMiss(path: String)
+    case readCorrupt(path: String, problem: CacheCorruption)
+    case corruptCacheMovedAside(path: String, movedTo: String)
+    case sweepRemoved(path: String, reason: String)
+
+    /// The event's name as used in JSON lines (`lockWaitStarted`, ...).
+    public var name: String {
+        switch self {
+        case .lockWaitStarted: "lockWaitStarted"
+        case .lockWaitProgress: "lockWaitProgress"
+        case .lockAcquired: "lockAcquired"
+        case .lockTimedOut: "lockTimedOut"
+        case .lockWaitCancelled: "lockWaitCancelled"
+        case .lockReleased: "lockReleased"
+        case .backendFallback: "backendFallback"
+        case .staleLockBroken: "staleLockBroken"
+        case .commitSucceeded: "commitSucceeded"
+        case .commitFailed: "commitFailed"
+        case .readHit: "readHit"
+        case .readMiss: "readMiss"
+        case .readCorrupt: "readCorrupt"
+        case .corruptCacheMovedAside: "corruptCacheMovedAside"
+        case .sweepRemoved: "sweepRemoved"
+        }
+    }
+}
+
+/// Receives a store's events. Called synchronously on the thread doing the work
+/// (lock-wait progress arrives on the waiting thread's watchdog), so keep it quick.
+public protocol CacheObserver: Sendable {
+    func observe(_ event: CacheEvent)
+}
+
+/// An observer made from a closure.
+public struct CacheEventHandler: CacheObserver {
+    private let handler: @Sendable (CacheEvent) -> Void
+    public init(_ handler: @escaping @Sendable (CacheEvent) -> Void) { self.handler = handler }
+    public func observe(_ event: CacheEvent) { handler(event) }
+}
+
+/// Forwards every event to several observers, in order.
+public struct CacheObserverFanOut: CacheObserver {
+    private let observers: [any CacheObserver]
+    public init(_ observers: [any CacheObserver]) { self.observers = observers }
+    public func observe(_ event: CacheEvent) {
+        for observer in observers { observer.observe(event) }
+    }
+}

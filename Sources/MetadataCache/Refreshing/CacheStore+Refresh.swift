@@ -1,0 +1,136 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// What a fetch closure is told about the cache it refreshes.
+public struct FetchRequest: Sendable {
+    /// The cache under the lock, header only (payload not loaded): generation,
+    /// validators for a conditional request, source. Nil when there is none or it
+    /// is corrupt.
+    public let current: CachedVersion?
+}
+
+/// A cache version's header facts, without the payload.
+public struct CachedVersion: Sendable, Equatable {
+    public let generation: UInt64
+    public let commitID: UInt64
+    public let fetchedAt: Date
+    public let source: String?
+    public let validators: HTTPValidators
+    public let writerPID: Int32
+    public let writerHost: String?
+
+    init(_ header: CacheHeader) {
+        generation = header.generation
+        commitID = header.commitID
+        fetchedAt = Date(timeIntervalSince1970: Double(header.fetchedAtMilliseconds) / 1000)
+        source = header.source
+        validators = HTTPValidators(etag: header.etag, lastModified: header.lastModified)
+        writerPID = header.writerPID
+        writerHost = header.writerHost
+    }
+
+    public var age: Duration {
+        .milliseconds(Int64((max(0, Date().timeIntervalSince(fetchedAt)) * 1000).rounded()))
+    }
+}
+
+/// What a fetch produced.
+public enum FetchResult: Sendable {
+    /// A new payload (validated before it is committed).
+    case payload(Data, source: String?, validators: HTTPValidators = HTTPValidators())
+    /// The source confirmed the cached payload is current (HTTP 304).
+    case notModified(validators: HTTPValidators? = nil)
+}
+
+/// How a `refresh` ended. All are successes.
+public enum RefreshOutcome: Sendable {
+    /// Fetched and committed a new payload.
+    case fetched(CommitReceipt)
+    /// The source said the payload is unchanged; `fetchedAt` was renewed.
+    case revalidated(CommitReceipt)
+    /// The cache was fresh enough; nothing was fetched and no lock was taken
+    /// (or, if `lockWaited` is non-zero, it became fresh while we waited).
+    case skippedFresh(age: Duration, maximumAge: Duration)
+    /// Another process committed while this refresh waited for the lock, so this one
+    /// did not fetch at all.
+    case coalesced(CachedVersion, lockWaited: Duration)
+}
+
+extension CacheStore {
+    /// Refreshes the cache from `fetch`, coalescing with concurrent refreshers.
+    ///
+    /// 1. Without taking any lock: if `maximumAge` is given (and not `force`) and the
+    ///    cache is younger, returns `.skippedFresh`.
+    /// 2. Takes the writer lock (waiting up to `timeout`), so concurrent refreshes of
+    ///    all processes run one at a time and never download twice.
+    /// 3. Re-reads the header under the lock: if another process committed since this
+    ///    call began (and not `force`), returns `.coalesced` without fetching.
+    /// 4. Calls `fetch` while holding the lock and commits its result.
+    ///
+    /// Concurrent calls in one process queue behind each other (no `selfDeadlock`).
+    /// Cancelling the task cancels the wait, or the fetch (the lock is released and
+    /// nothing is written).
+    public func refresh(
+        ifOlderThan maximumAge: Duration? = nil, force: Bool = false, timeout: LockTimeout? = nil,
+        cancellation: CancellationToken? = nil,
+        fetch: @Sendable (FetchRequest) async throws -> FetchResult
+    ) async throws -> RefreshOutcome {
+        let before = try? readHeader()
+        if !force, let maximumAge, let header = before ?? nil {
+            let version = CachedVersion(header)
+            if version.age <= maximumAge { return .skippedFresh(age: version.age, maximumAge: maximumAge) }
+        }
+        let lock = try await acquireHeldLockAsync(timeout: timeout, cancellation: cancellation, reentrancy: .queue)
+        let writer = CacheWriterLockGuard(lock: lock, store: self)
+        let now = try? readHeader()
+        let current = (now ?? nil).map(CachedVersion.init)
+        if !force, let current {
+            if current.commitID != (before ?? nil)?.commitID {
+                return .coalesced(current, lockWaited: writer.waited)
+            }
+            if let maximumAge, current.age <= maximumAge {
+                return .skippedFresh(age: current.age, maximumAge: maximumAge)
+            }
+        }
+        try Task.checkCancellation()
+        let result = try await fetch(FetchRequest(current: current))
+        try Task.checkCancellation()
+        switch result {
+        case let .payload(data, source, validators):
+            return .fetched(try writer.commit(data, source: source, validators: validators))
+        case let .notModified(validators):
+            return .revalidated(try writer.commitRevalidation(validators: validators))
+        }
+    }
+
+    /// Read-modify-write under the writer lock: `transform` receives the current
+    /// cache (nil if none) and returns the new payload, which is validated and
+    /// committed. Concurrent updates from any number of processes are serialised,
+    /// so none is lost. Blocks the calling thread while waiting for the lock.
+    @discardableResult
+    public func update(
+        timeout: LockTimeout? = nil, cancellation: CancellationToken? = nil,
+        _ transform: (CacheSnapshot?) throws -> Data
+    ) throws -> CommitReceipt {
+        let lock = try acquireHeldLock(
+            timeout: timeout, cancellation: cancellation.map { [$0] } ?? [], reentrancy: .queue)
+        let writer = CacheWriterLockGuard(lock: lock, store: self)
+        let next = try transform(try writer.read())
+        return try writer.commit(next)
+    }
+
+    /// Async form of `update`; the lock wait honours task cancellation.
+    @discardableResult
+    public func update(
+        timeout: LockTimeout? = nil, cancellation: CancellationToken? = nil,
+        _ transform: @Sendable (CacheSnapshot?) async throws -> Data
+    ) async throws -> CommitReceipt {
+        let lock = try await acquireHeldLockAsync(timeout: timeout, cancellation: cancellation, reentrancy: .queue)
+        let writer = CacheWriterLockGuard(lock: lock, store: self)
+        let next = try await transform(try writer.read())
+        return try writer.commit(next)
+    }
+}

@@ -1,0 +1,154 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+extension CacheWriterLockGuard {
+    /// The current cache as seen under the lock (verified); nil when there is none.
+    public func read() throws(MetadataCacheError) -> CacheSnapshot? {
+        try store.read()
+    }
+
+    /// Commits `payload` as the new cache: validated (strict JSON, size limit) before
+    /// any file is touched, then written durably (see `DurableCommit`). On failure
+    /// the previous cache is unchanged and no temp file remains.
+    /// - Parameters:
+    ///   - source: where the payload came from (URL or path), stored for `status`.
+    ///   - validators: HTTP validators to send on the next conditional refresh.
+    ///   - fetchedAt: when the payload was fetched (freshness is measured from it).
+    @discardableResult
+    public func commit(
+        _ payload: some ContiguousBytes, source: String? = nil, validators: HTTPValidators = HTTPValidators(),
+        fetchedAt: Date = Date(), validation: PayloadValidation = .strictJSON
+    ) throws(MetadataCacheError) -> CommitReceipt {
+        try withBytes(of: payload) { (bytes) throws(MetadataCacheError) in
+            try commitBytes(
+                bytes, source: source, validators: validators, fetchedAt: fetchedAt, validation: validation,
+                generation: .next)
+        }
+    }
+
+    /// Commits `value` encoded as JSON; `JSONEncoder` output is valid by construction,
+    /// so only the size limit is checked.
+    @discardableResult
+    public func commit<T: Encodable>(
+        encoding value: T, encoder: JSONEncoder = JSONEncoder(), source: String? = nil,
+        validators: HTTPValidators = HTTPValidators(), fetchedAt: Date = Date()
+    ) throws -> CommitReceipt {
+        let data = try encoder.encode(value)
+        return try commit(data, source: source, validators: validators, fetchedAt: fetchedAt, validation: .trusted)
+    }
+
+    /// Records that the source confirmed the cached payload is current (an HTTP
+    /// `304 Not Modified`): rewrites the file with the same payload and generation
+    /// and a new `fetchedAt` (so freshness restarts), keeping or replacing the
+    /// validators. Throws `corruptCache` if the current cache does not verify, and
+    /// `io(ENOENT)` if there is none to revalidate.
+    @discardableResult
+    public func commitRevalidation(
+        fetchedAt: Date = Date(), validators: HTTPValidators? = nil
+    ) throws(MetadataCacheError) -> CommitReceipt {
+        guard let current = try store.reader.read(store.cachePath) else {
+            throw .io(operation: "revalidate cache", path: store.cachePath, errno: .noSuchFile)
+        }
+        let keep = validators ?? current.validators
+        return try withBytes(of: current.payload) { (bytes) throws(MetadataCacheError) in
+            try commitBytes(
+                bytes, source: current.source, validators: keep, fetchedAt: fetchedAt, validation: .trusted,
+                generation: .same(current.generation))
+        }
+    }
+
+    /// Moves a corrupt cache file aside to `NAME.json.corrupt-TIMESTAMP` (never
+    /// deletes it), so the next refresh rebuilds the cache. Returns the new path, or
+    /// nil when the current cache is fine or missing.
+    public func moveCorruptCacheAside() throws(MetadataCacheError) -> String? {
+        do {
+            _ = try store.reader.read(store.cachePath)
+            return nil
+        } catch .corruptCache {
+            let aside = store.layout.corruptAsidePath(
+                millisecondsSinceEpoch: Int64((Date().timeIntervalSince1970 * 1000).rounded()))
+            try store.sys.rename(store.cachePath, to: aside)
+            store.options.observer?.observe(.corruptCacheMovedAside(path: store.cachePath, movedTo: aside))
+            return aside
+        }
+    }
+
+    /// Removes orphaned temp files now (the guard proves they are orphans).
+    public func sweepOrphans() -> [String] {
+        OrphanSweeper(
+            layout: store.layout, sys: store.sys, observer: store.options.observer,
+            leaseDuration: store.options.leaseDuration
+        ).sweepWhileHoldingLock()
+    }
+
+    enum GenerationRule {
+        case next
+        case same(UInt64)
+    }
+
+    private func commitBytes(
+        _ bytes: UnsafeRawBufferPointer, source: String?, validators: HTTPValidators, fetchedAt: Date,
+        validation: PayloadValidation, generation rule: GenerationRule
+    ) throws(MetadataCacheError) -> CommitReceipt {
+        let started = ContinuousClock.now
+        let options = store.options
+        do throws(MetadataCacheError) {
+            // Step 1 of the protocol: nothing touches the disk until the payload is
+            // known good.
+            guard bytes.count <= options.maximumPayloadBytes else {
+                throw MetadataCacheError.payloadTooLarge(bytes: bytes.count, limit: options.maximumPayloadBytes)
+            }
+            if validation == .strictJSON {
+                do {
+                    try StrictJSONValidator(maxDepth: options.maximumJSONDepth).validate(bytes)
+                } catch {
+                    throw MetadataCacheError.invalidPayload(error)
+                }
+            }
+            try lock.verifyStillHeld()
+
+            let generation: UInt64
+            switch rule {
+            case .next:
+                // A corrupt or missing cache restarts at 1; commit ids still differ.
+                let previous = (try? store.readHeader())??.generation ?? 0
+                generation = previous &+ 1
+            case let .same(g):
+                generation = g
+            }
+            let now = Date()
+            let header = CacheHeader(
+                payloadLength: UInt64(bytes.count), payloadChecksum: XXH64.hash(bytes), generation: generation,
+                commitID: UInt64.random(in: 1...UInt64.max),
+                fetchedAtMilliseconds: Int64((fetchedAt.timeIntervalSince1970 * 1000).rounded()),
+                committedAtMilliseconds: Int64((now.timeIntervalSince1970 * 1000).rounded()),
+                writerPID: ProcessIdentity.currentPID, source: source, etag: validators.etag,
+                lastModified: validators.lastModified, writerHost: ProcessIdentity.hostName)
+            let durable = DurableCommit(
+                layout: store.layout, sys: store.sys, fileMode: mode_t(options.fileMode),
+                freeSpaceMargin: options.freeSpaceMargin)
+            let lock = self.lock
+            let result = try durable.commit(
+                header: header.encoded(), payload: bytes, renameBudget: lock.remainingBudget,
+                beforeRename: { () throws(MetadataCacheError) in try lock.verifyStillHeld() })
+            let duration = ContinuousClock.now - started
+            options.observer?.observe(.commitSucceeded(
+                path: store.cachePath, generation: generation, bytes: bytes.count, duration: duration,
+                renameRetries: result.renameRetries))
+            return CommitReceipt(
+                path: store.cachePath, generation: generation, commitID: header.commitID, payloadBytes: bytes.count,
+                fetchedAt: fetchedAt, duration: duration, renameRetries: result.renameRetries, lockWaited: lock.waited)
+        } catch {
+            options.observer?.observe(.commitFailed(path: store.cachePath, error: error, renameRetries: 0))
+            throw error
+        }
+    }
+}

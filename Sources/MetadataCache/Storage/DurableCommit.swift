@@ -1,0 +1,163 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Replaces the cache file with new contents, atomically and durably.
+///
+/// Guarantee: readers observe either the old or the new file, complete — never a
+/// mix, never a prefix. If this throws, the old file is untouched and no temp file
+/// is left behind. If the process dies at any instant, the directory holds the old
+/// or the new file, complete, plus at most one orphaned temp file that the next
+/// writer sweeps. Once this returns, the new file survives a power failure
+/// (given a disk that honours flushes).
+///
+/// Must be called while holding the writer lock (it is reachable only through
+/// `CacheWriterLockGuard`): the lock is what makes "at most one temp file" and the
+/// sweeper's proof of orphanhood true.
+///
+/// The steps, and what breaks without each:
+/// 1. Free space check (`statvfs`). Without it a full disk is discovered half-way
+///    through writing; the commit would still fail safely, but the user learns
+///    "ENOSPC" instead of "needs 16.0 MiB, 3.2 MiB available", and other tools that
+///    write in place truncate their cache at exactly this point.
+/// 2. Create a temp file in the *same directory* with `O_CREAT|O_EXCL|O_NOFOLLOW`.
+///    Same directory: `rename` is only atomic within one filesystem. `O_EXCL`: never
+///    reuse or follow an existing file (a symlink planted at the temp path cannot
+///    redirect the write). Mode 0600: the cache may hold private data.
+/// 3. Write header and payload completely (short writes and `EINTR` handled by
+///    `SystemCalls.writeAll`).
+/// 4. `fsync` the temp file (F_FULLFSYNC on Darwin). Without it, the rename can reach
+///    the disk before the data: after a power failure the cache file exists with the
+///    new name but zero length or stale blocks — the classic ext4 "zero-length file
+///    after crash" with delayed allocation.
+/// 5. `rename` over the cache file. POSIX makes the replacement atomic for
+///    readers: the name points at the old inode or the new one, never neither.
+///    Transient failures (`EBUSY`, `EAGAIN`, `ETXTBSY`, and `EACCES`/`EPERM` that
+///    network and Windows-backed filesystems report while another process has the
+///    file open) are retried with exponential backoff — 50 ms doubling, each sleep at
+///    most 1 s — but never beyond the remaining lock-timeout budget.
+/// 6. `fsync` the directory. The rename is a change to the directory; until the
+///    directory is flushed, a power failure can bring back the old name (or, on
+///    some filesystems, lose both). Without this step a "successful" refresh can
+///    silently roll back.
+package struct DurableCommit: Sendable {
+    package let layout: StoreLayout
+    package let sys: SystemCalls
+    package let fileMode: mode_t
+    package let freeSpaceMargin: UInt64
+
+    package struct Result: Sendable {
+        package var renameRetries: Int
+        package var duration: Duration
+    }
+
+    /// Errors of `rename` worth retrying: they describe a momentary condition.
+    package static func isTransientRenameError(_ errno: Errno) -> Bool {
+        switch errno.rawValue {
+        case EBUSY, EAGAIN, ETXTBSY, EACCES, EPERM: true
+        default: false
+        }
+    }
+
+    /// The backoff sleep before retry number `attempt` (1-based): 50 ms doubling,
+    /// each sleep capped at 1 s.
+    package static func backoff(beforeRetry attempt: Int) -> Duration {
+        let milliseconds = 50 << min(max(attempt - 1, 0), 10)
+        return .milliseconds(min(milliseconds, 1000))
+    }
+
+    /// Writes `header ++ payload` as the new cache file.
+    /// - Parameters:
+    ///   - renameBudget: time left for rename retries (nil: no limit other than
+    ///     `maximumUnboundedRetryTime`).
+    ///   - beforeRename: last check before the point of no return (the lock-file
+    ///     backend verifies it still owns the lock).
+    package func commit(
+        header: [UInt8], payload: UnsafeRawBufferPointer, renameBudget: Duration?,
+        beforeRename: () throws(MetadataCacheError) -> Void
+    ) throws(MetadataCacheError) -> Result {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let total = UInt64(header.count + payload.count)
+
+        // 1. Enough room for the whole new file (both files coexist until the rename).
+        let available = try sys.availableBytes(layout.directory)
+        let needed = total + freeSpaceMargin
+        guard available >= needed else {
+            throw .insufficientSpace(directory: layout.directory, needed: needed, available: available)
+        }
+
+        // 2. The temp file, exclusively ours.
+        let tempPath = layout.newTempPath()
+        let fd = try sys.open(
+            tempPath, flags: O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: fileMode, operation: "create temp file")
+        var tempExists = true
+        var fdOpen = true
+        defer {
+            // Any failure before the rename: the old cache was never touched; remove
+            // our temp so nothing is left behind.
+            if fdOpen { sys.closeIgnoringErrors(fd) }
+            if tempExists { sys.unlinkIgnoringErrors(tempPath) }
+        }
+
+        // 3. Every byte, header first.
+        try withBytes(of: header) { (bytes) throws(MetadataCacheError) in
+            try sys.writeAll(fd, bytes, path: tempPath)
+        }
+        try sys.writeAll(fd, payload, path: tempPath)
+
+        // 4. Data on stable storage before the name can point at it.
+        try sys.fsync(fd, path: tempPath)
+        fdOpen = false
+        // A close error after a successful fsync cannot lose data that fsync
+        // reported as written, but on NFS it is where deferred write errors appear.
+        try sys.close(fd, path: tempPath)
+
+        // 5. The atomic switch, retried only while the budget allows.
+        try beforeRename()
+        var retries = 0
+        while true {
+            do throws(MetadataCacheError) {
+                try sys.rename(tempPath, to: layout.cachePath)
+                tempExists = false
+                break
+            } catch let error {
+                guard case let .io(_, _, errno) = error, Self.isTransientRenameError(errno) else { throw error }
+                let elapsed = clock.now - started
+                let limit = renameBudget ?? Self.maximumUnboundedRetryTime
+                guard elapsed < limit else { throw error }
+                retries += 1
+                let pause = min(Self.backoff(beforeRetry: retries), limit - elapsed)
+                Self.sleep(pause)
+            }
+        }
+
+        // 6. Make the rename itself durable.
+        do throws(MetadataCacheError) {
+            let dirFD = try sys.open(layout.directory, flags: O_RDONLY | O_DIRECTORY, operation: "open cache directory")
+            defer { sys.closeIgnoringErrors(dirFD) }
+            try sys.fsyncDirectory(dirFD, path: layout.directory)
+        } catch let .io(operation, path, errno) {
+            // The new file is already visible to readers; only its survival across a
+            // power failure is in doubt. Say exactly that.
+            throw .io(
+                operation: "\(operation) (the new cache is in place, but may not survive a power failure)",
+                path: path, errno: errno)
+        }
+        return Result(renameRetries: retries, duration: clock.now - started)
+    }
+
+    /// Rename retries with an infinite lock timeout still stop after this long: a
+    /// rename that fails for a minute is not transient.
+    package static let maximumUnboundedRetryTime: Duration = .seconds(60)
+
+    private static func sleep(_ duration: Duration) {
+        guard duration > .zero else { return }
+        let (seconds, attoseconds) = duration.components
+        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) == -1 && errno == EINTR { request = remaining }
+    }
+}

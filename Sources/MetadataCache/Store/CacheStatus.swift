@@ -1,0 +1,154 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A store's state for humans and monitoring (`metacache cache status`).
+public struct CacheStatus: Sendable {
+    public enum Integrity: Sendable, Equatable {
+        case ok
+        case corrupt(CacheCorruption)
+        case missing
+
+        public var name: String {
+            switch self {
+            case .ok: "ok"
+            case .corrupt: "corrupt"
+            case .missing: "missing"
+            }
+        }
+    }
+
+    public struct LockState: Sendable {
+        public let held: Bool
+        public let backend: LockBackendKind
+        /// Who holds it, when held and the holder published a readable record.
+        public let holder: HolderRecord?
+    }
+
+    public let path: String
+    public let integrity: Integrity
+    /// Header facts when the cache exists and its header verifies.
+    public let version: CachedVersion?
+    public let fileSize: Int?
+    public let payloadBytes: Int?
+    public let lock: LockState
+    /// Temp files present that no live writer owns (crashed commits).
+    public let orphanTemps: [String]
+
+    public var exists: Bool { integrity != .missing }
+}
+
+/// What `CacheStore.sweep()` did.
+public struct SweepReport: Sendable {
+    public let removed: [String]
+    /// Set when the lock was held by another process: nothing could be proven
+    /// orphaned, so nothing was removed.
+    public let skippedBecauseHeldBy: HolderRecord?
+    public let skipped: Bool
+}
+
+extension CacheStore {
+    /// The store's state. Reads and verifies the cache fully; looks at the lock
+    /// without waiting and without creating any file.
+    public func status() throws(MetadataCacheError) -> CacheStatus {
+        var integrity = CacheStatus.Integrity.missing
+        var version: CachedVersion?
+        var fileSize: Int?
+        var payloadBytes: Int?
+        do {
+            if let snapshot = try reader.read(cachePath) {
+                integrity = .ok
+                fileSize = snapshot.fileSize
+                payloadBytes = snapshot.payload.count
+            }
+        } catch .corruptCache(_, let problem) {
+            integrity = .corrupt(problem)
+            fileSize = ((try? sys.lstatIfExists(cachePath)) ?? nil).map { Int($0.size) }
+        }
+        if integrity != .missing, let header = try? readHeader() {
+            version = CachedVersion(header)
+        }
+        let lock = lockState()
+        let sweeper = OrphanSweeper(layout: layout, sys: sys, observer: nil, leaseDuration: options.leaseDuration)
+        let temps = sweeper.tempFiles()
+        // A temp file is provably orphaned when nobody holds the lock, or when the
+        // pid in its name is gone (the holder may be mid-commit with its own temp).
+        let orphans = temps.filter { path in
+            if !lock.held { return true }
+            let name = path.split(separator: "/").last.map(String.init) ?? ""
+            let pid = name.dropFirst(layout.tempPrefix.count).split(separator: "-").first.flatMap { Int32($0) }
+            return pid.map { !ProcessIdentity.isAlive(pid: $0, startTime: nil) } ?? false
+        }
+        return CacheStatus(
+            path: cachePath, integrity: integrity, version: version, fileSize: fileSize, payloadBytes: payloadBytes,
+            lock: lock, orphanTemps: orphans)
+    }
+
+    /// Whether the writer lock is held, by whom, under which backend. Probes an
+    /// advisory lock with a shared non-blocking attempt (released at once; it never
+    /// blocks a writer for longer than that attempt) and never creates the lock file.
+    public func lockState() -> CacheStatus.LockState {
+        let owner = OwnerFileLock(layout: layout, sys: sys, fileMode: 0o600, leaseDuration: options.leaseDuration)
+        if let current = try? owner.readOwner(),
+            owner.staleness(of: current.record, status: current.status) == nil
+        {
+            return CacheStatus.LockState(held: true, backend: .lockFile, holder: current.record)
+        }
+        let planned = acquisition.plannedBackend
+        guard let fd = try? sys.open(lockPath, flags: O_RDONLY | O_NOFOLLOW, operation: "open lock file") else {
+            return CacheStatus.LockState(held: false, backend: planned, holder: nil)
+        }
+        defer { sys.closeIgnoringErrors(fd) }
+        guard let free = try? sys.tryFlock(fd, exclusive: false, path: lockPath) else {
+            return CacheStatus.LockState(held: false, backend: planned, holder: nil)
+        }
+        if free {
+            try? sys.unlock(fd, path: lockPath)
+            return CacheStatus.LockState(held: false, backend: planned, holder: nil)
+        }
+        var buffer = [UInt8](repeating: 0, count: 2048)
+        let n = (try? buffer.withUnsafeMutableBytes { (b) throws(MetadataCacheError) in
+            try sys.preadFully(fd, into: b, at: 0, path: lockPath)
+        }) ?? 0
+        return CacheStatus.LockState(held: true, backend: .advisory, holder: HolderRecord(parsing: buffer[0..<n]))
+    }
+
+    /// Removes orphaned temp files and stale owner files now, if the writer lock is
+    /// free (tried without waiting). If another process holds the lock, nothing is
+    /// provably orphaned and nothing is removed.
+    public func sweep() throws(MetadataCacheError) -> SweepReport {
+        guard try sys.lstatIfExists(directory) != nil else {
+            return SweepReport(removed: [], skippedBecauseHeldBy: nil, skipped: false)
+        }
+        do {
+            var options = self.options
+            options.sweepOnOpen = false
+            let store = try CacheStore(directory: directory, name: name, options: options)
+            let writer = try store.acquireWriterLock(timeout: .immediate)
+            return SweepReport(removed: writer.sweepOrphans(), skippedBecauseHeldBy: nil, skipped: false)
+        } catch .lockTimeout(_, _, _, let holder) {
+            return SweepReport(removed: [], skippedBecauseHeldBy: holder, skipped: true)
+        }
+    }
+
+    /// Verifies the cache fully. Returns the snapshot, nil when missing; throws
+    /// `corruptCache` when it fails verification.
+    public func verify() throws(MetadataCacheError) -> CacheSnapshot? {
+        try read()
+    }
+
+    /// Under the writer lock, moves a corrupt cache aside (never deleting it) so the
+    /// next refresh rebuilds it. Returns the new path, or nil if the cache is fine
+    /// or missing.
+    public func moveCorruptCacheAside(timeout: LockTimeout? = nil) throws(MetadataCacheError) -> String? {
+        let writer = try acquireWriterLock(timeout: timeout)
+        return try writer.moveCorruptCacheAside()
+    }
+}

@@ -1,0 +1,219 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Synchronization
+
+/// One cached JSON metadata document on local disk, shared safely by many processes.
+///
+/// - Readers (`read`, `read(as:)`, `hasChanged(since:)`) never lock, never create or
+///   modify a file and never wait: they see the last complete commit, verified.
+/// - Writers hold the exclusive cross-process writer lock, a `CacheWriterLockGuard`,
+///   and commit through it (`guard.commit(_:)`), or use `refresh`/`update`, which
+///   take the lock, re-read under it and coalesce with concurrent writers.
+///
+/// Creating a `CacheStore` does no I/O. The first writer operation of a store
+/// instance creates the directory (mode 0700) if needed, checks it is safe, and,
+/// holding the lock, sweeps files left by crashed writers.
+public struct CacheStore: Sendable {
+    /// The cache directory, absolute.
+    public let directory: String
+    public let name: String
+    public let options: CacheStoreOptions
+    package let layout: StoreLayout
+    private let state: StoreState
+
+    /// Per-instance memo of one-time work, shared by copies of the store.
+    private final class StoreState: Sendable {
+        let directoryChecked = Atomic<Bool>(false)
+        let sweptAfterOpen = Atomic<Bool>(false)
+        let fileSystem = Mutex<FileSystemType?>(nil)
+    }
+
+    public init(directory: String, name: String = "metadata", options: CacheStoreOptions = CacheStoreOptions())
+        throws(MetadataCacheError)
+    {
+        guard StoreLayout.isValidName(name) else { throw .invalidCacheName(name) }
+        self.directory = Self.absolute(directory)
+        self.name = name
+        self.options = options
+        self.layout = StoreLayout(directory: self.directory, name: name)
+        self.state = StoreState()
+    }
+
+    /// `NAME.json`
+    public var cachePath: String { layout.cachePath }
+    /// `NAME.lock`
+    public var lockPath: String { layout.lockPath }
+
+    package var sys: SystemCalls { options.systemCalls }
+    private var observer: (any CacheObserver)? { options.observer }
+    package var reader: CacheFileReader { CacheFileReader(sys: sys) }
+
+    private static func absolute(_ path: String) -> String {
+        var p = path.isEmpty ? "." : path
+        if !p.hasPrefix("/") {
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            if getcwd(&buffer, buffer.count) != nil {
+                let cwd = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                p = (cwd == "/" ? "" : cwd) + "/" + p
+            }
+        }
+        // Drop "." components and trailing slashes so derived paths are canonical
+        // enough to key the in-process lock table.
+        let parts = p.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }
+        return "/" + parts.joined(separator: "/")
+    }
+
+    // MARK: Reading
+
+    /// The current cache, verified; nil when there is none. Lock-free.
+    public func read() throws(MetadataCacheError) -> CacheSnapshot? {
+        guard try checkDirectoryIfPresent() else {
+            observer?.observe(.readMiss(path: cachePath))
+            return nil
+        }
+        do {
+            let snapshot = try reader.read(cachePath)
+            if let observer {
+                if let snapshot {
+                    observer.observe(.readHit(path: cachePath, generation: snapshot.generation, bytes: snapshot.payload.count))
+                } else {
+                    observer.observe(.readMiss(path: cachePath))
+                }
+            }
+            return snapshot
+        } catch {
+            if case let .corruptCache(path, problem) = error { observer?.observe(.readCorrupt(path: path, problem: problem)) }
+            throw error
+        }
+    }
+
+    /// The current cache decoded as `T`; nil when there is none.
+    public func read<T: Decodable>(as type: T.Type, decoder: JSONDecoder = JSONDecoder()) throws -> (value: T, snapshot: CacheSnapshot)? {
+        guard let snapshot = try read() else { return nil }
+        return (try decoder.decode(T.self, from: snapshot.payload), snapshot)
+    }
+
+    /// Whether a commit happened since `snapshot` was read, from one `stat` (no read).
+    /// Long-running hosts call this before re-reading and re-parsing.
+    public func hasChanged(since snapshot: CacheSnapshot) throws(MetadataCacheError) -> Bool {
+        try reader.identity(cachePath) != snapshot.fileIdentity
+    }
+
+    /// The header of the current cache (generation, dates, validators) without
+    /// reading or verifying the payload; nil when there is none.
+    package func readHeader() throws(MetadataCacheError) -> CacheHeader? {
+        try reader.readHeader(cachePath)?.header
+    }
+
+    // MARK: Writer lock
+
+    /// Takes the exclusive writer lock, waiting up to `timeout` (default: the
+    /// options' `lockTimeout`). Blocks the calling thread; from async code use the
+    /// async overload, which also honours task cancellation.
+    ///
+    /// Throws `selfDeadlock` at once if this process already holds the lock (a
+    /// guard is not re-entrant) or if the holder is an ancestor process.
+    public func acquireWriterLock(timeout: LockTimeout? = nil, cancellation: CancellationToken? = nil)
+        throws(MetadataCacheError) -> CacheWriterLockGuard
+    {
+        CacheWriterLockGuard(
+            lock: try acquireHeldLock(timeout: timeout, cancellation: cancellation.map { [$0] } ?? [], reentrancy: .refuse),
+            store: self)
+    }
+
+    /// Async form of `acquireWriterLock`: the wait runs on a dedicated thread (it
+    /// blocks in the kernel), and cancelling the task ends it with `cancelled`.
+    public func acquireWriterLock(timeout: LockTimeout? = nil, cancellation: CancellationToken? = nil) async throws(MetadataCacheError)
+        -> CacheWriterLockGuard
+    {
+        CacheWriterLockGuard(
+            lock: try await acquireHeldLockAsync(timeout: timeout, cancellation: cancellation, reentrancy: .refuse),
+            store: self)
+    }
+
+    package func acquireHeldLock(
+        timeout: LockTimeout?, cancellation: [CancellationToken], reentrancy: WriterLockAcquisition.Reentrancy
+    ) throws(MetadataCacheError) -> HeldWriterLock {
+        try prepareDirectoryForWriting()
+        let held = try acquisition.acquire(
+            timeout: timeout ?? options.lockTimeout, cancellation: cancellation, reentrancy: reentrancy)
+        if options.sweepOnOpen, !state.sweptAfterOpen.exchange(true, ordering: .sequentiallyConsistent) {
+            // Holding the lock proves every temp file in the directory is an orphan.
+            _ = OrphanSweeper(layout: layout, sys: sys, observer: observer, leaseDuration: options.leaseDuration)
+                .sweepWhileHoldingLock()
+        }
+        return held
+    }
+
+    package func acquireHeldLockAsync(
+        timeout: LockTimeout?, cancellation: CancellationToken?, reentrancy: WriterLockAcquisition.Reentrancy
+    ) async throws(MetadataCacheError) -> HeldWriterLock {
+        let taskCancellation = CancellationToken()
+        let tokens = [taskCancellation] + (cancellation.map { [$0] } ?? [])
+        if Task.isCancelled { throw .cancelled(lockPath: lockPath, waited: .zero) }
+        let result: Result<HeldWriterLock, MetadataCacheError> = await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let store = self
+                let started = OSThread.detach {
+                    do throws(MetadataCacheError) {
+                        continuation.resume(returning: .success(
+                            try store.acquireHeldLock(timeout: timeout, cancellation: tokens, reentrancy: reentrancy)))
+                    } catch {
+                        continuation.resume(returning: .failure(error))
+                    }
+                }
+                if !started {
+                    continuation.resume(returning: Result { () throws(MetadataCacheError) in
+                        try store.acquireHeldLock(timeout: timeout, cancellation: tokens, reentrancy: reentrancy)
+                    })
+                }
+            }
+        } onCancel: {
+            taskCancellation.cancel()
+        }
+        return try result.get()
+    }
+
+    package var acquisition: WriterLockAcquisition {
+        WriterLockAcquisition(layout: layout, options: options, fileSystem: fileSystem)
+    }
+
+    /// The filesystem type under the directory (statfs), looked up once.
+    private var fileSystem: FileSystemType? {
+        state.fileSystem.withLock { cached in
+            if let cached { return cached }
+            cached = try? sys.fileSystemType(directory)
+            return cached
+        }
+    }
+
+    // MARK: Directory
+
+    /// Creates the directory (and missing parents) with mode 0700 if needed, then
+    /// refuses it if unsafe. Done once per store instance.
+    private func prepareDirectoryForWriting() throws(MetadataCacheError) {
+        if state.directoryChecked.load(ordering: .acquiring) { return }
+        if try sys.lstatIfExists(directory) == nil {
+            try DirectorySafety.createDirectories(directory, sys: sys)
+        }
+        try DirectorySafety.check(directory, sys: sys, allowShared: options.allowSharedDirectory)
+        state.directoryChecked.store(true, ordering: .releasing)
+    }
+
+    /// For readers: checks the directory once if it exists; false when it does not.
+    private func checkDirectoryIfPresent() throws(MetadataCacheError) -> Bool {
+        if state.directoryChecked.load(ordering: .acquiring) { return true }
+        guard try sys.lstatIfExists(directory) != nil else { return false }
+        try DirectorySafety.check(directory, sys: sys, allowShared: options.allowSharedDirectory)
+        state.directoryChecked.store(true, ordering: .releasing)
+        return true
+    }
+}

@@ -1,0 +1,35 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// How a `CacheStore` behaves. The defaults suit a per-user cache on a local disk.
+public struct CacheStoreOptions: Sendable {
+    /// Which lock backend to use (default `.auto`).
+    public var lockBackend: LockBackendSelection = .auto
+    /// The timeout `refresh`/`update` use when none is passed (default 10 s).
+    public var lockTimeout: LockTimeout = .after(.seconds(10))
+    /// Largest payload accepted for a commit (default 64 MiB).
+    public var maximumPayloadBytes: Int = 64 << 20
+    /// Deepest JSON nesting accepted (default 512, as Foundation's JSONDecoder).
+    public var maximumJSONDepth: Int = 512
+    /// Permission bits of the cache, lock and temp files (default 0600).
+    public var fileMode: UInt32 = 0o600
+    /// Accept a directory writable by group/others or owned by another user
+    /// (a deliberately shared cache). Symlinked directories are always refused.
+    public var allowSharedDirectory: Bool = false
+    /// Remove orphaned temp files and stale owner files when the store is opened.
+    public var sweepOnOpen: Bool = true
+    /// Free space required beyond the new file's size before a commit starts.
+    public var freeSpaceMargin: UInt64 = 1 << 20
+    /// Lock-file backend: a holder on another host is presumed dead when its owner
+    /// file has not been renewed for this long (renewed every third of it).
+    public var leaseDuration: Duration = .seconds(30)
+    /// Receives the store's events.
+    public var observer: (any CacheObserver)?
+    /// The system call layer (tests inject faults here).
+    package var systemCalls: SystemCalls = .live
+
+    public init() {}
+}

@@ -1,0 +1,60 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The fields of `struct stat` this library looks at, in portable types.
+package struct FileStatus: Sendable, Equatable {
+    package enum Kind: Sendable, Equatable { case regular, directory, symlink, fifo, other }
+
+    package var device: UInt64
+    package var inode: UInt64
+    package var kind: Kind
+    /// Permission bits only (`st_mode & 0o7777`).
+    package var permissions: UInt32
+    package var ownerID: UInt32
+    package var linkCount: UInt64
+    package var size: Int64
+    package var modificationNanoseconds: Int64
+    package var changeNanoseconds: Int64
+
+    package init(
+        device: UInt64, inode: UInt64, kind: Kind, permissions: UInt32, ownerID: UInt32,
+        linkCount: UInt64, size: Int64, modificationNanoseconds: Int64, changeNanoseconds: Int64
+    ) {
+        self.device = device
+        self.inode = inode
+        self.kind = kind
+        self.permissions = permissions
+        self.ownerID = ownerID
+        self.linkCount = linkCount
+        self.size = size
+        self.modificationNanoseconds = modificationNanoseconds
+        self.changeNanoseconds = changeNanoseconds
+    }
+
+    init(_ s: stat) {
+        let type = UInt32(s.st_mode) & UInt32(S_IFMT)
+        let kind: Kind =
+            switch type {
+            case UInt32(S_IFREG): .regular
+            case UInt32(S_IFDIR): .directory
+            case UInt32(S_IFLNK): .symlink
+            case UInt32(S_IFIFO): .fifo
+            default: .other
+            }
+        #if canImport(Darwin)
+        let mtime = Int64(s.st_mtimespec.tv_sec) * 1_000_000_000 + Int64(s.st_mtimespec.tv_nsec)
+        let ctime = Int64(s.st_ctimespec.tv_sec) * 1_000_000_000 + Int64(s.st_ctimespec.tv_nsec)
+        #else
+        let mtime = Int64(s.st_mtim.tv_sec) * 1_000_000_000 + Int64(s.st_mtim.tv_nsec)
+        let ctime = Int64(s.st_ctim.tv_sec) * 1_000_000_000 + Int64(s.st_ctim.tv_nsec)
+        #endif
+        self.init(
+            device: UInt64(truncatingIfNeeded: s.st_dev), inode: UInt64(truncatingIfNeeded: s.st_ino),
+            kind: kind, permissions: UInt32(s.st_mode) & 0o7777, ownerID: UInt32(s.st_uid),
+            linkCount: UInt64(truncatingIfNeeded: s.st_nlink), size: Int64(s.st_size),
+            modificationNanoseconds: mtime, changeNanoseconds: ctime)
+    }
+}

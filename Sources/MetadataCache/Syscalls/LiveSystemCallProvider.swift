@@ -1,0 +1,188 @@
+import CSystemShims
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The real system calls: one attempt each, failures as `Errno`.
+package struct LiveSystemCallProvider: SystemCallProvider {
+    package init() {}
+
+    @inline(__always)
+    private func check(_ result: Int32) throws(Errno) {
+        if result == -1 { throw Errno.current }
+    }
+
+    @inline(__always)
+    private func check(_ result: Int) throws(Errno) -> Int {
+        if result == -1 { throw Errno.current }
+        return result
+    }
+
+    package func open(_ path: String, flags: Int32, mode: mode_t) throws(Errno) -> Int32 {
+        let fd = path.withCString { Glibc_open($0, flags, mode) }
+        if fd == -1 { throw Errno.current }
+        return fd
+    }
+
+    package func close(_ fd: Int32) throws(Errno) {
+        // A close that reports EINTR has still released the descriptor on Linux
+        // (and on Darwin for regular files); it must never be retried, or we could
+        // close a descriptor another thread has just been given.
+        if platformClose(fd) == -1, errno != EINTR { throw Errno.current }
+    }
+
+    package func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> Int {
+        try check(platformRead(fd, buffer.baseAddress, buffer.count))
+    }
+
+    package func pread(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(Errno) -> Int {
+        try check(platformPread(fd, buffer.baseAddress, buffer.count, off_t(offset)))
+    }
+
+    package func write(_ fd: Int32, from buffer: UnsafeRawBufferPointer) throws(Errno) -> Int {
+        try check(platformWrite(fd, buffer.baseAddress, buffer.count))
+    }
+
+    package func pwrite(_ fd: Int32, from buffer: UnsafeRawBufferPointer, at offset: Int64) throws(Errno) -> Int {
+        try check(platformPwrite(fd, buffer.baseAddress, buffer.count, off_t(offset)))
+    }
+
+    package func fsync(_ fd: Int32) throws(Errno) {
+        #if canImport(Darwin)
+        // On Darwin fsync() only pushes data to the drive, whose volatile cache may
+        // still lose it on power failure; F_FULLFSYNC asks the drive to flush too.
+        // Some filesystems (network, FAT) reject it: fall back to plain fsync there.
+        if fcntl(fd, F_FULLFSYNC) == 0 { return }
+        if errno == EINTR { throw Errno.current }
+        #endif
+        try check(platformFsync(fd))
+    }
+
+    package func fsyncDirectory(_ fd: Int32) throws(Errno) {
+        try fsync(fd)
+    }
+
+    package func ftruncate(_ fd: Int32, length: Int64) throws(Errno) {
+        try check(platformFtruncate(fd, off_t(length)))
+    }
+
+    package func fstat(_ fd: Int32) throws(Errno) -> FileStatus {
+        var s = stat()
+        try check(platformFstat(fd, &s))
+        return FileStatus(s)
+    }
+
+    package func lstat(_ path: String) throws(Errno) -> FileStatus {
+        var s = stat()
+        let result = path.withCString { platformLstat($0, &s) }
+        try check(result)
+        return FileStatus(s)
+    }
+
+    package func rename(_ from: String, to: String) throws(Errno) {
+        let result = from.withCString { f in to.withCString { t in platformRename(f, t) } }
+        try check(result)
+    }
+
+    package func link(_ from: String, to: String) throws(Errno) {
+        let result = from.withCString { f in to.withCString { t in platformLink(f, t) } }
+        try check(result)
+    }
+
+    package func unlink(_ path: String) throws(Errno) {
+        let result = path.withCString { platformUnlink($0) }
+        try check(result)
+    }
+
+    package func mkdir(_ path: String, mode: mode_t) throws(Errno) {
+        let result = path.withCString { platformMkdir($0, mode) }
+        try check(result)
+    }
+
+    package func flock(_ fd: Int32, operation: Int32) throws(Errno) {
+        try check(platformFlock(fd, operation))
+    }
+
+    package func touch(_ fd: Int32) throws(Errno) {
+        // A null times pointer means "now" and is permitted to the owner.
+        try check(futimens(fd, nil))
+    }
+
+    package func availableBytes(_ path: String) throws(Errno) -> UInt64 {
+        var s = statvfs()
+        let result = path.withCString { statvfs($0, &s) }
+        try check(result)
+        // f_bavail: blocks available to unprivileged users. Root may dip into the
+        // reserved blocks, but a cache must not be what fills them.
+        return UInt64(s.f_bavail) &* UInt64(s.f_frsize)
+    }
+
+    package func fileSystemType(_ path: String) throws(Errno) -> FileSystemType {
+        var magic: UInt64 = 0
+        var name = [CChar](repeating: 0, count: 64)
+        let result = path.withCString { csystem_statfs_type($0, &magic, &name, Int32(name.count)) }
+        try check(result)
+        #if os(Linux)
+        return FileSystemType.fromLinuxMagic(magic)
+        #else
+        let text = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let network = ["nfs", "smbfs", "afpfs", "webdav", "cifs"].contains(text)
+        return FileSystemType(name: text, isNetworkFileSystem: network)
+        #endif
+    }
+
+    package func listDirectory(_ path: String) throws(Errno) -> [String] {
+        guard let dir = path.withCString({ opendir($0) }) else { throw Errno.current }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while true {
+            errno = 0
+            guard let entry = readdir(dir) else {
+                if errno != 0 { throw Errno.current }
+                return names
+            }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+    }
+}
+
+// Module-qualified spellings of the C functions whose names the provider's own
+// methods shadow.
+#if canImport(Glibc)
+@inline(__always) private func Glibc_open(_ p: UnsafePointer<CChar>, _ f: Int32, _ m: mode_t) -> Int32 { Glibc.open(p, f, m) }
+@inline(__always) private func platformClose(_ fd: Int32) -> Int32 { Glibc.close(fd) }
+@inline(__always) private func platformRead(_ fd: Int32, _ b: UnsafeMutableRawPointer?, _ n: Int) -> Int { Glibc.read(fd, b, n) }
+@inline(__always) private func platformPread(_ fd: Int32, _ b: UnsafeMutableRawPointer?, _ n: Int, _ o: off_t) -> Int { Glibc.pread(fd, b, n, o) }
+@inline(__always) private func platformWrite(_ fd: Int32, _ b: UnsafeRawPointer?, _ n: Int) -> Int { Glibc.write(fd, b, n) }
+@inline(__always) private func platformPwrite(_ fd: Int32, _ b: UnsafeRawPointer?, _ n: Int, _ o: off_t) -> Int { Glibc.pwrite(fd, b, n, o) }
+@inline(__always) private func platformFsync(_ fd: Int32) -> Int32 { Glibc.fsync(fd) }
+@inline(__always) private func platformFtruncate(_ fd: Int32, _ l: off_t) -> Int32 { Glibc.ftruncate(fd, l) }
+@inline(__always) private func platformFstat(_ fd: Int32, _ s: inout stat) -> Int32 { Glibc.fstat(fd, &s) }
+@inline(__always) private func platformLstat(_ p: UnsafePointer<CChar>, _ s: inout stat) -> Int32 { Glibc.lstat(p, &s) }
+@inline(__always) private func platformRename(_ a: UnsafePointer<CChar>, _ b: UnsafePointer<CChar>) -> Int32 { Glibc.rename(a, b) }
+@inline(__always) private func platformLink(_ a: UnsafePointer<CChar>, _ b: UnsafePointer<CChar>) -> Int32 { Glibc.link(a, b) }
+@inline(__always) private func platformUnlink(_ p: UnsafePointer<CChar>) -> Int32 { Glibc.unlink(p) }
+@inline(__always) private func platformMkdir(_ p: UnsafePointer<CChar>, _ m: mode_t) -> Int32 { Glibc.mkdir(p, m) }
+@inline(__always) private func platformFlock(_ fd: Int32, _ op: Int32) -> Int32 { csystem_flock(fd, op) }
+#elseif canImport(Darwin)
+@inline(__always) private func Glibc_open(_ p: UnsafePointer<CChar>, _ f: Int32, _ m: mode_t) -> Int32 { Darwin.open(p, f, m) }
+@inline(__always) private func platformClose(_ fd: Int32) -> Int32 { Darwin.close(fd) }
+@inline(__always) private func platformRead(_ fd: Int32, _ b: UnsafeMutableRawPointer?, _ n: Int) -> Int { Darwin.read(fd, b, n) }
+@inline(__always) private func platformPread(_ fd: Int32, _ b: UnsafeMutableRawPointer?, _ n: Int, _ o: off_t) -> Int { Darwin.pread(fd, b, n, o) }
+@inline(__always) private func platformWrite(_ fd: Int32, _ b: UnsafeRawPointer?, _ n: Int) -> Int { Darwin.write(fd, b, n) }
+@inline(__always) private func platformPwrite(_ fd: Int32, _ b: UnsafeRawPointer?, _ n: Int, _ o: off_t) -> Int { Darwin.pwrite(fd, b, n, o) }
+@inline(__always) private func platformFsync(_ fd: Int32) -> Int32 { Darwin.fsync(fd) }
+@inline(__always) private func platformFtruncate(_ fd: Int32, _ l: off_t) -> Int32 { Darwin.ftruncate(fd, l) }
+@inline(__always) private func platformFstat(_ fd: Int32, _ s: inout stat) -> Int32 { Darwin.fstat(fd, &s) }
+@inline(__always) private func platformLstat(_ p: UnsafePointer<CChar>, _ s: inout stat) -> Int32 { Darwin.lstat(p, &s) }
+@inline(__always) private func platformRename(_ a: UnsafePointer<CChar>, _ b: UnsafePointer<CChar>) -> Int32 { Darwin.rename(a, b) }
+@inline(__always) private func platformLink(_ a: UnsafePointer<CChar>, _ b: UnsafePointer<CChar>) -> Int32 { Darwin.link(a, b) }
+@inline(__always) private func platformUnlink(_ p: UnsafePointer<CChar>) -> Int32 { Darwin.unlink(p) }
+@inline(__always) private func platformMkdir(_ p: UnsafePointer<CChar>, _ m: mode_t) -> Int32 { Darwin.mkdir(p, m) }
+@inline(__always) private func platformFlock(_ fd: Int32, _ op: Int32) -> Int32 { csystem_flock(fd, op) }
+#endif
