@@ -8,6 +8,9 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "MetadataCache", targets: ["MetadataCache"]),
+        .executable(name: "metacache", targets: ["metacache"]),
+        .executable(name: "metacache-fetch", targets: ["metacache-fetch"]),
+        .executable(name: "metacache-stress", targets: ["metacache-stress"]),
     ],
     targets: [
         // One-call C shims for statfs, flock and SIGRTMAX (see the header).
@@ -17,6 +20,45 @@ let package = Package(
             dependencies: ["CSystemShims"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        // The `metacache` command: its logic lives in MetacacheCLI (testable); the
+        // executable is a thin main. Linked with a static Swift runtime and only
+        // FoundationEssentials: `cache read` runs on every invocation of a host
+        // tool, and dynamic loading of the runtime costs more than the read itself.
+        .target(
+            name: "MetacacheCLI",
+            dependencies: ["MetadataCache"],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .executableTarget(
+            name: "metacache",
+            dependencies: ["MetacacheCLI", "metacache-fetch"],
+            swiftSettings: [.swiftLanguageMode(.v6)],
+            linkerSettings: [
+                .unsafeFlags(["-static-stdlib"], .when(platforms: [.linux])),
+                // The static FoundationEssentials archive needs its two private
+                // support archives; SwiftPM only adds them for --static-swift-stdlib.
+                .linkedLibrary("_FoundationCollections", .when(platforms: [.linux])),
+                .linkedLibrary("_FoundationCShims", .when(platforms: [.linux])),
+            ]
+        ),
+        // HTTP(S) fetching in its own process: FoundationNetworking (libcurl and full
+        // Foundation) adds ~9 ms to every start, so only http(s) refreshes pay it.
+        .executableTarget(
+            name: "metacache-fetch",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        // The stress harness: many concurrent refreshers, readers and updaters as
+        // real processes, checking the invariants independently of the library.
+        .target(
+            name: "StressHarness",
+            dependencies: ["MetadataCache"],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .executableTarget(
+            name: "metacache-stress",
+            dependencies: ["StressHarness"],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         // Real-process helper for the library's unit tests: takes the writer lock,
         // commits with injected faults or crashes, and reports over stdout.
         .executableTarget(
@@ -24,9 +66,27 @@ let package = Package(
             dependencies: ["MetadataCache"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        // Test-only helpers shared by the test targets: child processes, temp dirs.
+        .target(
+            name: "TestSupport",
+            path: "Tests/TestSupport",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         .testTarget(
             name: "MetadataCacheTests",
-            dependencies: ["MetadataCache"],
+            dependencies: ["MetadataCache", "TestSupport"],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .testTarget(
+            name: "MetacacheCLITests",
+            dependencies: ["MetacacheCLI", "TestSupport"],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        // Whole-program tests: launch the built executables as real processes.
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["MetadataCache", "TestSupport"],
+            path: "IntegrationTests",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
     ]

@@ -1,0 +1,1 @@
+// Placeholder until the HTTP fetcher lands (issue 3).

@@ -1,0 +1,3 @@
+import Testing
+@testable import MetacacheCLI
+@Test func cliPlaceholder() { #expect(MetacacheCommand.main([]) == 0) }
