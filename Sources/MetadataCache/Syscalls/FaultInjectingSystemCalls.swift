@@ -27,6 +27,9 @@ package struct InjectedFault: Sendable, CustomStringConvertible {
         /// Instead of the call, `value` bytes are reported (only for
         /// `availableBytes`: simulate a nearly full disk).
         case report(UInt64)
+        /// Calls the provider's pause hook (which may block, e.g. until a test
+        /// says go), then performs the call: a live writer frozen mid-commit.
+        case pause
     }
 
     package var kind: SystemCallKind
@@ -50,7 +53,7 @@ package struct InjectedFault: Sendable, CustomStringConvertible {
 
     /// Parses the compact form used by test agents and `METACACHE_TEST_FAULTS`:
     /// `kind[#N|#*][@pathfragment]=action`, where action is `ENOSPC` (any errno name),
-    /// `crash-before`, `crash-after`, `short:BYTES`, `eintr:TIMES` or `report:BYTES`.
+    /// `crash-before`, `crash-after`, `pause`, `short:BYTES`, `eintr:TIMES` or `report:BYTES`.
     package static func parse(_ text: String) -> InjectedFault? {
         let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
         guard parts.count == 2 else { return nil }
@@ -73,6 +76,7 @@ package struct InjectedFault: Sendable, CustomStringConvertible {
         switch actionText {
         case "crash-before": action = .crashBefore
         case "crash-after": action = .crashAfter
+        case "pause": action = .pause
         default:
             if actionText.hasPrefix("short:"), let n = Int(actionText.dropFirst(6)) {
                 action = .shortTransfer(maxBytes: n)
@@ -111,49 +115,64 @@ package final class FaultInjectingSystemCalls: SystemCallProvider {
 
     private let base: any SystemCallProvider
     private let state: Mutex<State>
+    private let onPause: @Sendable (SystemCallKind, String?) -> Void
 
-    package init(base: any SystemCallProvider = LiveSystemCallProvider(), faults: [InjectedFault]) {
+    package init(
+        base: any SystemCallProvider = LiveSystemCallProvider(), faults: [InjectedFault],
+        onPause: @escaping @Sendable (SystemCallKind, String?) -> Void = { _, _ in }
+    ) {
         self.base = base
         self.state = Mutex(State(faults: faults))
+        self.onPause = onPause
     }
 
     /// Every intercepted call as `kind path`, in order (for asserting call order).
     package var callLog: [String] { state.withLock { $0.log } }
 
-    private enum Decision { case proceed, fail(Errno), crashBefore, crashAfter, short(Int), report(UInt64) }
+    private enum Decision { case proceed, fail(Errno), crashBefore, crashAfter, short(Int), report(UInt64), pause }
 
+    /// Counts this call against every matching fault (so each fault's occurrence
+    /// number means "the Nth matching call", whatever other faults did), and returns
+    /// the first fault that fires.
     private func decide(_ kind: SystemCallKind, _ path: String?) -> Decision {
         state.withLock { s in
             s.log.append(path.map { "\(kind.rawValue) \($0)" } ?? kind.rawValue)
+            var decision = Decision.proceed
+            var decided = false
             for (index, fault) in s.faults.enumerated() where fault.kind == kind {
                 if let fragment = fault.pathContains, let path, !path.contains(fragment) { continue }
                 if case let .interrupt(times) = fault.action {
+                    // An interrupt fault fails the same call `times` times, then lets
+                    // it through; the retries are not new occurrences.
                     let seen = s.counts[index, default: 0]
-                    if let occurrence = fault.occurrence, seen + 1 != occurrence {
-                        s.counts[index] = seen + 1
-                        continue
-                    }
+                    let targeted = fault.occurrence.map { seen + 1 == $0 } ?? true
                     let left = s.interruptsLeft[index] ?? times
-                    if left > 0 {
+                    if targeted, left > 0, !decided {
                         s.interruptsLeft[index] = left - 1
-                        return .fail(.interrupted)
+                        decision = .fail(.interrupted)
+                        decided = true
+                    } else {
+                        s.counts[index] = seen + 1
+                        if fault.occurrence == nil { s.interruptsLeft[index] = nil }
                     }
-                    s.counts[index] = seen + 1
                     continue
                 }
                 let seen = s.counts[index, default: 0] + 1
                 s.counts[index] = seen
+                if decided { continue }
                 if let occurrence = fault.occurrence, seen != occurrence { continue }
+                decided = true
                 switch fault.action {
-                case let .fail(errno): return .fail(errno)
-                case .crashBefore: return .crashBefore
-                case .crashAfter: return .crashAfter
-                case let .shortTransfer(n): return .short(n)
-                case let .report(v): return .report(v)
-                case .interrupt: continue
+                case let .fail(errno): decision = .fail(errno)
+                case .crashBefore: decision = .crashBefore
+                case .crashAfter: decision = .crashAfter
+                case let .shortTransfer(n): decision = .short(n)
+                case let .report(v): decision = .report(v)
+                case .pause: decision = .pause
+                case .interrupt: decided = false
                 }
             }
-            return .proceed
+            return decision
         }
     }
 
@@ -167,6 +186,9 @@ package final class FaultInjectingSystemCalls: SystemCallProvider {
     private func run<T>(_ kind: SystemCallKind, _ path: String?, _ body: () throws(Errno) -> T) throws(Errno) -> T {
         switch decide(kind, path) {
         case .proceed, .short, .report: return try body()
+        case .pause:
+            onPause(kind, path)
+            return try body()
         case let .fail(errno): throw errno
         case .crashBefore: crash()
         case .crashAfter:
@@ -190,6 +212,9 @@ package final class FaultInjectingSystemCalls: SystemCallProvider {
         case .crashAfter:
             _ = try? base.read(fd, into: buffer)
             crash()
+        case .pause:
+            onPause(.read, nil)
+            return try base.read(fd, into: buffer)
         default: return try base.read(fd, into: buffer)
         }
     }
@@ -206,6 +231,9 @@ package final class FaultInjectingSystemCalls: SystemCallProvider {
             // "Mid-write": half the buffer reaches the file, then the process dies.
             _ = try? base.write(fd, from: UnsafeRawBufferPointer(rebasing: buffer.prefix(max(1, buffer.count / 2))))
             crash()
+        case .pause:
+            onPause(.write, nil)
+            return try base.write(fd, from: buffer)
         default: return try base.write(fd, from: buffer)
         }
     }
@@ -250,6 +278,9 @@ package final class FaultInjectingSystemCalls: SystemCallProvider {
         case let .report(v): return v
         case let .fail(e): throw e
         case .crashBefore, .crashAfter: crash()
+        case .pause:
+            onPause(.availableBytes, path)
+            return try base.availableBytes(path)
         default: return try base.availableBytes(path)
         }
     }

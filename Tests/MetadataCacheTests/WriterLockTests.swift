@@ -1,0 +1,260 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import MetadataCache
+
+/// The writer lock across real processes (advisory backend).
+@Suite struct WriterLockTests {
+    /// Starts an agent holding the lock of `directory`; returns it once it holds.
+    func holder(_ directory: String, backend: String = "auto") throws -> (ChildProcess, pid_t) {
+        let agent = try Agent.start(["hold", "--dir", directory, "--backend", backend])
+        let line = try agent.readLine(until: { $0.hasPrefix("ACQUIRED") })
+        return (agent, pid_t(line.field("pid") ?? "") ?? -1)
+    }
+
+    @Test func theGuardReleasesOnDeinitAndTheLockIsReacquirable() throws {
+        let t = try TestStore("deinit")
+        do {
+            let writer = try t.store.acquireWriterLock(timeout: .immediate)
+            #expect(writer.backend == .advisory)
+            #expect(writer.waited == .zero)
+            #expect(writer.holder.pid == getpid())
+            #expect(HeldWriterLocks.holder(of: t.store.lockPath) != nil)
+        }
+        #expect(HeldWriterLocks.holder(of: t.store.lockPath) == nil)
+        // Another process can now take it without waiting.
+        let result = try Agent.run(["acquire", "--dir", t.directory.path, "--timeout", "0"])
+        #expect(result.exitCode == 0, "\(result.stdoutText)")
+        #expect(result.stdoutText.contains("ACQUIRED"))
+        #expect(t.events.names().contains("lockReleased"))
+    }
+
+    @Test func theHolderRecordIsPublishedAndClearedOnRelease() throws {
+        let t = try TestStore("record")
+        let writer = try t.store.acquireWriterLock()
+        let lockBytes = try #require(t.directory.contents("metadata.lock"))
+        let published = try #require(HolderRecord(parsing: Array(lockBytes)))
+        #expect(published.pid == getpid())
+        #expect(published.host == ProcessIdentity.hostName)
+        #expect(published.processStartTime == ProcessIdentity.currentStartTime)
+        #expect(published.backend == .advisory)
+        writer.release()
+        #expect(t.directory.contents("metadata.lock")?.isEmpty == true)
+    }
+
+    @Test func aSecondWriterTimesOutWithinItsBudgetNamingTheHolder() throws {
+        let t = try TestStore("timeout")
+        let (agent, holderPID) = try holder(t.directory.path)
+        let started = ContinuousClock.now
+        let outcome = acquisitionError { () throws(MetadataCacheError) in try t.store.acquireWriterLock(timeout: .after(.milliseconds(300))) }
+        let elapsed = ContinuousClock.now - started
+        guard case let .lockTimeout(lockPath, timeout, waited, holder) = outcome else {
+            Issue.record("expected a timeout, got \(outcome)")
+            return
+        }
+        #expect(lockPath == t.store.lockPath)
+        #expect(timeout == .after(.milliseconds(300)))
+        #expect(holder?.pid == holderPID)
+        #expect(holder?.command.contains("cache-test-agent") == true)
+        #expect(waited >= .milliseconds(300))
+        #expect(elapsed < .seconds(5), "a 300 ms timeout took \(elapsed)")
+        let message = MetadataCacheError.lockTimeout(lockPath: lockPath, timeout: timeout, waited: waited, holder: holder).description
+        #expect(message.contains("pid \(holderPID)"))
+        #expect(message.contains("metacache cache status"))
+        agent.closeStdin()
+        #expect(try agent.wait() == .exited(0))
+        // Once released, the same store acquires at once.
+        #expect(try t.store.acquireWriterLock(timeout: .immediate).waited == .zero)
+    }
+
+    // Waiters below are agents, and the holder is a *sibling* agent: were the test
+    // process itself the holder, the agents (its children) would rightly refuse to
+    // wait for their own ancestor (see the self-deadlock tests).
+
+    @Test func anotherProcessTimesOutAndReportsTheHolder() throws {
+        let t = try TestStore("child-timeout")
+        let (agent, holderPID) = try holder(t.directory.path)
+        let result = try Agent.run(["acquire", "--dir", t.directory.path, "--timeout", "0.3"])
+        #expect(result.exitCode == 75)
+        #expect(result.stdoutText.contains("TIMEOUT holderPid=\(holderPID)"), "\(result.stdoutText)")
+        #expect(result.stdoutText.contains("WAITING holderPid=\(holderPID)"))
+        agent.closeStdin()
+        try agent.wait()
+    }
+
+    @Test func immediateMeansOneAttempt() throws {
+        let t = try TestStore("immediate")
+        let (agent, holderPID) = try holder(t.directory.path)
+        let started = ContinuousClock.now
+        #expect(throws: MetadataCacheError.self) { _ = try t.store.acquireWriterLock(timeout: .immediate) }
+        #expect(ContinuousClock.now - started < .seconds(2))
+        // No wait was announced for a single attempt; the timeout names the holder.
+        #expect(!t.events.names().contains("lockWaitStarted"))
+        let timedOut = t.events.events.contains {
+            if case let .lockTimedOut(_, _, holder) = $0 { return holder?.pid == holderPID }
+            return false
+        }
+        #expect(timedOut)
+        agent.closeStdin()
+        try agent.wait()
+    }
+
+    @Test func anInfiniteWaitEndsWhenTheHolderReleases() throws {
+        let t = try TestStore("infinite")
+        let (agent, _) = try holder(t.directory.path)
+        let waiter = try Agent.start(["acquire", "--dir", t.directory.path, "--timeout", "infinite"])
+        let waiting = try waiter.readLine(until: { $0.hasPrefix("WAITING") })
+        #expect(waiting.contains("timeout=none"))
+        agent.closeStdin()
+        let acquired = try waiter.readLine(until: { $0.hasPrefix("ACQUIRED") })
+        #expect(acquired.contains("backend=advisory"))
+        #expect(try waiter.wait() == .exited(0))
+    }
+
+    @Test func theKernelReleasesTheLockOfAKilledHolder() throws {
+        let t = try TestStore("killed")
+        let (agent, _) = try holder(t.directory.path)
+        let waiter = try Agent.start(["acquire", "--dir", t.directory.path, "--timeout", "30"])
+        _ = try waiter.readLine(until: { $0.hasPrefix("WAITING") })
+        agent.signal(SIGKILL)
+        _ = try waiter.readLine(until: { $0.hasPrefix("ACQUIRED") })
+        #expect(try waiter.wait() == .exited(0))
+        #expect(try agent.wait() == .signaled(SIGKILL))
+    }
+
+    @Test func waitersAreToldAtOnceAndThenAtLeastEverySecond() throws {
+        let t = try TestStore("progress")
+        let (agent, holderPID) = try holder(t.directory.path)
+        let started = ContinuousClock.now
+        _ = acquisitionError { () throws(MetadataCacheError) in try t.store.acquireWriterLock(timeout: .after(.milliseconds(2300))) }
+        let timed = t.events.timed
+        let first = try #require(timed.first { $0.1.name == "lockWaitStarted" })
+        if case let .lockWaitStarted(_, holder, timeout) = first.1 {
+            #expect(holder?.pid == holderPID)
+            #expect(timeout == .after(.milliseconds(2300)))
+        }
+        // Generous bound: the goal is 100 ms; the event is sent before waiting.
+        #expect(first.0 - started < .seconds(1))
+        let progress = timed.filter { $0.1.name == "lockWaitProgress" }
+        #expect(progress.count >= 2, "only \(progress.count) progress events in 2.3 s")
+        var elapsedValues: [Duration] = []
+        for (_, event) in progress {
+            if case let .lockWaitProgress(_, elapsed, remaining, holder) = event {
+                elapsedValues.append(elapsed)
+                #expect(remaining != nil)
+                #expect(holder?.pid == holderPID)
+            }
+        }
+        #expect(elapsedValues == elapsedValues.sorted())
+        #expect(t.events.names().last == "lockTimedOut")
+        agent.closeStdin()
+        try agent.wait()
+    }
+
+    @Test func aCancelTokenEndsTheWaitPromptly() async throws {
+        let t = try TestStore("token")
+        let (agent, _) = try holder(t.directory.path)
+        let token = CancellationToken()
+        let started = ContinuousClock.now
+        let store = t.store
+        let attempt = Task { _ = try await store.acquireWriterLock(timeout: .infinite, cancellation: token) }
+        while !t.events.names().contains("lockWaitStarted") { await Task.yield() }
+        token.cancel()
+        await #expect(throws: MetadataCacheError.self) { try await attempt.value }
+        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(t.events.names().contains("lockWaitCancelled"))
+        agent.closeStdin()
+        try agent.wait()
+    }
+
+    @Test func cancellingTheTaskEndsTheWait() async throws {
+        let t = try TestStore("task")
+        let (agent, _) = try holder(t.directory.path)
+        let store = t.store
+        let task = Task { () async throws -> Duration in
+            let writer = try await store.acquireWriterLock(timeout: .infinite)
+            return writer.waited
+        }
+        while !t.events.names().contains("lockWaitStarted") { await Task.yield() }
+        task.cancel()
+        let result = await task.result
+        guard case let .failure(error) = result, case .cancelled? = error as? MetadataCacheError else {
+            Issue.record("expected cancelled, got \(result)")
+            return
+        }
+        agent.closeStdin()
+        try agent.wait()
+        // The cancelled waiter holds nothing: the lock is free again.
+        #expect(try await store.acquireWriterLock(timeout: .immediate).backend == .advisory)
+    }
+
+    @Test func sigintToAWaitingProcessCancelsIt() throws {
+        let t = try TestStore("sigint")
+        let (agent, _) = try holder(t.directory.path)
+        let waiter = try Agent.start(["acquire", "--dir", t.directory.path, "--timeout", "infinite"])
+        _ = try waiter.readLine(until: { $0.hasPrefix("WAITING") })
+        waiter.signal(SIGINT)
+        _ = try waiter.readLine(until: { $0.hasPrefix("CANCELLED") })
+        #expect(try waiter.wait() == .exited(130))
+        agent.closeStdin()
+        try agent.wait()
+    }
+
+    @Test func theAsyncPathAlsoHandsOverOnRelease() throws {
+        let t = try TestStore("async")
+        let (agent, _) = try holder(t.directory.path)
+        let waiter = try Agent.start(["acquire", "--dir", t.directory.path, "--timeout", "30", "--async", "1"])
+        _ = try waiter.readLine(until: { $0.hasPrefix("WAITING") })
+        agent.closeStdin()
+        _ = try waiter.readLine(until: { $0.hasPrefix("ACQUIRED") })
+        #expect(try waiter.wait() == .exited(0))
+    }
+
+    @Test func aSecondGuardInTheSameProcessFailsAtOnce() throws {
+        let t = try TestStore("reentrant")
+        let writer = try t.store.acquireWriterLock()
+        let started = ContinuousClock.now
+        let outcome = acquisitionError { () throws(MetadataCacheError) in try t.store.acquireWriterLock(timeout: .infinite) }
+        guard case let .selfDeadlock(_, holder, ancestor) = outcome else {
+            Issue.record("expected selfDeadlock, got \(outcome)")
+            return
+        }
+        #expect(holder.pid == getpid())
+        #expect(!ancestor)
+        #expect(ContinuousClock.now - started < .seconds(2))
+        writer.release()
+    }
+
+    @Test func aChildOfTheHolderFailsAtOnceInsteadOfWaitingForItsParent() throws {
+        let t = try TestStore("ancestor")
+        let result = try Agent.run([
+            "hold-then-spawn", "--dir", t.directory.path, "--",
+            "acquire", "--dir", t.directory.path, "--timeout", "30",
+        ])
+        let out = result.stdoutText
+        #expect(result.exitCode == 0, "\(out)")
+        #expect(out.contains("CHILD SELFDEADLOCK"), "\(out)")
+        #expect(out.contains("ancestor=1"))
+        #expect(out.contains("CHILD-EXIT status=76"))
+        // It failed fast, not after its 30 s timeout.
+        let elapsed = out.split(separator: "\n").first { $0.hasPrefix("CHILD-EXIT") }.flatMap { String($0).field("elapsedMs") }.flatMap(Int.init)
+        #expect((elapsed ?? 99_999) < 10_000)
+    }
+
+    @Test func advisoryFallsBackToOwnerFilesWhenTheFilesystemRefusesLocks() throws {
+        let t = try TestStore("fallback", faults: [InjectedFault(.flock, occurrence: 1, action: .fail(.noLocks))])
+        let writer = try t.store.acquireWriterLock()
+        #expect(writer.backend == .lockFile)
+        #expect(t.events.names().contains("backendFallback"))
+        #expect(t.directory.listing().contains("metadata.lock.owner"))
+        writer.release()
+        #expect(!t.directory.listing().contains("metadata.lock.owner"))
+    }
+
+    @Test func forcedAdvisoryOnAFilesystemWithoutLocksFailsClearly() throws {
+        let t = try TestStore("forced", backend: .advisory, faults: [InjectedFault(.flock, occurrence: 1, action: .fail(.noLocks))])
+        #expect(throws: MetadataCacheError.lockingUnsupported(lockPath: t.store.lockPath, errno: .noLocks)) {
+            _ = try t.store.acquireWriterLock()
+        }
+    }
+}
