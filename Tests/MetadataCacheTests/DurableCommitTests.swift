@@ -213,6 +213,28 @@ import Testing
         #expect(t.tempFiles.isEmpty)
     }
 
+    @Test func theFailedCommitEventReportsTheRetries() throws {
+        let t = try TestStore("retries-event", faults: [InjectedFault(.rename, occurrence: nil, action: .fail(.busy))])
+        let writer = try t.store.acquireWriterLock(timeout: .after(.milliseconds(200)))
+        #expect(throws: MetadataCacheError.self) { try writer.commit(samplePayload) }
+        let retries = t.events.events.compactMap { event -> Int? in
+            if case let .commitFailed(_, _, retries) = event { return retries }
+            return nil
+        }
+        #expect((retries.first ?? 0) >= 2)
+    }
+
+    @Test func timeSpentHoldingTheLockDoesNotConsumeTheRetryBudget() throws {
+        let t = try TestStore("hold-budget", faults: [
+            InjectedFault(.rename, occurrence: 1, action: .fail(.busy)),
+        ])
+        let writer = try t.store.acquireWriterLock(timeout: .after(.milliseconds(300)))
+        // Simulates a fetch under the lock that outlasts the whole timeout (the
+        // sleep is the work being simulated, not a synchronisation).
+        usleep(400_000)
+        #expect(try writer.commit(samplePayload).renameRetries == 1)
+    }
+
     @Test func anImmediateTimeoutLeavesNoBudgetForRetries() throws {
         let t = try TestStore("immediate", faults: [InjectedFault(.rename, occurrence: nil, action: .fail(.busy))])
         let writer = try t.store.acquireWriterLock(timeout: .immediate)

@@ -54,12 +54,13 @@ package final class HeldWriterLock: Sendable {
 
     package var isReleased: Bool { released.load(ordering: .sequentiallyConsistent) }
 
-    /// The time left of the lock-timeout budget, which also bounds rename retries;
-    /// nil when the timeout is infinite.
+    /// What the lock wait left of the lock-timeout budget: the longest a commit
+    /// may spend retrying its rename. The budget is the user's tolerance for
+    /// *waiting*; time spent holding the lock (fetching, writing) does not use it.
+    /// Nil when the timeout is infinite.
     package var remainingBudget: Duration? {
         guard let total = timeout.duration else { return nil }
-        let used = ContinuousClock.now - acquisitionStarted
-        return used >= total ? .zero : total - used
+        return waited >= total ? .zero : total - waited
     }
 
     /// Throws `lockLost` if the lock is no longer ours. Advisory locks cannot be

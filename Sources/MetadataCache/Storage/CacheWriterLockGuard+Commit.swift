@@ -100,6 +100,7 @@ extension CacheWriterLockGuard {
     ) throws(MetadataCacheError) -> CommitReceipt {
         let started = ContinuousClock.now
         let options = store.options
+        let retries = DurableCommit.RetryCounter()
         do throws(MetadataCacheError) {
             // Step 1 of the protocol: nothing touches the disk until the payload is
             // known good.
@@ -137,7 +138,7 @@ extension CacheWriterLockGuard {
                 freeSpaceMargin: options.freeSpaceMargin)
             let lock = self.lock
             let result = try durable.commit(
-                header: header.encoded(), payload: bytes, renameBudget: lock.remainingBudget,
+                header: header.encoded(), payload: bytes, renameBudget: lock.remainingBudget, retries: retries,
                 beforeRename: { () throws(MetadataCacheError) in try lock.verifyStillHeld() })
             let duration = ContinuousClock.now - started
             options.observer?.observe(.commitSucceeded(
@@ -147,7 +148,7 @@ extension CacheWriterLockGuard {
                 path: store.cachePath, generation: generation, commitID: header.commitID, payloadBytes: bytes.count,
                 fetchedAt: fetchedAt, duration: duration, renameRetries: result.renameRetries, lockWaited: lock.waited)
         } catch {
-            options.observer?.observe(.commitFailed(path: store.cachePath, error: error, renameRetries: 0))
+            options.observer?.observe(.commitFailed(path: store.cachePath, error: error, renameRetries: retries.count))
             throw error
         }
     }

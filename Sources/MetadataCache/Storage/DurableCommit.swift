@@ -37,7 +37,8 @@ import Darwin
 ///    Transient failures (`EBUSY`, `EAGAIN`, `ETXTBSY`, and `EACCES`/`EPERM` that
 ///    network and Windows-backed filesystems report while another process has the
 ///    file open) are retried with exponential backoff — 50 ms doubling, each sleep at
-///    most 1 s — but never beyond the remaining lock-timeout budget.
+///    most 1 s — but never beyond what the lock wait left of the lock-timeout
+///    budget (a 10 s timeout after a 3 s wait leaves 7 s of retries).
 /// 6. `fsync` the directory. The rename is a change to the directory; until the
 ///    directory is flushed, a power failure can bring back the old name (or, on
 ///    some filesystems, lose both). Without this step a "successful" refresh can
@@ -51,6 +52,13 @@ package struct DurableCommit: Sendable {
     package struct Result: Sendable {
         package var renameRetries: Int
         package var duration: Duration
+    }
+
+    /// Rename attempts that failed transiently and were retried, reported even when
+    /// the commit fails in the end.
+    package final class RetryCounter: @unchecked Sendable {
+        package var count = 0
+        package init() {}
     }
 
     /// Errors of `rename` worth retrying: they describe a momentary condition.
@@ -70,12 +78,12 @@ package struct DurableCommit: Sendable {
 
     /// Writes `header ++ payload` as the new cache file.
     /// - Parameters:
-    ///   - renameBudget: time left for rename retries (nil: no limit other than
-    ///     `maximumUnboundedRetryTime`).
+    ///   - renameBudget: how long rename retries may take, counted from the first
+    ///     rename attempt (nil: no limit other than `maximumUnboundedRetryTime`).
     ///   - beforeRename: last check before the point of no return (the lock-file
     ///     backend verifies it still owns the lock).
     package func commit(
-        header: [UInt8], payload: UnsafeRawBufferPointer, renameBudget: Duration?,
+        header: [UInt8], payload: UnsafeRawBufferPointer, renameBudget: Duration?, retries: RetryCounter = RetryCounter(),
         beforeRename: () throws(MetadataCacheError) -> Void
     ) throws(MetadataCacheError) -> Result {
         let clock = ContinuousClock()
@@ -117,7 +125,7 @@ package struct DurableCommit: Sendable {
 
         // 5. The atomic switch, retried only while the budget allows.
         try beforeRename()
-        var retries = 0
+        let firstAttempt = clock.now
         while true {
             do throws(MetadataCacheError) {
                 try sys.rename(tempPath, to: layout.cachePath)
@@ -125,11 +133,11 @@ package struct DurableCommit: Sendable {
                 break
             } catch let error {
                 guard case let .io(_, _, errno) = error, Self.isTransientRenameError(errno) else { throw error }
-                let elapsed = clock.now - started
+                let elapsed = clock.now - firstAttempt
                 let limit = renameBudget ?? Self.maximumUnboundedRetryTime
                 guard elapsed < limit else { throw error }
-                retries += 1
-                let pause = min(Self.backoff(beforeRetry: retries), limit - elapsed)
+                retries.count += 1
+                let pause = min(Self.backoff(beforeRetry: retries.count), limit - elapsed)
                 Self.sleep(pause)
             }
         }
@@ -146,7 +154,7 @@ package struct DurableCommit: Sendable {
                 operation: "\(operation) (the new cache is in place, but may not survive a power failure)",
                 path: path, errno: errno)
         }
-        return Result(renameRetries: retries, duration: clock.now - started)
+        return Result(renameRetries: retries.count, duration: clock.now - started)
     }
 
     /// Rename retries with an infinite lock timeout still stop after this long: a
