@@ -5,10 +5,10 @@
 /// by `release()` or goes out of scope (`deinit`). If the process dies, the kernel
 /// releases an advisory lock with it; an owner-file lock is detected as stale.
 ///
-///     let guard = try store.acquireWriterLock(timeout: .after(.seconds(10)))
-///     let current = try guard.read()
-///     try guard.commit(newCatalogue, source: url)
-///     // lock released here, at the end of guard's scope
+///     let writer = try store.acquireWriterLock(timeout: .after(.seconds(10)))
+///     let current = try writer.read()
+///     try writer.commit(newCatalogue, source: url)
+///     // lock released here, at the end of writer's scope
 ///
 /// Commits are methods of the guard (see `CacheWriterLockGuard+Commit.swift`), so
 /// code that does not hold the lock cannot write the cache: it does not compile.

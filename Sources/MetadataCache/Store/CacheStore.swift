@@ -15,7 +15,7 @@ import Synchronization
 /// - Readers (`read`, `read(as:)`, `hasChanged(since:)`) never lock, never create or
 ///   modify a file and never wait: they see the last complete commit, verified.
 /// - Writers hold the exclusive cross-process writer lock, a `CacheWriterLockGuard`,
-///   and commit through it (`guard.commit(_:)`), or use `refresh`/`update`, which
+///   and commit through it (`writer.commit(_:)`), or use `refresh`/`update`, which
 ///   take the lock, re-read under it and coalesce with concurrent writers.
 ///
 /// Creating a `CacheStore` does no I/O. The first writer operation of a store
