@@ -1,4 +1,66 @@
-/// Placeholder until the CLI lands (issue 3).
+/// The `metacache` command: parses the command line, runs one subcommand, and maps
+/// every outcome to an exit status (`ExitCode`). All CLI logic lives in this
+/// module so it can be unit-tested; the executable only calls `main`.
 public enum MetacacheCommand {
-    public static func main(_ arguments: [String]) -> Int32 { 0 }
+    /// Runs with the process's environment and standard streams; returns the exit status.
+    public static func main(_ arguments: [String]) -> Int32 {
+        run(Array(arguments.dropFirst()), context: .process).rawValue
+    }
+
+    /// Runs `arguments` (without the program name) against `context`.
+    public static func run(_ arguments: [String], context: CommandContext) -> ExitCode {
+        let parsed = ParsedCommandLine.parse(arguments)
+        if parsed.helpRequested {
+            context.standardOutput.writeLine(HelpText.text(for: parsed.path))
+            return .success
+        }
+        if parsed.versionRequested, parsed.error == nil {
+            context.standardOutput.writeLine(HelpText.versionLine())
+            return .success
+        }
+        if let error = parsed.error {
+            report(error.failure, command: error.command, context: context)
+            return .usage
+        }
+        guard case let .subcommand(subcommand) = parsed.path else { return .usage }
+        do throws(CommandFailure) {
+            let common: CommonSettings
+            do {
+                common = try CommonSettings(parsed, environment: context.environment)
+            } catch {
+                throw error.failure
+            }
+            switch subcommand {
+            case .read:
+                return try ReadCommand(parsed: parsed, common: common, context: context).run()
+            case .status:
+                return try StatusCommand(parsed: parsed, common: common, context: context).run()
+            case .refresh:
+                installInterruptHandlers(context)
+                return try RefreshCommand(parsed: parsed, common: common, context: context).run()
+            case .verify:
+                if parsed.has("repair") { installInterruptHandlers(context) }
+                return try VerifyCommand(parsed: parsed, common: common, context: context).run()
+            case .sweep:
+                return try SweepCommand(parsed: parsed, common: common, context: context).run()
+            }
+        } catch {
+            report(error, command: parsed.path, context: context)
+            return error.exitCode
+        }
+    }
+
+    /// Commands that wait (for the lock, a source) turn SIGINT/SIGTERM into
+    /// cancellation; the others keep the default (die at once, nothing to undo).
+    private static func installInterruptHandlers(_ context: CommandContext) {
+        if context.interrupts === InterruptSignals.shared { InterruptSignals.installHandlers() }
+    }
+
+    static func report(_ failure: CommandFailure, command: CommandPath, context: CommandContext) {
+        var text = failure.isFeedbackLine ? failure.message : "metacache: " + failure.message
+        if failure.showsUsageHint {
+            text += "\n" + HelpText.usageLine(command) + "\nTry '\(command) --help' for more information."
+        }
+        context.standardError.writeLine(text)
+    }
 }

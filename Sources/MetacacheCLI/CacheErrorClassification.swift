@@ -1,0 +1,84 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import MetadataCache
+
+/// Maps the library's `MetadataCacheError` to an exit status and a message.
+///
+/// Decisions where the issue is silent (also in docs/cli.md):
+/// - `selfDeadlock` → 75: like a timeout, the lock is unavailable to us; it ends at
+///   once instead of waiting, and succeeds once the ancestor releases the lock.
+/// - `lockLost` → 75: the lock-file lease was taken over; retrying is the remedy.
+/// - `lockingUnsupported` (only with `--lock-backend advisory`) → 74: the
+///   filesystem cannot do what was demanded; `auto` or `lockfile` work.
+/// - `insufficientSpace` and `ENOSPC`/`EDQUOT`/`EROFS` anywhere → 73: the new cache
+///   file cannot be created; nothing was written.
+/// - I/O failures while creating the directory, lock file, temp file or events
+///   file → 73 whatever the errno (a read-only parent is "cannot create", not a
+///   permission problem with the cache); `EACCES`/`EPERM` elsewhere → 77; other
+///   I/O → 74.
+/// - `invalidCacheName` (`--name`) → 64.
+public enum CacheErrorClassification {
+    static let creatingOperations: Set<String> = [
+        "create directory", "create temp file", "open lock file", "create lock owner file", "open events file",
+    ]
+
+    public static func exitCode(for error: MetadataCacheError) -> ExitCode {
+        switch error {
+        case .lockTimeout, .selfDeadlock, .lockLost: return .lockUnavailable
+        case .cancelled: return .cancelled
+        case .lockingUnsupported: return .ioError
+        case .invalidPayload, .payloadTooLarge, .corruptCache: return .invalidData
+        case .insufficientSpace: return .cannotCreate
+        case .unsafeDirectory: return .permission
+        case .invalidCacheName: return .usage
+        case let .io(operation, _, errno):
+            switch errno.rawValue {
+            case ENOSPC, EDQUOT, EROFS: return .cannotCreate
+            default: break
+            }
+            if creatingOperations.contains(operation) { return .cannotCreate }
+            switch errno.rawValue {
+            case EACCES, EPERM: return .permission
+            default: return .ioError
+            }
+        }
+    }
+
+    /// - Parameters:
+    ///   - source: the payload's source, named in payload errors.
+    ///   - feedback: the wording of lock-wait end lines.
+    public static func failure(
+        for error: MetadataCacheError, source: String? = nil, feedback: WaitFeedbackText? = nil, now: Date = Date()
+    ) -> CommandFailure {
+        let code = exitCode(for: error)
+        let unchanged = "nothing was written; the previous cache is unchanged"
+        switch error {
+        case let .lockTimeout(lockPath, timeout, waited, holder):
+            let text = feedback ?? WaitFeedbackText(cachePath: lockPath, action: "")
+            return CommandFailure(code, text.timedOut(waited: waited, timeout: timeout, holder: holder, now: now), isFeedbackLine: true)
+        case let .cancelled(lockPath, waited):
+            let text = feedback ?? WaitFeedbackText(cachePath: lockPath, action: "")
+            return CommandFailure(code, text.cancelled(waited: waited), isFeedbackLine: true)
+        case let .invalidPayload(problem):
+            let from = source.map { " from \($0)" } ?? ""
+            return CommandFailure(code, "invalid JSON payload\(from): \(problem); \(unchanged)")
+        case let .payloadTooLarge(bytes, limit):
+            let from = source.map { " from \($0)" } ?? ""
+            return CommandFailure(
+                code, "payload\(from) of \(ByteCountText.format(bytes)) exceeds the limit of \(ByteCountText.format(limit)); "
+                    + "raise --max-bytes if this size is expected (\(unchanged))")
+        case .invalidCacheName:
+            return CommandFailure(code, error.description, showsUsageHint: true)
+        default:
+            return CommandFailure(code, error.description)
+        }
+    }
+}

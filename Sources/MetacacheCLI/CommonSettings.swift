@@ -1,0 +1,61 @@
+import MetadataCache
+
+/// The options every command shares, validated: directory (with its origin),
+/// cache name, lock backend, output switches, events file.
+///
+/// The lock timeout is deliberately not here: only commands that take the lock
+/// resolve it (and read the config file for it), so `read` and `status` never
+/// fail over a setting they do not use, and `read` stays lean.
+public struct CommonSettings: Sendable {
+    public let directory: Resolved<String>
+    public let name: String
+    public let lockBackend: LockBackendSelection
+    public let quiet: Bool
+    public let verbose: Bool
+    public let eventsPath: String?
+
+    public init(_ parsed: ParsedCommandLine, environment: EnvironmentVariables) throws(UsageError) {
+        let command = parsed.path
+        directory = try CacheDirectoryResolution.resolve(flag: parsed.value("dir"), environment: environment)
+        name = parsed.value("name") ?? "metadata"
+        guard StoreLayout.isValidName(name) else {
+            throw UsageError(
+                "invalid --name \(JSONText.quoted(name)): use a plain file name without '/', control characters or a leading dot",
+                command: command)
+        }
+        if let text = parsed.value("lock-backend") {
+            guard let backend = LockBackendSelection(rawValue: text) else {
+                throw UsageError("invalid --lock-backend '\(text)': expected auto, advisory or lockfile", command: command)
+            }
+            lockBackend = backend
+        } else {
+            lockBackend = .auto
+        }
+        quiet = parsed.has("quiet")
+        verbose = parsed.has("verbose")
+        if let events = parsed.value("events") {
+            guard !events.isEmpty else { throw UsageError("option '--events' needs a file path", command: command) }
+            eventsPath = events
+        } else {
+            eventsPath = nil
+        }
+    }
+
+    /// Store options with this command's observers attached.
+    public func storeOptions(observers: [any CacheObserver]) -> CacheStoreOptions {
+        var options = CacheStoreOptions()
+        options.lockBackend = lockBackend
+        if !observers.isEmpty { options.observer = observers.count == 1 ? observers[0] : CacheObserverFanOut(observers) }
+        return options
+    }
+
+    /// The `--events` sink, when asked for.
+    public func eventsSink() throws(CommandFailure) -> JSONLinesEventSink? {
+        guard let eventsPath else { return nil }
+        do {
+            return try JSONLinesEventSink(path: eventsPath)
+        } catch {
+            throw CacheErrorClassification.failure(for: error)
+        }
+    }
+}

@@ -1,0 +1,155 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import MetadataCache
+
+/// The optional per-cache config file `<dir>/config.json`: one JSON object with the
+/// keys `source` (string; a relative path is relative to the directory holding the
+/// config file) and `lockTimeout` (seconds as a number, or a string such as
+/// `"2.5"` or `"infinite"`).
+///
+/// Guarantee: a file that exists but cannot be used — unreadable, not a regular
+/// file, not JSON, not an object, a key of the wrong type — is an error naming the
+/// file and the problem (exit 78), never silently ignored. Unknown keys are kept
+/// for a warning (a typo such as `lockTimout` must not pass unnoticed), not fatal,
+/// so that newer config files still work with older binaries. The *value* of
+/// `lockTimeout` is checked where it is used, as a usage error naming this file.
+public struct ConfigFile: Sendable, Equatable {
+    public let path: String
+    public let source: String?
+    /// The raw `lockTimeout` value as text (`10`, `2.5`, `infinite`).
+    public let lockTimeout: String?
+    public let unknownKeys: [String]
+
+    public static let knownKeys = ["source", "lockTimeout"]
+    static let maximumBytes = 1 << 20
+
+    public init(path: String, source: String?, lockTimeout: String?, unknownKeys: [String]) {
+        self.path = path
+        self.source = source
+        self.lockTimeout = lockTimeout
+        self.unknownKeys = unknownKeys
+    }
+
+    /// `<directory>/config.json`, or nil when there is no such file.
+    public static func load(directory: String) throws(CommandFailure) -> ConfigFile? {
+        let path = CacheDirectoryResolution.join(directory, "config.json")
+        guard let bytes = try readIfExists(path) else { return nil }
+        return try parse(bytes, path: path)
+    }
+
+    public static func parse(_ bytes: [UInt8], path: String) throws(CommandFailure) -> ConfigFile {
+        func bad(_ problem: String) -> CommandFailure {
+            CommandFailure(.badConfig, "config file \(path) \(problem); fix or remove it (see 'metacache cache refresh --help')")
+        }
+        let object: [String: ConfigValue]
+        do {
+            object = try JSONDecoder().decode([String: ConfigValue].self, from: Data(bytes))
+        } catch DecodingError.typeMismatch {
+            throw bad("is not a JSON object (expected {\"source\": \"...\", \"lockTimeout\": 10})")
+        } catch {
+            throw bad("is not valid JSON (\(Self.describe(error)))")
+        }
+        var source: String?
+        switch object["source"] {
+        case nil, .null?: source = nil
+        case let .string(text)?:
+            guard !text.isEmpty else { throw bad("has an empty \"source\"") }
+            source = text
+        case let other?: throw bad("has \"source\" of type \(other.typeName); expected a string (path or URL)")
+        }
+        var lockTimeout: String?
+        switch object["lockTimeout"] {
+        case nil, .null?: lockTimeout = nil
+        case let .string(text)?: lockTimeout = text
+        case let .number(text)?: lockTimeout = text
+        case let .bool(flag)?: lockTimeout = String(flag)  // reported as an invalid value where used
+        case .container?: lockTimeout = "(an object or array)"
+        }
+        let unknown = object.keys.filter { !knownKeys.contains($0) }.sorted()
+        return ConfigFile(path: path, source: source, lockTimeout: lockTimeout, unknownKeys: unknown)
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        if case let DecodingError.dataCorrupted(context) = error {
+            let detail = context.underlyingError.map { "\($0)" } ?? context.debugDescription
+            return detail.isEmpty ? "data corrupted" : detail
+        }
+        return "\(error)"
+    }
+
+    private static func readIfExists(_ path: String) throws(CommandFailure) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        if fd < 0 {
+            let code = errno
+            if code == ENOENT || code == ENOTDIR { return nil }
+            throw CommandFailure(.badConfig, "cannot open config file \(path): \(Errno(rawValue: code)); fix its permissions or remove it")
+        }
+        defer { close(fd) }
+        var status = stat()
+        guard fstat(fd, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else {
+            throw CommandFailure(.badConfig, "config file \(path) is not a regular file; remove it or replace it with a JSON object")
+        }
+        guard Int(status.st_size) <= maximumBytes else {
+            throw CommandFailure(.badConfig, "config file \(path) is larger than 1 MiB; it should be a small JSON object")
+        }
+        var bytes = [UInt8](repeating: 0, count: Int(status.st_size))
+        var total = 0
+        while total < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + total, $0.count - total) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw CommandFailure(.badConfig, "cannot read config file \(path): \(Errno(rawValue: errno))")
+            }
+            if n == 0 { break }
+            total += n
+        }
+        return Array(bytes.prefix(total))
+    }
+}
+
+/// A JSON value of a config key, kept as text so numbers keep their spelling.
+enum ConfigValue: Decodable, Equatable {
+    case string(String)
+    case number(String)
+    case bool(Bool)
+    case null
+    case container
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let bool = try? container.decode(Bool.self) {
+            self = .bool(bool)
+        } else if let number = try? container.decode(Double.self) {
+            self = .number(Self.spell(number))
+        } else if let string = try? container.decode(String.self) {
+            self = .string(string)
+        } else {
+            self = .container
+        }
+    }
+
+    private static func spell(_ number: Double) -> String {
+        if number.isFinite, number == number.rounded(), abs(number) < 1e15 { return String(Int64(number)) }
+        return String(number)
+    }
+
+    var typeName: String {
+        switch self {
+        case .string: "string"
+        case .number: "number"
+        case .bool: "boolean"
+        case .null: "null"
+        case .container: "object or array"
+        }
+    }
+}

@@ -1,0 +1,97 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Synchronization
+
+/// Where a command writes (stdout, stderr): a file descriptor in production, a
+/// buffer in unit tests. Writes are whole: a line handed to `write` goes out in
+/// one `write(2)` loop under a lock, so lines from the wait-feedback thread and
+/// the main thread never interleave mid-line.
+public protocol OutputChannel: Sendable {
+    func write(_ bytes: UnsafeRawBufferPointer) throws(OutputChannelError)
+    /// Whether the channel is a terminal (wait feedback rewrites one line there).
+    var isTerminal: Bool { get }
+    /// Terminal width in columns, when known.
+    var columns: Int? { get }
+}
+
+/// Writing to stdout/stderr failed (a closed pipe, a full disk behind a redirect).
+public struct OutputChannelError: Error, Sendable, Equatable {
+    public let errno: Int32
+}
+
+extension OutputChannel {
+    public func write(_ text: String) {
+        var text = text
+        text.withUTF8 { bytes in try? write(UnsafeRawBufferPointer(bytes)) }
+    }
+
+    public func writeLine(_ text: String) { write(text + "\n") }
+}
+
+/// A file descriptor, written with a loop that survives short writes and `EINTR`.
+public final class FileDescriptorChannel: OutputChannel {
+    public let fd: Int32
+    public let isTerminal: Bool
+    private let lock = Mutex<Void>(())
+
+    public init(fd: Int32) {
+        self.fd = fd
+        isTerminal = isatty(fd) == 1
+    }
+
+    public static let standardOutput = FileDescriptorChannel(fd: 1)
+    public static let standardError = FileDescriptorChannel(fd: 2)
+
+    public var columns: Int? {
+        guard isTerminal else { return nil }
+        var size = winsize()
+        guard ioctl(fd, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
+        return Int(size.ws_col)
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(OutputChannelError) {
+        try lock.withLock { _ throws(OutputChannelError) in
+            var offset = 0
+            while offset < bytes.count {
+                let n = systemWrite(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw OutputChannelError(errno: errno)
+                }
+                offset += n
+            }
+        }
+    }
+}
+
+/// Collects everything written, for unit tests.
+public final class CapturedOutput: OutputChannel {
+    private let buffer = Mutex<[UInt8]>([])
+    public let isTerminal: Bool
+    public let columns: Int?
+
+    public init(isTerminal: Bool = false, columns: Int? = nil) {
+        self.isTerminal = isTerminal
+        self.columns = columns
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(OutputChannelError) {
+        buffer.withLock { $0.append(contentsOf: bytes) }
+    }
+
+    public var bytes: [UInt8] { buffer.withLock { $0 } }
+    public var text: String { String(decoding: bytes, as: UTF8.self) }
+}
+
+/// `write(2)`, named apart from the protocol's `write` so it can be called inside it.
+@inline(__always)
+private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
+    #if canImport(Glibc)
+    Glibc.write(fd, buffer, count)
+    #else
+    Darwin.write(fd, buffer, count)
+    #endif
+}

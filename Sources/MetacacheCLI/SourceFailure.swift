@@ -1,0 +1,115 @@
+import MetadataCache
+
+/// Why a refresh could not get a payload from its source. Each case maps to one
+/// exit status and says what to do next; none of them writes anything.
+public enum SourceFailure: Error, Sendable, Equatable {
+    /// The path does not exist (66).
+    case missing(path: String)
+    /// The path exists but is not something a payload can be read from: a
+    /// directory, a socket (66).
+    case notReadable(path: String, what: String)
+    /// Permission denied opening the source (77).
+    case permissionDenied(path: String, errno: Errno)
+    /// Reading failed midway (74).
+    case readFailed(source: String, errno: Errno)
+    /// The source is empty (65).
+    case empty(source: String)
+    /// More bytes than `--max-bytes` (65).
+    case tooLarge(source: String, limit: Int, size: Int?)
+    /// SIGINT/SIGTERM while reading or downloading (130).
+    case cancelled(source: String, bytesRead: Int)
+    /// The server answered with an error status (69).
+    case httpStatus(url: String, status: Int, finalURL: String?)
+    /// Connection refused, DNS failure, TLS failure, ... (69).
+    case unreachable(url: String, detail: String)
+    /// No complete answer within `--fetch-timeout` (69).
+    case timedOut(url: String, seconds: Double)
+    /// Redirect loop or chain longer than the limit (69).
+    case tooManyRedirects(url: String, limit: Int)
+    /// The server said 304 Not Modified although there is no cache to keep (69).
+    case unexpectedNotModified(url: String)
+    /// `metacache-fetch` is not next to `metacache` (69).
+    case helperMissing(path: String)
+    /// `metacache-fetch` failed without a usable report (69).
+    case helperFailed(detail: String)
+
+    public var exitCode: ExitCode {
+        switch self {
+        case .missing, .notReadable: .missing
+        case .permissionDenied: .permission
+        case .readFailed: .ioError
+        case .empty, .tooLarge: .invalidData
+        case .cancelled: .cancelled
+        case .httpStatus, .unreachable, .timedOut, .tooManyRedirects, .unexpectedNotModified, .helperMissing, .helperFailed:
+            .unavailable
+        }
+    }
+
+    public var message: String {
+        let unchanged = "nothing was written; the previous cache is unchanged"
+        switch self {
+        case let .missing(path):
+            return "source \(path) does not exist; check the path (\(unchanged))"
+        case let .notReadable(path, what):
+            return "source \(path) is \(what), not a file with a JSON payload; point --source at a file (\(unchanged))"
+        case let .permissionDenied(path, errno):
+            return "cannot open source \(path): \(errno); check its permissions (\(unchanged))"
+        case let .readFailed(source, errno):
+            return "reading source \(source) failed: \(errno) (\(unchanged))"
+        case let .empty(source):
+            return "source \(source) is empty (0 bytes); expected a JSON document (\(unchanged))"
+        case let .tooLarge(source, limit, size):
+            let actual = size.map { " (\(ByteCountText.format($0)))" } ?? ""
+            return "source \(source) is larger than the limit of \(ByteCountText.format(limit))\(actual); "
+                + "raise --max-bytes if this size is expected (\(unchanged))"
+        case let .cancelled(source, bytesRead):
+            return "Cancelled while fetching \(source) after \(ByteCountText.format(bytesRead)); \(unchanged)"
+        case let .httpStatus(url, status, finalURL):
+            let via = finalURL.flatMap { $0 == url ? nil : " (redirected to \($0))" } ?? ""
+            return "fetching \(url)\(via) failed: HTTP \(status) \(HTTPStatusText.reason(status)); "
+                + "check the URL or retry later (\(unchanged))"
+        case let .unreachable(url, detail):
+            return "cannot reach \(url): \(detail); check the network and the URL (\(unchanged))"
+        case let .timedOut(url, seconds):
+            return "fetching \(url) timed out after \(DurationText.format(seconds: seconds)); "
+                + "retry later or raise --fetch-timeout (\(unchanged))"
+        case let .tooManyRedirects(url, limit):
+            return "fetching \(url) followed more than \(limit) redirects; check the URL (\(unchanged))"
+        case let .unexpectedNotModified(url):
+            return "\(url) answered 304 Not Modified to a request without validators; there is no cached payload to keep (\(unchanged))"
+        case let .helperMissing(path):
+            return "HTTP(S) sources need the helper \(path), which is missing; build it with 'swift build --product metacache-fetch' "
+                + "(or 'swift build -c release') and keep it next to metacache"
+        case let .helperFailed(detail):
+            return "the HTTP helper metacache-fetch failed: \(detail) (\(unchanged))"
+        }
+    }
+
+    var failure: CommandFailure { CommandFailure(exitCode, message, isFeedbackLine: exitCode == .cancelled) }
+}
+
+/// Reason phrases for the HTTP statuses a catalogue server is likely to send.
+enum HTTPStatusText {
+    static func reason(_ status: Int) -> String {
+        switch status {
+        case 301: "Moved Permanently"
+        case 302: "Found"
+        case 303: "See Other"
+        case 304: "Not Modified"
+        case 307: "Temporary Redirect"
+        case 308: "Permanent Redirect"
+        case 400: "Bad Request"
+        case 401: "Unauthorized"
+        case 403: "Forbidden"
+        case 404: "Not Found"
+        case 408: "Request Timeout"
+        case 410: "Gone"
+        case 429: "Too Many Requests"
+        case 500: "Internal Server Error"
+        case 502: "Bad Gateway"
+        case 503: "Service Unavailable"
+        case 504: "Gateway Timeout"
+        default: status >= 500 ? "(server error)" : status >= 400 ? "(client error)" : "(unexpected status)"
+        }
+    }
+}

@@ -1,0 +1,31 @@
+import MetadataCache
+
+/// `metacache cache status [--json]`: what is cached, whether it verifies, who holds
+/// the lock, leftover temp files. Reports; never waits, locks or creates anything.
+/// Exit 0 whenever a report could be made (a missing or corrupt cache is part of
+/// the report; `verify` is the command whose status says healthy or not).
+struct StatusCommand {
+    let parsed: ParsedCommandLine
+    let common: CommonSettings
+    let context: CommandContext
+
+    func run() throws(CommandFailure) -> ExitCode {
+        var observers: [any CacheObserver] = []
+        if common.verbose { observers.append(DiagnosticLog(output: context.standardError, verbose: true, quiet: common.quiet)) }
+        if let sink = try common.eventsSink() { observers.append(sink) }
+        let status: CacheStatus
+        do {
+            let store = try CacheStore(
+                directory: common.directory.value, name: common.name, options: common.storeOptions(observers: observers))
+            status = try store.status()
+        } catch {
+            throw CacheErrorClassification.failure(for: error)
+        }
+        if parsed.has("json") {
+            context.standardOutput.writeLine(StatusReport.json(status))
+        } else {
+            context.standardOutput.writeLine(StatusReport.text(status, name: common.name))
+        }
+        return .success
+    }
+}

@@ -1,0 +1,59 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import MetadataCache
+
+/// The words of the lock-wait feedback, as pure functions of what the library
+/// reports (so unit tests can pin every line without a lock or a clock).
+///
+///     Waiting for lock on cache /c/metadata.json held by pid 4242 (metacache cache refresh) on build-1 for 4s (timeout: 10s; Ctrl-C to cancel)
+///     Waiting for lock on cache /c/metadata.json held by pid 4242 (metacache cache refresh) on build-1 for 6s (waited 2s, 8s left; Ctrl-C to cancel)
+///     Lock acquired after 1.2s; continuing refresh
+///     Could not acquire lock after 10s; retry with --lock-timeout or see 'metacache cache status'
+///     Cancelled while waiting for lock
+public struct WaitFeedbackText: Sendable {
+    /// The cache file the lock protects (what the user knows by name).
+    public let cachePath: String
+    /// What continues after the lock is acquired ("refresh", "repair").
+    public let action: String
+
+    public init(cachePath: String, action: String) {
+        self.cachePath = cachePath
+        self.action = action
+    }
+
+    /// `held by pid 4242 (metacache cache refresh) on build-1 for 4s`
+    public func holderPhrase(_ holder: HolderRecord?, now: Date) -> String {
+        guard let holder else { return "held by another process (it has not published who it is)" }
+        let heldFor = max(0, now.timeIntervalSince(holder.acquiredAt))
+        return "held by pid \(holder.pid) (\(holder.command)) on \(holder.host) for \(DurationText.format(seconds: heldFor))"
+    }
+
+    public func started(holder: HolderRecord?, timeout: LockTimeout, now: Date) -> String {
+        "Waiting for lock on cache \(cachePath) \(holderPhrase(holder, now: now)) (timeout: \(timeout); Ctrl-C to cancel)"
+    }
+
+    public func progress(elapsed: Duration, remaining: Duration?, holder: HolderRecord?, now: Date) -> String {
+        let budget = remaining.map { "\(DurationText.format($0)) left" } ?? "timeout: none"
+        return "Waiting for lock on cache \(cachePath) \(holderPhrase(holder, now: now)) "
+            + "(waited \(DurationText.format(elapsed)), \(budget); Ctrl-C to cancel)"
+    }
+
+    public func acquired(waited: Duration) -> String {
+        "Lock acquired after \(DurationText.format(waited)); continuing \(action)"
+    }
+
+    /// The end line of a wait that timed out; also the error message when the
+    /// lock was busy and the timeout was 0 (no wait was shown).
+    public func timedOut(waited: Duration, timeout: LockTimeout, holder: HolderRecord?, now: Date) -> String {
+        let after = timeout == .immediate ? "(--lock-timeout 0: not waiting)" : "after \(DurationText.format(waited))"
+        return "Could not acquire lock \(after); retry with --lock-timeout or see 'metacache cache status' "
+            + "(lock on cache \(cachePath) \(holderPhrase(holder, now: now)))"
+    }
+
+    public func cancelled(waited: Duration) -> String {
+        "Cancelled while waiting for lock (after \(DurationText.format(waited))); nothing was changed"
+    }
+}
