@@ -19,7 +19,8 @@ import MetadataCache
 /// - `lockingUnsupported` (only with `--lock-backend advisory`) → 74: the
 ///   filesystem cannot do what was demanded; `auto` or `lockfile` work.
 /// - `insufficientSpace` and `ENOSPC`/`EDQUOT`/`EROFS` anywhere → 73: the new cache
-///   file cannot be created; nothing was written.
+///   file cannot be created; nothing was written. `ENOTDIR` too: a component of
+///   the cache directory's path is a file, so the directory cannot be created.
 /// - I/O failures while creating the directory, lock file, temp file or events
 ///   file → 73 whatever the errno (a read-only parent is "cannot create", not a
 ///   permission problem with the cache); `EACCES`/`EPERM` elsewhere → 77; other
@@ -41,7 +42,7 @@ public enum CacheErrorClassification {
         case .invalidCacheName: return .usage
         case let .io(operation, _, errno):
             switch errno.rawValue {
-            case ENOSPC, EDQUOT, EROFS: return .cannotCreate
+            case ENOSPC, EDQUOT, EROFS, ENOTDIR: return .cannotCreate
             default: break
             }
             if creatingOperations.contains(operation) { return .cannotCreate }

@@ -47,6 +47,7 @@ public final class ChildProcess: @unchecked Sendable {
     private var stdoutFile: String?
     private var stderrFile: String?
     private var stdoutBuffer: [UInt8] = []
+    private var stderrBuffer: [UInt8] = []
     private var stdoutAll: [UInt8] = []
     private var stderrAll: [UInt8] = []
     private var termination: Termination?
@@ -185,25 +186,49 @@ public final class ChildProcess: @unchecked Sendable {
     /// Throws if no full line arrives within `timeout`.
     public func readLine(timeout: Duration = .seconds(30)) throws -> String? {
         precondition(stdoutRead >= 0, "stdout is not a pipe")
+        return try nextLine(fd: stdoutRead, buffer: &stdoutBuffer, all: &stdoutAll, stream: "stdout", timeout: timeout)
+    }
+
+    /// The next line of the child's stderr (needs `stderr: .pipe`); nil at end of file.
+    public func readErrorLine(timeout: Duration = .seconds(30)) throws -> String? {
+        precondition(stderrRead >= 0, "stderr is not a pipe")
+        return try nextLine(fd: stderrRead, buffer: &stderrBuffer, all: &stderrAll, stream: "stderr", timeout: timeout)
+    }
+
+    /// Reads stderr lines until one satisfies `predicate`; returns it.
+    public func readErrorLine(until predicate: (String) -> Bool, timeout: Duration = .seconds(30)) throws -> String {
         let deadline = ContinuousClock.now + timeout
         while true {
-            if let newline = stdoutBuffer.firstIndex(of: UInt8(ascii: "\n")) {
-                let line = String(decoding: stdoutBuffer[..<newline], as: UTF8.self)
-                stdoutBuffer.removeSubrange(...newline)
+            let remaining = deadline - ContinuousClock.now
+            guard let line = try readErrorLine(timeout: max(remaining, .milliseconds(1))) else {
+                throw Failure(description: "\(command) closed stderr before the expected line; stderr so far: \(String(decoding: stderrAll, as: UTF8.self))")
+            }
+            if predicate(line) { return line }
+        }
+    }
+
+    private func nextLine(
+        fd: Int32, buffer: inout [UInt8], all: inout [UInt8], stream: String, timeout: Duration
+    ) throws -> String? {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            if let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = String(decoding: buffer[..<newline], as: UTF8.self)
+                buffer.removeSubrange(...newline)
                 return line
             }
             let remaining = deadline - ContinuousClock.now
             guard remaining > .zero else {
-                throw Failure(description: "no line from \(command) within \(timeout); got so far: \(String(decoding: stdoutBuffer, as: UTF8.self))")
+                throw Failure(description: "no \(stream) line from \(command) within \(timeout); got so far: \(String(decoding: buffer, as: UTF8.self))")
             }
-            guard let chunk = try readChunk(stdoutRead, timeout: remaining) else {
-                if stdoutBuffer.isEmpty { return nil }
-                let line = String(decoding: stdoutBuffer, as: UTF8.self)
-                stdoutBuffer = []
+            guard let chunk = try readChunk(fd, timeout: remaining) else {
+                if buffer.isEmpty { return nil }
+                let line = String(decoding: buffer, as: UTF8.self)
+                buffer = []
                 return line
             }
-            stdoutBuffer += chunk
-            stdoutAll += chunk
+            buffer += chunk
+            all += chunk
         }
     }
 
@@ -303,6 +328,13 @@ public final class ChildProcess: @unchecked Sendable {
         public let termination: Termination
         public let stdout: [UInt8]
         public let stderr: String
+
+        public init(termination: Termination, stdout: [UInt8], stderr: String) {
+            self.termination = termination
+            self.stdout = stdout
+            self.stderr = stderr
+        }
+
         public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
         public var exitCode: Int32? {
             if case let .exited(code) = termination { return code }

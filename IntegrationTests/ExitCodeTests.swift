@@ -1,0 +1,185 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import Testing
+import TestSupport
+
+/// Every exit status of `metacache`, produced by a real process (the HTTP ones are
+/// in HTTPRefreshTests, 75 and 130 in LockContentionTests and InterruptTests).
+@Suite struct ExitCodeTests {
+    @Test func successRefreshThenReadReturnsThePayloadByteForByte() throws {
+        let dir = TemporaryDirectory("exit0")
+        // No trailing newline and a non-ASCII string: read must not add or re-encode anything.
+        let payload = Array("{\"vendor\":\"Azul Zulu — ☕\",\"versions\":[21,17]}".utf8)
+        try dir.write("src.json", Data(payload))
+        let refresh = try Metacache.run(["cache", "refresh", "--dir", dir.file("c"), "--source", dir.file("src.json")])
+        #expect(refresh.exitCode == 0, "\(refresh.summary)")
+        #expect(refresh.stderr.contains("Refreshed 'metadata': generation 1, \(payload.count) B in "), "\(refresh.stderr)")
+        #expect(refresh.stderr.contains("(waited 0 ms)"))
+        let read = try Metacache.run(["cache", "read", "--dir", dir.file("c")])
+        #expect(read.exitCode == 0)
+        #expect(read.stdout == payload)
+        #expect(read.stderr.isEmpty)
+    }
+
+    @Test(arguments: [
+        (["cache", "refresh", "--bogus"], "unknown option '--bogus'"),
+        (["cache", "refresh", "--dir"], "option '--dir' needs a value"),
+        (["cache", "refresh", "--if-older-than", "10"], "invalid --if-older-than '10'"),
+        (["cache", "refresh", "--if-older-than=5x"], "invalid --if-older-than '5x'"),
+        (["cache", "refresh", "--max-bytes", "-5"], "invalid --max-bytes '-5'"),
+        (["cache", "refresh", "--lock-timeout", "soon"], "invalid lock timeout \"soon\" from --lock-timeout"),
+        (["cache", "refresh", "--lock-backend", "nfs"], "invalid --lock-backend 'nfs'"),
+        (["cache", "read", "--json"], "option '--json' does not apply to 'metacache cache read'"),
+        (["cache", "frobnicate"], "unknown command 'frobnicate'"),
+        (["cache"], "missing subcommand"),
+        ([], "missing command"),
+        (["cache", "read", "extra"], "unexpected argument 'extra'"),
+        (["cache", "read", "--name", "../etc"], "invalid --name"),
+        (["cache", "refresh", "--force=yes"], "option '--force' does not take a value"),
+        (["cache", "refresh", "--source", "ftp://example.invalid/x.json"], "unsupported scheme 'ftp://'"),
+    ])
+    func usageErrorsExit64WithAMessageAndTheUsageLine(arguments: [String], expected: String) throws {
+        let dir = TemporaryDirectory("exit64")
+        let result = try Metacache.run(arguments + (arguments.count > 1 ? ["--dir", dir.file("c")] : []))
+        #expect(result.exitCode == 64, "\(arguments): \(result.summary)")
+        #expect(result.stderr.contains(expected), "\(arguments): \(result.stderr)")
+        #expect(result.stderr.contains("Usage: metacache"), "\(result.stderr)")
+        #expect(result.stdout.isEmpty)
+    }
+
+    @Test func noSourceAnywhereExits64WithAHint() throws {
+        let dir = TemporaryDirectory("nosource")
+        let result = try Metacache.run(["cache", "refresh", "--dir", dir.file("c")])
+        #expect(result.exitCode == 64)
+        #expect(result.stderr.contains("no source to refresh from: pass --source"), "\(result.stderr)")
+        #expect(result.stderr.contains(dir.file("c") + "/config.json"))
+    }
+
+    @Test func helpIsAvailableOnEveryLevelAndListsTheExitCodes() throws {
+        for arguments in [["--help"], ["cache", "--help"], ["cache", "refresh", "--help"], ["cache", "read", "-h"],
+                          ["cache", "status", "--help"], ["cache", "verify", "--help"], ["cache", "sweep", "--help"]] {
+            let result = try Metacache.run(arguments)
+            #expect(result.exitCode == 0, "\(arguments)")
+            #expect(result.stdoutText.contains("Usage: metacache"), "\(arguments)")
+            #expect(result.stdoutText.contains("75   lock timeout"), "\(arguments)")
+        }
+        let refresh = try Metacache.run(["cache", "refresh", "--help"]).stdoutText
+        for option in ["--source", "--if-older-than", "--force", "--max-bytes", "--lock-timeout", "--lock-backend", "--quiet", "--verbose", "--events"] {
+            #expect(refresh.contains(option), "refresh --help lacks \(option)")
+        }
+        let version = try Metacache.run(["--version"])
+        #expect(version.exitCode == 0)
+        #expect(version.stdoutText.hasPrefix("metacache "))
+    }
+
+    @Test func invalidPayloadExits65NamingTheProblemAndWritesNothing() throws {
+        let cache = try PopulatedCache()
+        let before = cache.cacheBytes()
+        try cache.directory.write("bad.json", Data("{\"vendor\":\"temurin\",".utf8))
+        let result = try Metacache.run(["cache", "refresh", "--dir", cache.cacheDir, "--source", cache.directory.file("bad.json")])
+        #expect(result.exitCode == 65, "\(result.summary)")
+        #expect(result.stderr.contains("invalid JSON payload from \(cache.directory.file("bad.json"))"), "\(result.stderr)")
+        #expect(result.stderr.contains("nothing was written"))
+        #expect(cache.cacheBytes() == before, "the previous cache must stay byte-for-byte intact")
+        #expect(cache.tempFiles().isEmpty)
+    }
+
+    @Test func corruptCacheExits65OnReadAndVerifyAndRepairMovesItAside() throws {
+        let cache = try PopulatedCache()
+        var bytes = cache.cacheBytes().bytes
+        bytes[bytes.count - 3] ^= 0x20  // a bit flip in the payload
+        try Data(bytes).write(to: URL(fileURLWithPath: cache.cacheFile))
+
+        let read = try Metacache.run(["cache", "read", "--dir", cache.cacheDir])
+        #expect(read.exitCode == 65)
+        #expect(read.stderr.contains("is corrupt: payload checksum mismatch"), "\(read.stderr)")
+        #expect(read.stdout.isEmpty, "a corrupt payload must never reach stdout")
+
+        let verify = try Metacache.run(["cache", "verify", "--dir", cache.cacheDir])
+        #expect(verify.exitCode == 65)
+        #expect(verify.stderr.contains("verify --repair"))
+        #expect(FileManager.default.fileExists(atPath: cache.cacheFile), "verify without --repair must not move anything")
+
+        let repair = try Metacache.run(["cache", "verify", "--repair", "--dir", cache.cacheDir])
+        #expect(repair.exitCode == 65, "\(repair.summary)")
+        let moved = try #require(try FileManager.default.contentsOfDirectory(atPath: cache.cacheDir).first { $0.hasPrefix("metadata.json.corrupt-") })
+        #expect(repair.stderr.contains("moved it aside to \(cache.cacheDir)/\(moved)"), "\(repair.stderr)")
+        #expect(Array(FileManager.default.contents(atPath: cache.cacheDir + "/" + moved) ?? Data()) == bytes, "kept byte for byte")
+        #expect(!FileManager.default.fileExists(atPath: cache.cacheFile))
+
+        let afterRepair = try Metacache.run(["cache", "verify", "--dir", cache.cacheDir])
+        #expect(afterRepair.exitCode == 66)
+        let refresh = try Metacache.run(["cache", "refresh", "--dir", cache.cacheDir, "--source", cache.directory.file("good.json")])
+        #expect(refresh.exitCode == 0)
+        #expect(try Metacache.run(["cache", "verify", "--dir", cache.cacheDir]).exitCode == 0)
+    }
+
+    @Test func missingSourceOrCacheExits66() throws {
+        let dir = TemporaryDirectory("exit66")
+        let refresh = try Metacache.run(["cache", "refresh", "--dir", dir.file("c"), "--source", dir.file("nope.json")])
+        #expect(refresh.exitCode == 66)
+        #expect(refresh.stderr.contains("source \(dir.file("nope.json")) does not exist"), "\(refresh.stderr)")
+
+        let read = try Metacache.run(["cache", "read", "--dir", dir.file("never")])
+        #expect(read.exitCode == 66)
+        #expect(read.stderr.contains("no cache at \(dir.file("never"))/metadata.json yet; create it with 'metacache cache refresh"), "\(read.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.file("never")), "read must not create the directory")
+
+        let verify = try Metacache.run(["cache", "verify", "--dir", dir.file("never")])
+        #expect(verify.exitCode == 66)
+    }
+
+    @Test func cacheDirectoryThatCannotBeCreatedExits73() throws {
+        let dir = TemporaryDirectory("exit73")
+        try dir.write("plain-file", Data("x".utf8))
+        try dir.write("src.json", Data("{}".utf8))
+        let result = try Metacache.run(["cache", "refresh", "--dir", dir.file("plain-file/cache"), "--source", dir.file("src.json")])
+        #expect(result.exitCode == 73, "\(result.summary)")
+        #expect(result.stderr.contains(dir.file("plain-file")), "\(result.stderr)")
+    }
+
+    @Test func writeErrorOnStdoutExits74() throws {
+        let cache = try PopulatedCache()
+        let full = open("/dev/full", O_WRONLY)
+        try #require(full >= 0)
+        defer { close(full) }
+        let child = try ChildProcess(
+            Metacache.path, ["cache", "read", "--dir", cache.cacheDir], environment: Metacache.environment(),
+            stdout: .descriptor(full), stderr: .captured)
+        #expect(try child.wait() == .exited(74))
+        #expect(child.standardError.contains("writing to standard output failed: ENOSPC"), "\(child.standardError)")
+    }
+
+    @Test func unsafeCacheDirectoryExits77() throws {
+        let dir = TemporaryDirectory("exit77")
+        try FileManager.default.createDirectory(atPath: dir.file("shared"), withIntermediateDirectories: false)
+        chmod(dir.file("shared"), 0o777)
+        try dir.write("src.json", Data("{}".utf8))
+        let refresh = try Metacache.run(["cache", "refresh", "--dir", dir.file("shared"), "--source", dir.file("src.json")])
+        #expect(refresh.exitCode == 77, "\(refresh.summary)")
+        #expect(refresh.stderr.contains("writable by group or others"), "\(refresh.stderr)")
+
+        symlink(dir.file("shared"), dir.file("link"))
+        let read = try Metacache.run(["cache", "read", "--dir", dir.file("link")])
+        #expect(read.exitCode == 77, "\(read.summary)")
+        #expect(read.stderr.contains("symbolic link"))
+    }
+
+    @Test func malformedConfigFileExits78NamingTheFile() throws {
+        let cache = try PopulatedCache()
+        let before = cache.cacheBytes()
+        for (content, expected) in [("{\"source\": ", "is not valid JSON"), ("[1,2]", "is not a JSON object"),
+                                    ("{\"source\": 5}", "\"source\" of type number")] {
+            try Data(content.utf8).write(to: URL(fileURLWithPath: cache.cacheDir + "/config.json"))
+            let result = try Metacache.run(["cache", "refresh", "--dir", cache.cacheDir])
+            #expect(result.exitCode == 78, "\(content): \(result.summary)")
+            #expect(result.stderr.contains("config file \(cache.cacheDir)/config.json"), "\(result.stderr)")
+            #expect(result.stderr.contains(expected), "\(content): \(result.stderr)")
+        }
+        #expect(cache.cacheBytes() == before, "the previous cache must stay byte-for-byte intact")
+    }
+}

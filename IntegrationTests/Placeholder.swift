@@ -1,3 +1,0 @@
-import Testing
-import TestSupport
-@Test func integrationPlaceholder() { #expect(BuiltProducts.exists("metacache")) }
