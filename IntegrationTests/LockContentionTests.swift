@@ -1,0 +1,147 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import Testing
+import TestSupport
+
+/// Two real `metacache` processes competing for the writer lock: timeouts naming
+/// the holder, coalescing, and the wait feedback on a pipe and on a terminal.
+/// Synchronised on the holder's FIFO and the waiter's output, never on sleeps.
+@Suite struct LockContentionTests {
+    @Test func secondRefreshTimesOutWith75AndNamesTheHolder() throws {
+        let cache = try PopulatedCache()
+        let before = cache.cacheBytes()
+        let holder = try LockHolder(cacheDir: cache.cacheDir, scratch: cache.directory)
+
+        let started = ContinuousClock.now
+        let waiter = try Metacache.run(
+            ["cache", "refresh", "--dir", cache.cacheDir, "--source", cache.directory.file("good.json"), "--lock-timeout", "1"])
+        let elapsed = ContinuousClock.now - started
+        #expect(waiter.exitCode == 75, "\(waiter.summary)")
+        let lines = waiter.stderr.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasPrefix("Waiting for lock on cache \(cache.cacheFile) held by pid \(holder.pid) (metacache cache refresh") == true, "\(lines)")
+        #expect(lines.first?.hasSuffix("(timeout: 1s; Ctrl-C to cancel)") == true, "\(lines)")
+        let last = try #require(lines.last)
+        #expect(last.hasPrefix("Could not acquire lock after 1"), "\(last)")
+        #expect(last.contains("retry with --lock-timeout or see 'metacache cache status'"))
+        #expect(last.contains("held by pid \(holder.pid)"), "the final message names the holder: \(last)")
+        #expect(elapsed >= .milliseconds(900) && elapsed < .seconds(20), "waited \(elapsed) for a 1 s timeout")
+        #expect(cache.cacheBytes() == before, "the timed-out refresh must not write")
+
+        let immediate = try Metacache.run(
+            ["cache", "refresh", "--dir", cache.cacheDir, "--source", cache.directory.file("good.json"), "--lock-timeout", "0"])
+        #expect(immediate.exitCode == 75)
+        #expect(immediate.stderr.contains("(--lock-timeout 0: not waiting)"), "\(immediate.stderr)")
+        #expect(immediate.stderr.contains("held by pid \(holder.pid)"))
+        #expect(!immediate.stderr.contains("Waiting for lock"), "a timeout of 0 does not wait, so it shows no wait")
+
+        let status = try Metacache.run(["cache", "status", "--json", "--dir", cache.cacheDir])
+        let json = try JSONSerialization.jsonObject(with: Data(status.stdout)) as? [String: Any]
+        let lock = try #require(json?["lock"] as? [String: Any])
+        #expect(lock["held"] as? Bool == true)
+        #expect((lock["holder"] as? [String: Any])?["pid"] as? Int == Int(holder.pid))
+
+        #expect(try holder.release() == .exited(0))
+    }
+
+    @Test func aRefreshThatWaitedForAnotherCommitIsCoalesced() throws {
+        let cache = try PopulatedCache()
+        let holder = try LockHolder(cacheDir: cache.cacheDir, scratch: cache.directory)
+        let waiter = try Metacache.start(
+            ["cache", "refresh", "--dir", cache.cacheDir, "--source", cache.directory.file("good.json"), "--lock-timeout", "infinite"])
+        let first = try #require(try waiter.readErrorLine(timeout: .seconds(30)))
+        #expect(first.contains("held by pid \(holder.pid)") && first.hasSuffix("(timeout: none; Ctrl-C to cancel)"), "\(first)")
+        let payload = sampleCatalogue(entries: 7, seed: 3)
+        #expect(try holder.release(payload) == .exited(0))
+        let acquired = try waiter.readErrorLine(until: { !$0.hasPrefix("Waiting") })
+        #expect(acquired.hasPrefix("Lock acquired after ") && acquired.hasSuffix("; continuing refresh"), "\(acquired)")
+        let result = try #require(try waiter.readErrorLine())
+        #expect(result == "Coalesced: pid \(holder.pid) committed generation 2 while we waited", "\(result)")
+        #expect(try waiter.wait() == .exited(0))
+        let read = try Metacache.run(["cache", "read", "--dir", cache.cacheDir])
+        #expect(read.stdout == payload, "the holder's payload stands; the coalesced refresh did not fetch")
+    }
+
+    @Test func aPipeGetsAProgressLineEveryFiveSecondsNotEveryTick() throws {
+        let cache = try PopulatedCache()
+        let holder = try LockHolder(cacheDir: cache.cacheDir, scratch: cache.directory)
+        let waiter = try Metacache.start(
+            ["cache", "refresh", "--dir", cache.cacheDir, "--source", cache.directory.file("good.json"), "--lock-timeout", "60"])
+        let first = try #require(try waiter.readErrorLine())
+        #expect(first.hasSuffix("(timeout: 1m; Ctrl-C to cancel)") || first.hasSuffix("(timeout: 60s; Ctrl-C to cancel)"), "\(first)")
+        // The next line is the 5 s progress line: no line for each 500 ms tick before it.
+        let second = try #require(try waiter.readErrorLine(timeout: .seconds(30)))
+        #expect(second.hasPrefix("Waiting for lock on cache \(cache.cacheFile) held by pid \(holder.pid)"), "\(second)")
+        #expect(second.contains("(waited 5"), "\(second)")
+        #expect(second.contains("s left; Ctrl-C to cancel)"), "\(second)")
+        #expect(try holder.release() == .exited(0))
+        #expect(try waiter.wait() == .exited(0))
+        #expect(waiter.standardError.contains("Lock acquired after 5") || waiter.standardError.contains("Lock acquired after 6"),
+                "\(waiter.standardError)")
+    }
+
+    @Test func aTerminalGetsOneLineRewrittenInPlace() throws {
+        let cache = try PopulatedCache()
+        let holder = try LockHolder(cacheDir: cache.cacheDir, scratch: cache.directory)
+        let terminal = try PseudoTerminal(columns: 300)
+        let waiter = try Metacache.start(
+            ["cache", "refresh", "--dir", cache.cacheDir, "--source", cache.directory.file("good.json"), "--lock-timeout", "infinite"],
+            stderr: .descriptor(terminal.secondary))
+        let rewrite = "\r\u{1B}[K"
+        // The start line, then at least two rewrites with elapsed time: at least one a second.
+        let started = ContinuousClock.now
+        try terminal.read(until: { $0.components(separatedBy: rewrite + "Waiting for lock").count >= 4 }, timeout: .seconds(30))
+        let elapsed = ContinuousClock.now - started
+        #expect(elapsed < .seconds(10), "three rewrites took \(elapsed)")
+        let drawn = terminal.outputText
+        #expect(drawn.hasPrefix(rewrite + "Waiting for lock on cache \(cache.cacheFile) held by pid \(holder.pid)"), "\(drawn.debugDescription)")
+        #expect(drawn.contains("(timeout: none; Ctrl-C to cancel)"))
+        #expect(drawn.contains(", timeout: none; Ctrl-C to cancel)"), "progress of an infinite wait says timeout: none")
+        #expect(drawn.contains("(waited "))
+        #expect(!drawn.contains("\n"), "while waiting, nothing but the one live line: \(drawn.debugDescription)")
+
+        #expect(try holder.release() == .exited(0))
+        try terminal.read(until: { $0.contains("Coalesced: ") })
+        #expect(try waiter.wait() == .exited(0))
+        let final = terminal.outputText
+        let acquired = try #require(final.range(of: rewrite + "Lock acquired after "), "\(final.debugDescription)")
+        #expect(final[acquired.upperBound...].contains("; continuing refresh\r\n"), "the end line replaces the live line: \(final.debugDescription)")
+    }
+
+    @Test func aNarrowTerminalGetsLinesCutToItsWidth() throws {
+        let cache = try PopulatedCache()
+        let holder = try LockHolder(cacheDir: cache.cacheDir, scratch: cache.directory)
+        let terminal = try PseudoTerminal(columns: 60)
+        let waiter = try Metacache.start(
+            ["cache", "refresh", "--dir", cache.cacheDir, "--source", cache.directory.file("good.json"), "--lock-timeout", "30"],
+            stderr: .descriptor(terminal.secondary))
+        let rewrite = "\r\u{1B}[K"
+        try terminal.read(until: { $0.components(separatedBy: rewrite).count >= 3 })
+        for segment in terminal.outputText.components(separatedBy: rewrite).dropFirst() {
+            #expect(segment.count <= 59, "a live line wider than the terminal would wrap and break the rewrite: \(segment)")
+            #expect(segment.hasPrefix("Waiting for lock on cache"))
+        }
+        waiter.signal(SIGINT)
+        #expect(try waiter.wait() == .exited(130))
+        #expect(try holder.release() == .exited(0))
+    }
+
+    @Test func quietSilencesTheWaitButNotTheError() throws {
+        let cache = try PopulatedCache()
+        let holder = try LockHolder(cacheDir: cache.cacheDir, scratch: cache.directory)
+        let waiter = try Metacache.run(
+            ["cache", "refresh", "--quiet", "--dir", cache.cacheDir, "--source", cache.directory.file("good.json"), "--lock-timeout", "0.5"])
+        #expect(waiter.exitCode == 75)
+        let lines = waiter.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "\(waiter.stderr)")
+        #expect(lines.first?.hasPrefix("Could not acquire lock after") == true)
+        #expect(try holder.release() == .exited(0))
+        let quietSuccess = try Metacache.run(
+            ["cache", "refresh", "-q", "--dir", cache.cacheDir, "--source", cache.directory.file("good.json")])
+        #expect(quietSuccess.exitCode == 0)
+        #expect(quietSuccess.stderr.isEmpty, "\(quietSuccess.stderr)")
+    }
+}
