@@ -1,0 +1,97 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The other commands' output, from real processes: `read --meta`, `status`
+/// (text and the exact JSON fields), `sweep`, `--events`, and the sample catalogue.
+@Suite struct CommandOutputTests {
+    @Test func statusJSONHasExactlyTheDocumentedFields() throws {
+        let cache = try PopulatedCache()
+        let result = try Metacache.run(["cache", "status", "--json", "--dir", cache.cacheDir])
+        #expect(result.exitCode == 0)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout)) as? [String: Any])
+        #expect(Set(object.keys) == ["path", "exists", "generation", "fetchedAt", "ageSeconds", "sizeBytes", "integrity", "source", "lock", "orphanTemps"])
+        #expect(object["path"] as? String == cache.cacheFile)
+        #expect(object["exists"] as? Bool == true)
+        #expect(object["generation"] as? Int == 1)
+        #expect(object["integrity"] as? String == "ok")
+        #expect(object["sizeBytes"] as? Int == cache.cacheBytes().bytes.count)
+        #expect(object["source"] as? String == cache.directory.file("good.json"))
+        #expect((object["ageSeconds"] as? Int).map { $0 >= 0 && $0 < 600 } == true)
+        #expect((object["fetchedAt"] as? String)?.hasSuffix("Z") == true)
+        let lock = try #require(object["lock"] as? [String: Any])
+        #expect(Set(lock.keys) == ["held", "backend", "holder"])
+        #expect(lock["held"] as? Bool == false)
+        #expect(lock["backend"] as? String == "advisory")
+        #expect(lock["holder"] is NSNull)
+        #expect((object["orphanTemps"] as? [Any])?.isEmpty == true)
+
+        let missing = try Metacache.run(["cache", "status", "--json", "--dir", cache.directory.file("nothing")])
+        #expect(missing.exitCode == 0, "status reports a missing cache; it is not an error")
+        let empty = try #require(try JSONSerialization.jsonObject(with: Data(missing.stdout)) as? [String: Any])
+        #expect(empty["exists"] as? Bool == false)
+        #expect(empty["integrity"] as? String == "missing")
+        #expect(empty["generation"] is NSNull && empty["fetchedAt"] is NSNull && empty["source"] is NSNull)
+
+        let text = try Metacache.run(["cache", "status", "--dir", cache.cacheDir])
+        #expect(text.stdoutText.hasPrefix("Cache 'metadata' at \(cache.cacheFile)\n"))
+        #expect(text.stdoutText.contains("integrity:    ok"))
+        #expect(text.stdoutText.contains("lock:         free [advisory]"))
+    }
+
+    @Test func sweepRemovesOrphansAndSaysWhichStatusListsThem() throws {
+        let cache = try PopulatedCache()
+        let orphan = cache.cacheDir + "/metadata.json.tmp-999999-00000000deadbeef"
+        try Data("half a commit".utf8).write(to: URL(fileURLWithPath: orphan))
+        let status = try Metacache.run(["cache", "status", "--json", "--dir", cache.cacheDir])
+        #expect(status.stdoutText.contains("\"orphanTemps\":[\"\(orphan)\"]"), "\(status.stdoutText)")
+        let sweep = try Metacache.run(["cache", "sweep", "--dir", cache.cacheDir])
+        #expect(sweep.exitCode == 0, "\(sweep.summary)")
+        #expect(sweep.stdoutText == "Removed 1 orphaned file:\n  \(orphan)\n", "\(sweep.stdoutText)")
+        #expect(!FileManager.default.fileExists(atPath: orphan))
+        let again = try Metacache.run(["cache", "sweep", "--dir", cache.cacheDir])
+        #expect(again.stdoutText == "Nothing to sweep in \(cache.cacheDir)\n")
+    }
+
+    @Test func sweepNeverTouchesADirectoryWhoseLockIsHeld() throws {
+        let cache = try PopulatedCache()
+        let holder = try LockHolder(cacheDir: cache.cacheDir, scratch: cache.directory)
+        let temp = cache.cacheDir + "/metadata.json.tmp-\(holder.pid)-0000000000000001"
+        try Data("a live writer's temp".utf8).write(to: URL(fileURLWithPath: temp))
+        let sweep = try Metacache.run(["cache", "sweep", "--dir", cache.cacheDir])
+        #expect(sweep.exitCode == 75, "\(sweep.summary)")
+        #expect(sweep.stderr.contains("held by pid \(holder.pid)"), "\(sweep.stderr)")
+        #expect(FileManager.default.fileExists(atPath: temp), "a live writer's temp must survive")
+        #expect(try holder.release() == .exited(0))
+    }
+
+    @Test func readMetaAndEventsFile() throws {
+        let cache = try PopulatedCache()
+        let events = cache.directory.file("events.jsonl")
+        let refresh = try Metacache.run(
+            ["cache", "refresh", "--dir", cache.cacheDir, "--source", cache.directory.file("good.json"), "--events", events])
+        #expect(refresh.exitCode == 0)
+        let lines = String(decoding: FileManager.default.contents(atPath: events) ?? Data(), as: UTF8.self).split(separator: "\n")
+        let names = lines.compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["event"] as? String
+        }
+        #expect(names.count == lines.count, "every line is a JSON object")
+        #expect(names.contains("lockAcquired") && names.contains("commitSucceeded") && names.contains("lockReleased"), "\(names)")
+
+        let meta = try Metacache.run(["cache", "read", "--meta", "--dir", cache.cacheDir])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(meta.stdout)) as? [String: Any])
+        #expect(object["generation"] as? Int == 2)
+        #expect(object["payloadBytes"] as? Int == cache.payload.count)
+        #expect(object["source"] as? String == cache.directory.file("good.json"))
+    }
+
+    @Test func theBundledSampleCatalogueRoundTrips() throws {
+        let sample = Metacache.packageRoot + "/Fixtures/catalog-sample.json"
+        try #require(FileManager.default.fileExists(atPath: sample))
+        let dir = TemporaryDirectory("sample")
+        let refresh = try Metacache.run(["cache", "refresh", "--dir", dir.file("c"), "--source", sample])
+        #expect(refresh.exitCode == 0, "\(refresh.summary)")
+        let read = try Metacache.run(["cache", "read", "--dir", dir.file("c")])
+        #expect(read.stdout == Array(FileManager.default.contents(atPath: sample) ?? Data()))
+    }
+}
