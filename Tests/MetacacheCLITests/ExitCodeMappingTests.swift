@@ -1,0 +1,72 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import MetadataCache
+import Testing
+@testable import MetacacheCLI
+
+@Suite struct ExitCodeMappingTests {
+    static let holder = HolderRecord(
+        pid: 7, host: "h", processStartTime: nil, command: "host-tool", acquiredAt: .now, backend: .advisory, leaseID: "l")
+
+    @Test(arguments: [
+        (MetadataCacheError.lockTimeout(lockPath: "/c/m.lock", timeout: .after(.seconds(1)), waited: .seconds(1), holder: holder), ExitCode.lockUnavailable),
+        (.selfDeadlock(lockPath: "/c/m.lock", holder: holder, holderIsAncestor: true), .lockUnavailable),
+        (.lockLost(lockPath: "/c/m.lock.owner", reason: "lease expired"), .lockUnavailable),
+        (.cancelled(lockPath: "/c/m.lock", waited: .seconds(2)), .cancelled),
+        (.lockingUnsupported(lockPath: "/c/m.lock", errno: Errno(rawValue: ENOLCK)), .ioError),
+        (.invalidPayload(JSONValidationError(offset: 3, reason: .unexpectedEndOfInput)), .invalidData),
+        (.payloadTooLarge(bytes: 100, limit: 10), .invalidData),
+        (.corruptCache(path: "/c/m.json", problem: .badMagic), .invalidData),
+        (.insufficientSpace(directory: "/c", needed: 10, available: 1), .cannotCreate),
+        (.io(operation: "create directory", path: "/ro/c", errno: Errno(rawValue: EACCES)), .cannotCreate),
+        (.io(operation: "create temp file", path: "/c/t", errno: Errno(rawValue: EACCES)), .cannotCreate),
+        (.io(operation: "write", path: "/c/t", errno: Errno(rawValue: ENOSPC)), .cannotCreate),
+        (.io(operation: "rename to /c/m.json", path: "/c/t", errno: Errno(rawValue: EROFS)), .cannotCreate),
+        (.io(operation: "stat", path: "/c/file/sub", errno: Errno(rawValue: ENOTDIR)), .cannotCreate),
+        (.io(operation: "open", path: "/c/m.json", errno: Errno(rawValue: EACCES)), .permission),
+        (.io(operation: "read", path: "/c/m.json", errno: Errno(rawValue: EIO)), .ioError),
+        (.unsafeDirectory(path: "/c", problem: .isSymbolicLink), .permission),
+        (.invalidCacheName("../x"), .usage),
+    ])
+    func libraryErrors(error: MetadataCacheError, code: ExitCode) {
+        #expect(CacheErrorClassification.exitCode(for: error) == code)
+        let failure = CacheErrorClassification.failure(for: error)
+        #expect(failure.exitCode == code)
+        #expect(!failure.message.isEmpty)
+    }
+
+    @Test func sourceFailures() {
+        #expect(SourceFailure.missing(path: "/x").exitCode == .missing)
+        #expect(SourceFailure.notReadable(path: "/x", what: "a directory").exitCode == .missing)
+        #expect(SourceFailure.permissionDenied(path: "/x", errno: Errno(rawValue: EACCES)).exitCode == .permission)
+        #expect(SourceFailure.readFailed(source: "/x", errno: Errno(rawValue: EIO)).exitCode == .ioError)
+        #expect(SourceFailure.empty(source: "/x").exitCode == .invalidData)
+        #expect(SourceFailure.tooLarge(source: "/x", limit: 1, size: 2).exitCode == .invalidData)
+        #expect(SourceFailure.cancelled(source: "/x", bytesRead: 0).exitCode == .cancelled)
+        for failure in [SourceFailure.httpStatus(url: "u", status: 500, finalURL: nil), .unreachable(url: "u", detail: "d"),
+                        .timedOut(url: "u", seconds: 1), .tooManyRedirects(url: "u", limit: 10), .unexpectedNotModified(url: "u"),
+                        .helperMissing(path: "/p"), .helperFailed(detail: "d")] {
+            #expect(failure.exitCode == .unavailable, "\(failure)")
+        }
+        #expect(SourceFailure.httpStatus(url: "https://x/c.json", status: 404, finalURL: nil).message.contains("HTTP 404 Not Found"))
+    }
+
+    @Test func theWaitEndLinesArePrintedWithoutPrefix() {
+        let text = WaitFeedbackText(cachePath: "/c/metadata.json", action: "refresh")
+        let timeout = CacheErrorClassification.failure(
+            for: .lockTimeout(lockPath: "/c/metadata.lock", timeout: .after(.seconds(10)), waited: .seconds(10), holder: Self.holder),
+            feedback: text)
+        #expect(timeout.isFeedbackLine)
+        #expect(timeout.message.hasPrefix("Could not acquire lock after 10s; retry with --lock-timeout or see 'metacache cache status'"))
+        #expect(timeout.message.contains("held by pid 7 (host-tool) on h"))
+        let cancelled = CacheErrorClassification.failure(for: .cancelled(lockPath: "/c/metadata.lock", waited: .seconds(1)), feedback: text)
+        #expect(cancelled.isFeedbackLine && cancelled.message.hasPrefix("Cancelled while waiting for lock"))
+    }
+
+    @Test func exitCodesAreTheIssuesSysexitsValues() {
+        #expect(ExitCode.allCases.map(\.rawValue) == [0, 64, 65, 66, 69, 73, 74, 75, 77, 78, 130])
+    }
+}

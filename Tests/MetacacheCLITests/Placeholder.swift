@@ -1,3 +1,0 @@
-import Testing
-@testable import MetacacheCLI
-@Test func cliPlaceholder() { #expect(MetacacheCommand.main([]) == 0) }

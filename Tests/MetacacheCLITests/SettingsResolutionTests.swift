@@ -1,0 +1,68 @@
+import MetadataCache
+import Testing
+@testable import MetacacheCLI
+
+@Suite struct SettingsResolutionTests {
+    @Test func directoryPrecedence() throws {
+        let everything = EnvironmentVariables(["METACACHE_DIR": "/env", "XDG_CACHE_HOME": "/xdg", "HOME": "/home/u"])
+        #expect(try CacheDirectoryResolution.resolve(flag: "/flag", environment: everything).value == "/flag")
+        let env = try CacheDirectoryResolution.resolve(flag: nil, environment: everything)
+        #expect(env.value == "/env" && env.origin == .environment("METACACHE_DIR"))
+        let xdg = try CacheDirectoryResolution.resolve(flag: nil, environment: EnvironmentVariables(["XDG_CACHE_HOME": "/xdg/", "HOME": "/h"]))
+        #expect(xdg.value == "/xdg/metacache" && xdg.origin == .environment("XDG_CACHE_HOME"))
+        let home = try CacheDirectoryResolution.resolve(flag: nil, environment: EnvironmentVariables(["XDG_CACHE_HOME": "rel", "HOME": "/h"]))
+        #expect(home.value == "/h/.cache/metacache" && home.origin == .defaultValue)
+        let empty = try CacheDirectoryResolution.resolve(flag: nil, environment: EnvironmentVariables(["METACACHE_DIR": "", "HOME": "/h"]))
+        #expect(empty.value == "/h/.cache/metacache", "an empty variable counts as unset")
+        #expect(throws: UsageError.self) { try CacheDirectoryResolution.resolve(flag: "", environment: everything) }
+    }
+
+    @Test func lockTimeoutPrecedence() throws {
+        let config = ConfigFile(path: "/c/config.json", source: nil, lockTimeout: "7", unknownKeys: [])
+        let env = EnvironmentVariables(["METACACHE_LOCK_TIMEOUT": "2.5"])
+        let none = EnvironmentVariables([:])
+        #expect(try LockTimeoutResolution.resolve(flag: "infinite", environment: env, config: config).value == .infinite)
+        let fromEnv = try LockTimeoutResolution.resolve(flag: nil, environment: env, config: config)
+        #expect(fromEnv.value == .after(.milliseconds(2500)) && fromEnv.origin == .environment("METACACHE_LOCK_TIMEOUT"))
+        let fromConfig = try LockTimeoutResolution.resolve(flag: nil, environment: none, config: config)
+        #expect(fromConfig.value == .after(.seconds(7)) && fromConfig.origin == .configFile(path: "/c/config.json", key: "lockTimeout"))
+        let fallback = try LockTimeoutResolution.resolve(flag: nil, environment: none, config: nil)
+        #expect(fallback.value == .after(.seconds(10)) && fallback.origin == .defaultValue)
+        #expect(try LockTimeoutResolution.resolve(flag: "0", environment: none, config: nil).value == .immediate)
+    }
+
+    @Test(arguments: [
+        ("abc", nil, nil, "from --lock-timeout"),
+        (nil, "-1", nil, "from environment variable METACACHE_LOCK_TIMEOUT"),
+        (nil, nil, "true", "from key lockTimeout in /c/config.json"),
+    ] as [(String?, String?, String?, String)])
+    func invalidTimeoutsNameTheirOrigin(flag: String?, environment: String?, config: String?, origin: String) {
+        let file = config.map { ConfigFile(path: "/c/config.json", source: nil, lockTimeout: $0, unknownKeys: []) }
+        let env = EnvironmentVariables(environment.map { ["METACACHE_LOCK_TIMEOUT": $0] } ?? [:])
+        #expect {
+            _ = try LockTimeoutResolution.resolve(flag: flag, environment: env, config: file)
+        } throws: { error in
+            (error as? UsageError)?.message.contains(origin) == true
+        }
+    }
+
+    @Test func configFileParsing() throws {
+        let parsed = try ConfigFile.parse(Array("{\"source\":\"up.json\",\"lockTimeout\":2.5,\"colour\":true}".utf8), path: "/c/config.json")
+        #expect(parsed.source == "up.json")
+        #expect(parsed.lockTimeout == "2.5")
+        #expect(parsed.unknownKeys == ["colour"])
+        #expect(try ConfigFile.parse(Array("{\"lockTimeout\":\"infinite\"}".utf8), path: "/c").lockTimeout == "infinite")
+        #expect(try ConfigFile.parse(Array("{\"lockTimeout\":10}".utf8), path: "/c").lockTimeout == "10")
+        #expect(try ConfigFile.parse(Array("{\"lockTimeout\":false}".utf8), path: "/c").lockTimeout == "false")
+    }
+
+    @Test(arguments: ["", "{", "[]", "\"x\"", "{\"source\": 1}", "{\"source\": \"\"}", "{\"source\": [\"a\"]}"])
+    func malformedConfigFilesAreConfigErrors(text: String) {
+        #expect {
+            _ = try ConfigFile.parse(Array(text.utf8), path: "/c/config.json")
+        } throws: { error in
+            guard let failure = error as? CommandFailure else { return false }
+            return failure.exitCode == .badConfig && failure.message.hasPrefix("config file /c/config.json ")
+        }
+    }
+}

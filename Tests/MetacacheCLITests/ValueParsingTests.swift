@@ -1,0 +1,58 @@
+import MetadataCache
+import Testing
+@testable import MetacacheCLI
+
+@Suite struct ValueParsingTests {
+    @Test(arguments: [("90s", 90), ("15m", 900), ("24h", 86_400), ("7d", 604_800), ("1h30m", 5_400), ("0s", 0), (" 2h ", 7_200)])
+    func durations(text: String, seconds: Int64) {
+        #expect(DurationArgument.parse(text) == .seconds(seconds))
+    }
+
+    @Test(arguments: ["", "10", "5x", "h", "1.5h", "-5m", "30m1h", "1h1h", "99999999999999d", "1 h"])
+    func invalidDurations(text: String) {
+        #expect(DurationArgument.parse(text) == nil)
+    }
+
+    @Test func durationFormattingRoundTrips() {
+        for seconds: Int64 in [1, 59, 90, 3_600, 5_400, 86_400, 604_800, 90_061] {
+            #expect(DurationArgument.parse(DurationArgument.format(.seconds(seconds))) == .seconds(seconds))
+        }
+        #expect(DurationArgument.format(.seconds(3_600)) == "1h")
+        #expect(DurationArgument.format(.seconds(90)) == "1m30s")
+    }
+
+    @Test(arguments: [("1048576", 1_048_576), ("64M", 64 << 20), ("1K", 1024), ("2GiB", 2 << 30), ("7", 7), ("10b", 10)])
+    func byteCounts(text: String, bytes: Int) {
+        #expect(ByteCountArgument.parse(text) == bytes)
+    }
+
+    @Test(arguments: ["", "0", "-1", "1.5M", "12kb", "M", "1T", "99999999999999999G"])
+    func invalidByteCounts(text: String) {
+        #expect(ByteCountArgument.parse(text) == nil)
+    }
+
+    @Test func sources() throws {
+        let origin = SettingOrigin.flag("source")
+        #expect(try SourceSpecifier.parse("-", origin: origin) == .standardInput)
+        #expect(try SourceSpecifier.parse("/a/b.json", origin: origin) == .file(path: "/a/b.json"))
+        #expect(try SourceSpecifier.parse("b.json", relativeTo: "/cache", origin: origin) == .file(path: "/cache/b.json"))
+        #expect(try SourceSpecifier.parse("file:///a/with%20space.json", origin: origin) == .file(path: "/a/with space.json"))
+        #expect(try SourceSpecifier.parse("file://localhost/a.json", origin: origin) == .file(path: "/a.json"))
+        #expect(try SourceSpecifier.parse("HTTPS://example.org/c.json?x=1", origin: origin) == .http(url: "https://example.org/c.json?x=1"))
+        #expect(try SourceSpecifier.parse("http://127.0.0.1:8080/c", origin: origin) == .http(url: "http://127.0.0.1:8080/c"))
+    }
+
+    @Test(arguments: [
+        ("", "it is empty"), ("ftp://x/y", "unsupported scheme 'ftp://'"), ("http:///path", "the URL has no host"),
+        ("file://server/a.json", "not host 'server'"), ("file:///a%2", "malformed percent-escape"),
+        ("http://h/a b", "spaces or control characters"),
+    ])
+    func invalidSources(text: String, problem: String) {
+        #expect {
+            _ = try SourceSpecifier.parse(text, origin: .configFile(path: "/c/config.json", key: "source"))
+        } throws: { error in
+            guard let usage = error as? UsageError else { return false }
+            return usage.message.contains(problem) && usage.message.contains("from key source in /c/config.json")
+        }
+    }
+}
