@@ -4,25 +4,28 @@ public struct CommandContext: Sendable {
     public var environment: EnvironmentVariables
     public var standardOutput: any OutputChannel
     public var standardError: any OutputChannel
-    public var interrupts: InterruptSignals
+    /// SIGINT/SIGTERM state; `InterruptSignals.shared` unless a test supplies its
+    /// own. Resolved on first use, so `read` never creates its pipes.
+    public var interrupts: InterruptSignals { suppliedInterrupts ?? .shared }
+    private let suppliedInterrupts: InterruptSignals?
     /// Path of the running executable, for finding `metacache-fetch` (nil: ask
     /// the operating system).
     public var executablePath: String?
 
     public init(
         environment: EnvironmentVariables, standardOutput: any OutputChannel, standardError: any OutputChannel,
-        interrupts: InterruptSignals, executablePath: String? = nil
+        interrupts: InterruptSignals? = nil, executablePath: String? = nil
     ) {
         self.environment = environment
         self.standardOutput = standardOutput
         self.standardError = standardError
-        self.interrupts = interrupts
+        self.suppliedInterrupts = interrupts
         self.executablePath = executablePath
     }
 
     public static var process: CommandContext {
         CommandContext(
             environment: .process, standardOutput: FileDescriptorChannel.standardOutput,
-            standardError: FileDescriptorChannel.standardError, interrupts: .shared)
+            standardError: FileDescriptorChannel.standardError)
     }
 }

@@ -9,16 +9,27 @@
 /// `--` ends the options; nothing may follow it, as no command takes arguments.
 public struct ParsedCommandLine: Sendable, Equatable {
     public var path: CommandPath = .root
-    /// Option name → value (or "" for a flag).
-    public var options: [String: String] = [:]
+    /// Option name and value ("" for a flag), in command-line order; the last
+    /// occurrence of a name wins. An array of pairs rather than a dictionary: a
+    /// `[String: String]` makes the runtime instantiate its generic storage and
+    /// look up `String: Hashable` by scanning every conformance record of the
+    /// static binary, a measurable part of `cache read`'s start-up.
+    public var options: [OptionValue] = []
+
+    public struct OptionValue: Sendable, Equatable {
+        public let name: String
+        public let value: String
+    }
     /// The first problem found; reported unless help was requested.
     public var error: UsageError?
 
-    public var helpRequested: Bool { options["help"] != nil }
-    public var versionRequested: Bool { options["version"] != nil }
+    public var helpRequested: Bool { has("help") }
+    public var versionRequested: Bool { has("version") }
 
-    public func has(_ flag: String) -> Bool { options[flag] != nil }
-    public func value(_ option: String) -> String? { options[option] }
+    public func has(_ flag: String) -> Bool { value(flag) != nil }
+    public func value(_ option: String) -> String? { options.last { $0.name == option }?.value }
+
+    private mutating func set(_ option: String, _ value: String) { options.append(OptionValue(name: option, value: value)) }
 
     /// Parses `arguments` (without the program name). Never throws: the first
     /// error is recorded in `error`, and parsing continues so that a `--help`
@@ -51,9 +62,9 @@ public struct ParsedCommandLine: Sendable, Equatable {
                 }
                 if spec.takesValue {
                     if let inlineValue {
-                        result.options[spec.name] = inlineValue
+                        result.set(spec.name, inlineValue)
                     } else if let next = words.first, !next.hasPrefix("--") {
-                        result.options[spec.name] = next
+                        result.set(spec.name, next)
                         words.removeFirst()
                     } else {
                         fail("option '--\(name)' needs a value (\(spec.valueName ?? "VALUE"))")
@@ -64,11 +75,11 @@ public struct ParsedCommandLine: Sendable, Equatable {
                         fail("option '--\(name)' does not take a value (got '\(inlineValue)')")
                         continue
                     }
-                    result.options[spec.name] = ""
+                    result.set(spec.name, "")
                 }
                 seen.append((spec, "--" + name))
             } else if word.hasPrefix("-"), word.count == 2, let letter = word.last, let spec = OptionSpec.short(letter) {
-                result.options[spec.name] = ""
+                result.set(spec.name, "")
                 seen.append((spec, word))
             } else if word.hasPrefix("-"), word != "-" {
                 fail("unknown option '\(word)' for '\(result.path)'")
@@ -78,7 +89,7 @@ public struct ParsedCommandLine: Sendable, Equatable {
                     if word == "cache" {
                         result.path = .cache
                     } else if word == "help" {
-                        result.options["help"] = ""
+                        result.set("help", "")
                     } else {
                         fail("unknown command '\(word)'; the commands are under 'metacache cache' (try 'metacache --help')")
                     }
@@ -86,7 +97,7 @@ public struct ParsedCommandLine: Sendable, Equatable {
                     if let sub = CacheSubcommand(rawValue: word) {
                         result.path = .subcommand(sub)
                     } else if word == "help" {
-                        result.options["help"] = ""
+                        result.set("help", "")
                     } else {
                         fail("unknown command '\(word)' for 'metacache cache'; expected one of: "
                             + CacheSubcommand.allCases.map(\.rawValue).joined(separator: ", "))
