@@ -107,7 +107,7 @@ import TestSupport
         let repair = try Metacache.run(["cache", "verify", "--repair", "--dir", cache.cacheDir])
         #expect(repair.exitCode == 65, "\(repair.summary)")
         let moved = try #require(try FileManager.default.contentsOfDirectory(atPath: cache.cacheDir).first { $0.hasPrefix("metadata.json.corrupt-") })
-        #expect(repair.stderr.contains("moved it aside to \(cache.cacheDir)/\(moved)"), "\(repair.stderr)")
+        #expect(repair.stderr.contains("Moved it aside to \(cache.cacheDir)/\(moved)"), "\(repair.stderr)")
         #expect(Array(FileManager.default.contents(atPath: cache.cacheDir + "/" + moved) ?? Data()) == bytes, "kept byte for byte")
         #expect(!FileManager.default.fileExists(atPath: cache.cacheFile))
 

@@ -49,6 +49,13 @@ public struct ConfigFile: Sendable, Equatable {
         func bad(_ problem: String) -> CommandFailure {
             CommandFailure(.badConfig, "config file \(path) \(problem); fix or remove it (see 'metacache cache refresh --help')")
         }
+        // The strict validator first: it names the byte and the reason
+        // ("unexpected end of input at byte 44"), which JSONDecoder does not.
+        do throws(JSONValidationError) {
+            try StrictJSONValidator(maxDepth: 64, requiresContainerAtTopLevel: false).validate(bytes)
+        } catch {
+            throw bad("is not valid JSON (\(error))")
+        }
         let object: [String: ConfigValue]
         do {
             object = try JSONDecoder().decode([String: ConfigValue].self, from: Data(bytes))

@@ -57,7 +57,7 @@ public enum HelpText {
                   cache sweep     remove temp files left by crashed writers
 
                 \(commonOptions)
-                  --version                           print the version
+                \(optionLines(OptionSpec.all.filter { $0.scope == .root }).joined(separator: "\n"))
 
                 Environment:
                   METACACHE_DIR            cache directory (after --dir)

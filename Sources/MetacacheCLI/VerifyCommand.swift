@@ -69,8 +69,8 @@ struct VerifyCommand {
             }
             throw CommandFailure(
                 .invalidData,
-                "the cache \(path) was corrupt (\(problem)); moved it aside to \(moved) (kept for inspection). "
-                    + "Run 'metacache cache refresh' to rebuild the cache")
+                "the cache \(path) was corrupt: \(problem). Moved it aside to \(moved) (kept for inspection); "
+                    + "run 'metacache cache refresh' to rebuild the cache")
         } catch let failure as CommandFailure {
             throw failure
         } catch {
