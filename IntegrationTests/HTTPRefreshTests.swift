@@ -180,6 +180,20 @@ import TestSupport
         server.stop()
     }
 
+    @Test func killingMetacacheOutrightAlsoEndsTheHelper() throws {
+        let dir = TemporaryDirectory("httpkill")
+        let never = LoopbackHTTPServer.Gate()
+        let server = try LoopbackHTTPServer { _ in .stall(until: never, then: .hangUp) }
+        let refresh = try Metacache.start(
+            ["cache", "refresh", "--dir", dir.file("c"), "--source", server.url("/catalog.json"), "--fetch-timeout", "120"],
+            stderr: .captured)
+        #expect(server.waitForRequests(1), "the helper never connected")
+        refresh.signal(SIGKILL)  // no handler runs: only the helper's stdin pipe tells it
+        #expect(try refresh.wait(timeout: .seconds(20)) == .signaled(SIGKILL))
+        #expect(server.waitForStalledClientToHangUp(timeout: .seconds(20)), "the orphaned metacache-fetch kept downloading")
+        server.stop()
+    }
+
     @Test func aMissingHelperSaysHowToBuildIt() throws {
         let dir = TemporaryDirectory("nohelper")
         // A hard link where possible: a copy's write descriptor can be inherited by a
