@@ -7,6 +7,7 @@ import Foundation
 import Testing
 import TestSupport
 
+extension MetacacheIntegration {
 /// Every bad source in `Fixtures/bad/expected-exit-codes.json` — committed files
 /// and the ones git cannot hold, which this test creates — produces its recorded
 /// exit status, says that nothing was written, and leaves the previous cache
@@ -142,4 +143,5 @@ import TestSupport
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: userCache)) ?? []).allSatisfy { !$0.contains(".tmp-") })
         return result
     }
+}
 }

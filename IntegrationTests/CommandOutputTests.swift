@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 
+extension MetacacheIntegration {
 /// The other commands' output, from real processes: `read --meta`, `status`
 /// (text and the exact JSON fields), `sweep`, `--events`, and the sample catalogue.
 @Suite struct CommandOutputTests {
@@ -94,4 +95,5 @@ import TestSupport
         let read = try Metacache.run(["cache", "read", "--dir", dir.file("c")])
         #expect(read.stdout == Array(FileManager.default.contents(atPath: sample) ?? Data()))
     }
+}
 }

@@ -7,6 +7,7 @@ import Foundation
 import Testing
 import TestSupport
 
+extension MetacacheIntegration {
 /// Every exit status of `metacache`, produced by a real process (the HTTP ones are
 /// in HTTPRefreshTests, 75 and 130 in LockContentionTests and InterruptTests).
 @Suite struct ExitCodeTests {
@@ -182,4 +183,5 @@ import TestSupport
         }
         #expect(cache.cacheBytes() == before, "the previous cache must stay byte-for-byte intact")
     }
+}
 }

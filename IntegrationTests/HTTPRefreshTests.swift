@@ -7,6 +7,7 @@ import Foundation
 import Testing
 import TestSupport
 
+extension MetacacheIntegration {
 /// HTTP(S) refreshes through `metacache-fetch` against a loopback server the test
 /// runs: conditional requests and 304, error statuses, network failures,
 /// timeouts, redirects, limits, and cancellation of a stalled download.
@@ -217,4 +218,5 @@ import TestSupport
         #expect(result.stderr.contains(dir.file("metacache-fetch")), "\(result.stderr)")
         #expect(result.stderr.contains("swift build"), "\(result.stderr)")
     }
+}
 }

@@ -7,6 +7,7 @@ import Foundation
 import Testing
 import TestSupport
 
+extension MetacacheIntegration {
 /// SIGINT/SIGTERM: while waiting for the lock and during a slow fetch, exit 130,
 /// nothing written, no temp file left.
 @Suite struct InterruptTests {
@@ -43,4 +44,5 @@ import TestSupport
         let next = try Metacache.run(["cache", "refresh", "--dir", cache.cacheDir, "--source", cache.directory.file("good.json"), "--lock-timeout", "0"])
         #expect(next.exitCode == 0, "\(next.summary)")
     }
+}
 }

@@ -7,6 +7,7 @@ import Foundation
 import Testing
 import TestSupport
 
+extension MetacacheIntegration {
 /// Two real `metacache` processes competing for the writer lock: timeouts naming
 /// the holder, coalescing, and the wait feedback on a pipe and on a terminal.
 /// Synchronised on the holder's FIFO and the waiter's output, never on sleeps.
@@ -144,4 +145,5 @@ import TestSupport
         #expect(quietSuccess.exitCode == 0)
         #expect(quietSuccess.stderr.isEmpty, "\(quietSuccess.stderr)")
     }
+}
 }

@@ -101,3 +101,9 @@ struct FileBytes: Equatable, CustomStringConvertible {
         return "\(bytes.count) bytes, FNV-1a \(String(hash, radix: 16))"
     }
 }
+
+/// Every integration suite is nested here and runs one test at a time. These tests
+/// block their thread for seconds (waiting on child processes); run in parallel
+/// on a 2-core machine they occupy every thread of the shared concurrency pool and
+/// starve the library's async tests running in the same test process.
+@Suite(.serialized) struct MetacacheIntegration {}

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 
+extension MetacacheIntegration {
 /// Where settings come from, observed through real processes: the cache
 /// directory, the lock timeout (with `--verbose` naming the origin) and the source.
 @Suite struct PrecedenceTests {
@@ -89,4 +90,5 @@ import TestSupport
         let status = try Metacache.run(["cache", "status", "--json", "--dir", dir.file("c")])
         #expect(status.stdoutText.contains("\"source\":\"\(dir.file("with space.json"))\""), "\(status.stdoutText)")
     }
+}
 }
