@@ -175,3 +175,31 @@ import TestSupport
         #expect(ByteCountText.format(16 << 20) == "16.0 MiB")
     }
 }
+
+@Suite struct StatusTests {
+    @Test func statusRefusesAnUnsafeDirectoryLikeRead() throws {
+        let root = TemporaryDirectory("status-unsafe")
+        let real = root.file("real")
+        try FileManager.default.createDirectory(atPath: real, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createSymbolicLink(atPath: root.file("link"), withDestinationPath: real)
+        let store = try CacheStore(directory: root.file("link"))
+        #expect(throws: MetadataCacheError.unsafeDirectory(path: root.file("link"), problem: .isSymbolicLink)) {
+            _ = try store.status()
+        }
+    }
+
+    @Test func statusReportsIntegrityLockAndOrphans() throws {
+        let t = try TestStore("status")
+        #expect(try t.store.status().integrity == .missing)
+        try t.seed()
+        try t.directory.write("metadata.json.tmp-99999-0000000000000002", Data("x".utf8))
+        let status = try t.store.status()
+        #expect(status.integrity == .ok)
+        #expect(status.version?.generation == 1)
+        #expect(status.payloadBytes == samplePayload.count)
+        #expect(status.lock.held == false)
+        #expect(status.orphanTemps == [t.directory.file("metadata.json.tmp-99999-0000000000000002")])
+        // Status created nothing and removed nothing.
+        #expect(t.directory.listing().contains("metadata.json.tmp-99999-0000000000000002"))
+    }
+}

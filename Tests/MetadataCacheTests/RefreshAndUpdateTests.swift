@@ -103,7 +103,7 @@ import TestSupport
                     let outcome = try await store.refresh(ifOlderThan: .seconds(60)) { _ in
                         fetches.increment()
                         // Hold the fetch until the other seven are queued on the lock.
-                        while events.names().filter({ $0 == "lockWaitStarted" }).count < 7 { await Task.yield() }
+                        await events.waitFor("lockWaitStarted", count: 7)
                         return .payload(Data("[42]".utf8), source: nil)
                     }
                     switch outcome {

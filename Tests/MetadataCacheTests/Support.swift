@@ -55,15 +55,40 @@ struct TestStore {
     var tempFiles: [String] { directory.listing().filter { $0.contains(".tmp-") } }
 }
 
-/// Collects events, with the instant each arrived.
+/// Collects events, with the instant each arrived, and lets a test wait for one.
 final class EventRecorder: CacheObserver, @unchecked Sendable {
     private let lock = NSLock()
     private var recorded: [(ContinuousClock.Instant, CacheEvent)] = []
+    private var waiters: [(name: String, count: Int, continuation: CheckedContinuation<Void, Never>)] = []
 
     func observe(_ event: CacheEvent) {
         lock.lock()
         recorded.append((.now, event))
+        var ready: [CheckedContinuation<Void, Never>] = []
+        waiters.removeAll { waiter in
+            guard countLocked(waiter.name) >= waiter.count else { return false }
+            ready.append(waiter.continuation)
+            return true
+        }
         lock.unlock()
+        ready.forEach { $0.resume() }
+    }
+
+    private func countLocked(_ name: String) -> Int { recorded.filter { $0.1.name == name }.count }
+
+    /// Suspends (without occupying a thread) until `count` events named `name`
+    /// have been observed. The event itself resumes the wait: no polling.
+    func waitFor(_ name: String, count: Int = 1) async {
+        await withCheckedContinuation { continuation in
+            lock.lock()
+            if countLocked(name) >= count {
+                lock.unlock()
+                continuation.resume()
+                return
+            }
+            waiters.append((name, count, continuation))
+            lock.unlock()
+        }
     }
 
     var events: [CacheEvent] {

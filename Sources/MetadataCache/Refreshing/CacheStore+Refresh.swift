@@ -22,6 +22,19 @@ public struct CachedVersion: Sendable, Equatable {
     public let writerPID: Int32
     public let writerHost: String?
 
+    public init(
+        generation: UInt64, commitID: UInt64, fetchedAt: Date, source: String?, validators: HTTPValidators,
+        writerPID: Int32, writerHost: String?
+    ) {
+        self.generation = generation
+        self.commitID = commitID
+        self.fetchedAt = fetchedAt
+        self.source = source
+        self.validators = validators
+        self.writerPID = writerPID
+        self.writerHost = writerHost
+    }
+
     init(_ header: CacheHeader) {
         generation = header.generation
         commitID = header.commitID

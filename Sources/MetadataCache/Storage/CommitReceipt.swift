@@ -16,6 +16,20 @@ public struct CommitReceipt: Sendable, Equatable {
     public let renameRetries: Int
     /// How long the writer waited for the lock before committing.
     public let lockWaited: Duration
+
+    public init(
+        path: String, generation: UInt64, commitID: UInt64, payloadBytes: Int, fetchedAt: Date, duration: Duration,
+        renameRetries: Int, lockWaited: Duration
+    ) {
+        self.path = path
+        self.generation = generation
+        self.commitID = commitID
+        self.payloadBytes = payloadBytes
+        self.fetchedAt = fetchedAt
+        self.duration = duration
+        self.renameRetries = renameRetries
+        self.lockWaited = lockWaited
+    }
 }
 
 /// Whether a commit validates the payload as strict JSON first.

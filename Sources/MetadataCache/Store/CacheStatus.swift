@@ -30,6 +30,12 @@ public struct CacheStatus: Sendable {
         public let backend: LockBackendKind
         /// Who holds it, when held and the holder published a readable record.
         public let holder: HolderRecord?
+
+        public init(held: Bool, backend: LockBackendKind, holder: HolderRecord?) {
+            self.held = held
+            self.backend = backend
+            self.holder = holder
+        }
     }
 
     public let path: String
@@ -43,6 +49,19 @@ public struct CacheStatus: Sendable {
     public let orphanTemps: [String]
 
     public var exists: Bool { integrity != .missing }
+
+    public init(
+        path: String, integrity: Integrity, version: CachedVersion?, fileSize: Int?, payloadBytes: Int?,
+        lock: LockState, orphanTemps: [String]
+    ) {
+        self.path = path
+        self.integrity = integrity
+        self.version = version
+        self.fileSize = fileSize
+        self.payloadBytes = payloadBytes
+        self.lock = lock
+        self.orphanTemps = orphanTemps
+    }
 }
 
 /// What `CacheStore.sweep()` did.
@@ -58,6 +77,9 @@ extension CacheStore {
     /// The store's state. Reads and verifies the cache fully; looks at the lock
     /// without waiting and without creating any file.
     public func status() throws(MetadataCacheError) -> CacheStatus {
+        // The same directory safety rules as `read`: status must not report on a
+        // cache that every other command refuses.
+        _ = try checkDirectoryIfPresent()
         var integrity = CacheStatus.Integrity.missing
         var version: CachedVersion?
         var fileSize: Int?
@@ -147,8 +169,10 @@ extension CacheStore {
     /// Under the writer lock, moves a corrupt cache aside (never deleting it) so the
     /// next refresh rebuilds it. Returns the new path, or nil if the cache is fine
     /// or missing.
-    public func moveCorruptCacheAside(timeout: LockTimeout? = nil) throws(MetadataCacheError) -> String? {
-        let writer = try acquireWriterLock(timeout: timeout)
+    public func moveCorruptCacheAside(timeout: LockTimeout? = nil, cancellation: CancellationToken? = nil)
+        throws(MetadataCacheError) -> String?
+    {
+        let writer = try acquireWriterLock(timeout: timeout, cancellation: cancellation)
         return try writer.moveCorruptCacheAside()
     }
 }

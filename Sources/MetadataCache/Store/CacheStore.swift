@@ -65,10 +65,16 @@ public struct CacheStore: Sendable {
                 p = (cwd == "/" ? "" : cwd) + "/" + p
             }
         }
-        // Drop "." components and trailing slashes so derived paths are canonical
-        // enough to key the in-process lock table.
-        let parts = p.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }
-        return "/" + parts.joined(separator: "/")
+        // Drop "." components and repeated or trailing slashes so derived paths are
+        // canonical enough to key the in-process lock table. (A plain loop: this
+        // runs at every start of a host tool, and `joined` costs a protocol
+        // conformance lookup that is measurable in a static binary's start-up.)
+        var result = ""
+        for part in p.split(separator: "/", omittingEmptySubsequences: true) where part != "." {
+            result += "/"
+            result += part
+        }
+        return result.isEmpty ? "/" : result
     }
 
     // MARK: Reading
@@ -209,7 +215,7 @@ public struct CacheStore: Sendable {
     }
 
     /// For readers: checks the directory once if it exists; false when it does not.
-    private func checkDirectoryIfPresent() throws(MetadataCacheError) -> Bool {
+    package func checkDirectoryIfPresent() throws(MetadataCacheError) -> Bool {
         if state.directoryChecked.load(ordering: .acquiring) { return true }
         guard try sys.lstatIfExists(directory) != nil else { return false }
         try DirectorySafety.check(directory, sys: sys, allowShared: options.allowSharedDirectory)
