@@ -53,9 +53,11 @@ let package = Package(
         ),
         // The stress harness: many concurrent refreshers, readers and updaters as
         // real processes, checking the invariants independently of the library.
+        // Spawns its workers and the CLI through TestSupport's ChildProcess (one
+        // process spawner for the whole package), and probes flock via CSystemShims.
         .target(
             name: "StressHarness",
-            dependencies: ["MetadataCache"],
+            dependencies: ["MetadataCache", "TestSupport", "CSystemShims"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .executableTarget(
@@ -89,7 +91,7 @@ let package = Package(
         // Whole-program tests: launch the built executables as real processes.
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["MetadataCache", "TestSupport"],
+            dependencies: ["MetadataCache", "TestSupport", "StressHarness"],
             path: "IntegrationTests",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),

@@ -5,4 +5,4 @@ import Glibc
 import Darwin
 #endif
 
-exit(StressHarness.main(CommandLine.arguments))
+exit(await StressHarness.main(CommandLine.arguments))

@@ -1,0 +1,125 @@
+import Foundation
+import TestSupport
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Identifies a worker position: its role and its index among workers of that role.
+public struct WorkerSlot: Hashable, Sendable, CustomStringConvertible {
+    public var role: WorkerInvocation.Role
+    public var index: Int
+    public var description: String { "\(role.rawValue) \(index)" }
+}
+
+/// The worker processes of a run: started as the harness re-executing itself,
+/// told when to go and when to stop, killed and replaced by kill chaos, and
+/// finally collected with their stats.
+///
+/// Guarantee: every process it starts is reaped — collected normally, killed and
+/// waited for, or killed by `ChildProcess`'s deinit if the run is abandoned — so a
+/// run never leaves workers behind.
+final class WorkerFleet {
+    final class Member {
+        let slot: WorkerSlot
+        let invocation: WorkerInvocation
+        let process: ChildProcess
+        var killedByHarness = false
+
+        init(slot: WorkerSlot, invocation: WorkerInvocation, process: ChildProcess) {
+            self.slot = slot
+            self.invocation = invocation
+            self.process = process
+        }
+    }
+
+    /// What a collected worker left.
+    struct Outcome {
+        let member: Member
+        let stats: WorkerStats?
+        let termination: ChildProcess.Termination?
+        let problem: String?
+    }
+
+    let executable: String
+    private(set) var current: [WorkerSlot: Member] = [:]
+    private(set) var killed: [Member] = []
+    private var nextWorkerID = 1
+
+    init(executable: String) { self.executable = executable }
+
+    /// Starts a worker for `slot`; it announces READY and waits for `go`.
+    @discardableResult
+    func start(_ slot: WorkerSlot, _ template: WorkerInvocation) throws -> Member {
+        var invocation = template
+        invocation.worker = nextWorkerID
+        invocation.slot = slot.index
+        nextWorkerID += 1
+        let process = try ChildProcess(
+            executable, invocation.arguments, stdin: .pipe, stdout: .pipe, stderr: .captured)
+        let member = Member(slot: slot, invocation: invocation, process: process)
+        current[slot] = member
+        return member
+    }
+
+    /// Waits for every current worker's READY line.
+    func awaitReady(timeout: Duration) throws {
+        for member in current.values.sorted(by: { $0.invocation.worker < $1.invocation.worker }) {
+            _ = try member.process.readLine(until: { $0.hasPrefix("READY") }, timeout: timeout)
+        }
+    }
+
+    func go(_ member: Member, deadline: UInt64) {
+        member.process.send("go \(deadline)\n")
+    }
+
+    func goAll(deadline: UInt64) {
+        for member in current.values { go(member, deadline: deadline) }
+    }
+
+    /// The current member whose process has this pid.
+    func member(pid: Int32) -> Member? {
+        current.values.first { $0.process.pid == pid }
+    }
+
+    /// SIGKILLs a current worker and reaps it; returns nothing until it is gone.
+    func kill(_ member: Member) {
+        member.killedByHarness = true
+        member.process.signal(SIGKILL)
+        _ = try? member.process.wait(timeout: .seconds(30))
+        current[member.slot] = nil
+        killed.append(member)
+    }
+
+    /// Tells workers to stop starting new operations.
+    func stop(_ roles: Set<WorkerInvocation.Role>) {
+        for member in current.values where roles.contains(member.slot.role) { member.process.closeStdin() }
+    }
+
+    /// Reads each current worker's STATS line and reaps it.
+    func collect(_ roles: Set<WorkerInvocation.Role>, timeout: Duration) -> [Outcome] {
+        var outcomes: [Outcome] = []
+        for member in current.values.sorted(by: { $0.invocation.worker < $1.invocation.worker })
+        where roles.contains(member.slot.role) {
+            var stats: WorkerStats?
+            var problem: String?
+            do {
+                let line = try member.process.readLine(until: { $0.hasPrefix("STATS ") }, timeout: timeout)
+                stats = try JSONDecoder().decode(WorkerStats.self, from: Data(line.dropFirst(6).utf8))
+            } catch {
+                problem = "\(error)"
+            }
+            let termination = try? member.process.wait(timeout: .seconds(60))
+            if termination != .exited(0) {
+                let stderr = member.process.standardError.trimmingCharacters(in: .whitespacesAndNewlines)
+                let reason = termination.map { "\($0)" } ?? "did not exit"
+                problem = [problem, "\(reason)", stderr.isEmpty ? nil : "stderr: \(stderr.suffix(600))"]
+                    .compactMap { $0 }.joined(separator: "; ")
+            }
+            outcomes.append(Outcome(member: member, stats: stats, termination: termination, problem: problem))
+        }
+        return outcomes
+    }
+}

@@ -1,0 +1,51 @@
+import MetadataCache
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A system call layer whose `flock` pretends to succeed without locking
+/// (`--sabotage lock-bypass`). Every other call is the real one.
+///
+/// Guarantee: with this provider, no writer ever waits, so concurrent writers
+/// really do hold "the lock" at once — the situation the single-writer and
+/// lost-update checks exist to catch.
+package struct LockBypassingSystemCalls: SystemCallProvider {
+    private let base = LiveSystemCallProvider()
+
+    package init() {}
+
+    package func flock(_ fd: Int32, operation: Int32) throws(Errno) {}
+
+    package func open(_ path: String, flags: Int32, mode: mode_t) throws(Errno) -> Int32 {
+        try base.open(path, flags: flags, mode: mode)
+    }
+    package func close(_ fd: Int32) throws(Errno) { try base.close(fd) }
+    package func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> Int {
+        try base.read(fd, into: buffer)
+    }
+    package func pread(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(Errno) -> Int {
+        try base.pread(fd, into: buffer, at: offset)
+    }
+    package func write(_ fd: Int32, from buffer: UnsafeRawBufferPointer) throws(Errno) -> Int {
+        try base.write(fd, from: buffer)
+    }
+    package func pwrite(_ fd: Int32, from buffer: UnsafeRawBufferPointer, at offset: Int64) throws(Errno) -> Int {
+        try base.pwrite(fd, from: buffer, at: offset)
+    }
+    package func fsync(_ fd: Int32) throws(Errno) { try base.fsync(fd) }
+    package func fsyncDirectory(_ fd: Int32) throws(Errno) { try base.fsyncDirectory(fd) }
+    package func ftruncate(_ fd: Int32, length: Int64) throws(Errno) { try base.ftruncate(fd, length: length) }
+    package func fstat(_ fd: Int32) throws(Errno) -> FileStatus { try base.fstat(fd) }
+    package func lstat(_ path: String) throws(Errno) -> FileStatus { try base.lstat(path) }
+    package func rename(_ from: String, to: String) throws(Errno) { try base.rename(from, to: to) }
+    package func link(_ from: String, to: String) throws(Errno) { try base.link(from, to: to) }
+    package func unlink(_ path: String) throws(Errno) { try base.unlink(path) }
+    package func mkdir(_ path: String, mode: mode_t) throws(Errno) { try base.mkdir(path, mode: mode) }
+    package func touch(_ fd: Int32) throws(Errno) { try base.touch(fd) }
+    package func availableBytes(_ path: String) throws(Errno) -> UInt64 { try base.availableBytes(path) }
+    package func fileSystemType(_ path: String) throws(Errno) -> FileSystemType { try base.fileSystemType(path) }
+    package func listDirectory(_ path: String) throws(Errno) -> [String] { try base.listDirectory(path) }
+}

@@ -1,0 +1,180 @@
+/// What the writer interval log proves about a run: single-writer exclusion,
+/// commit order, lock waits, handovers and recovery after kills.
+///
+/// Guarantee: every conclusion rests only on the log's monotonic timestamps and
+/// the harness's own bookkeeping, never on the library's view of itself:
+/// - **Overlap**: two recorded hold intervals intersect. Intervals are recorded
+///   strictly inside the real hold (enter after acquiring, exit before releasing),
+///   so any intersection means two processes held the writer lock at once. A
+///   writer killed while holding is taken to hold until the instant the kill was
+///   sent (a lower bound of its death, so this never reports a false overlap).
+/// - **Commit order**: the generations of logged commits, in time order, must rise
+///   by exactly one, except where killed writers may have committed without
+///   logging (at most one unlogged commit per kill in between). A repeated or
+///   falling generation means two writers read the same previous version.
+/// - **Handover**: for consecutive holds A then B where B started trying before A
+///   exited (B was waiting), `B.enter - A.exit`.
+/// - **Re-acquire after kill**: for each kill that hit a holder, the time from the
+///   kill to the next acquisition by anyone.
+public struct WriterIntervalAnalysis: Sendable {
+    public struct Interval: Sendable, Equatable {
+        public var pid: Int32
+        public var worker: Int
+        public var slot: Int
+        public var role: WriterRole
+        public var attempt: UInt64
+        public var enter: UInt64
+        public var end: UInt64
+        public var killed: Bool
+        /// Never closed by an exit record or a kill (the worker died unexpectedly).
+        public var unterminated: Bool
+    }
+
+    public struct Overlap: Sendable, Equatable, CustomStringConvertible {
+        public var first: Interval
+        public var second: Interval
+        public var description: String {
+            "pid \(second.pid) (worker \(second.worker)) acquired at \(second.enter) while pid \(first.pid) (worker \(first.worker)) held the lock from \(first.enter) until \(first.end) (\(Double(first.end - second.enter) / 1000) µs of overlap)"
+        }
+    }
+
+    public struct Kill: Sendable, Equatable {
+        public var time: UInt64
+        public var pid: Int32
+        public var worker: Int
+        /// The victim held the lock (an open interval) when the kill was sent.
+        public var hitHolder: Bool
+        /// Kill to the next acquisition, for kills that hit a holder; nil if no one
+        /// acquired before the run ended.
+        public var reacquireNanoseconds: UInt64?
+    }
+
+    public private(set) var intervals: [Interval] = []
+    public private(set) var overlaps: [Overlap] = []
+    public private(set) var commitOrderViolations: [String] = []
+    public private(set) var kills: [Kill] = []
+    public private(set) var lockWait = LatencyHistogram()
+    public private(set) var commit = LatencyHistogram()
+    public private(set) var handover = LatencyHistogram()
+    public private(set) var reacquire = LatencyHistogram()
+    /// Successful commits by refreshers (library path).
+    public private(set) var refreshCommits = 0
+    /// Successful updates per updater slot.
+    public private(set) var updatesBySlot: [Int: Int] = [:]
+    public private(set) var timeouts = 0
+    public private(set) var failures = 0
+    public private(set) var cliRefreshes: [(exitCode: Int32, nanoseconds: UInt64)] = []
+    public private(set) var stopTime: UInt64?
+    /// Workers (by slot) that logged `done`.
+    public private(set) var doneWorkers: Set<Int> = []
+
+    public var updates: Int { updatesBySlot.values.reduce(0, +) }
+    public var unterminatedIntervals: [Interval] { intervals.filter(\.unterminated) }
+
+    public init(records: [WriterRecord]) {
+        var open: [Int32: Interval] = [:]
+        var commits: [(time: UInt64, generation: UInt64)] = []
+        var killTimes: [UInt64] = []
+        for record in records {
+            switch record {
+            case let .enter(t, attempt, pid, worker, slot, role, _):
+                if let stale = open.removeValue(forKey: pid) {
+                    // A second enter without an exit: the first never closed.
+                    var s = stale
+                    s.unterminated = true
+                    s.end = s.enter
+                    intervals.append(s)
+                }
+                open[pid] = Interval(
+                    pid: pid, worker: worker, slot: slot, role: role, attempt: attempt, enter: t, end: t, killed: false,
+                    unterminated: false)
+                lockWait.record(t >= attempt ? t - attempt : 0)
+            case let .exit(t, pid, _, slot, role, _, committed, generation, commitNanoseconds):
+                if var interval = open.removeValue(forKey: pid) {
+                    interval.end = t
+                    intervals.append(interval)
+                }
+                if committed {
+                    commit.record(commitNanoseconds)
+                    commits.append((t, generation))
+                    switch role {
+                    case .refresher, .cliRefresher: refreshCommits += 1
+                    case .updater: updatesBySlot[slot, default: 0] += 1
+                    }
+                }
+            case .timeout:
+                timeouts += 1
+            case .failure:
+                failures += 1
+            case let .cliRefresh(t, attempt, _, _, _, code):
+                cliRefreshes.append((code, t >= attempt ? t - attempt : 0))
+            case let .done(_, _, _, slot, _):
+                doneWorkers.insert(slot)
+            case let .kill(t, pid, worker, _):
+                killTimes.append(t)
+                var hit = false
+                if var interval = open.removeValue(forKey: pid) {
+                    interval.end = t
+                    interval.killed = true
+                    intervals.append(interval)
+                    hit = true
+                }
+                kills.append(Kill(time: t, pid: pid, worker: worker, hitHolder: hit, reacquireNanoseconds: nil))
+            case let .seed(t, generation):
+                commits.append((t, generation))
+            case let .stop(t):
+                stopTime = t
+            }
+        }
+        for var interval in open.values {
+            interval.unterminated = true
+            interval.end = interval.enter
+            intervals.append(interval)
+        }
+        intervals.sort { $0.enter < $1.enter }
+
+        // Overlaps: sweep in enter order, remembering the interval that ends last.
+        var latest: Interval?
+        for interval in intervals {
+            if let l = latest, interval.enter < l.end { overlaps.append(Overlap(first: l, second: interval)) }
+            if latest == nil || interval.end > latest!.end { latest = interval }
+        }
+
+        // Handovers between consecutive holds where the next one was waiting.
+        for (a, b) in zip(intervals, intervals.dropFirst()) where !a.killed && !a.unterminated {
+            if b.attempt < a.end, b.enter >= a.end { handover.record(b.enter - a.end) }
+        }
+
+        // Recovery after each kill that hit a holder.
+        let enters = intervals.map(\.enter)
+        for i in kills.indices where kills[i].hitHolder {
+            if let next = Self.firstIndex(in: enters, after: kills[i].time) {
+                let ns = enters[next] - kills[i].time
+                kills[i].reacquireNanoseconds = ns
+                reacquire.record(ns)
+            }
+        }
+
+        // Commit order.
+        commits.sort { $0.time < $1.time }
+        killTimes.sort()
+        for (a, b) in zip(commits, commits.dropFirst()) {
+            if b.generation == a.generation + 1 { continue }
+            let killsBetween = killTimes.filter { $0 > a.time && $0 < b.time }.count
+            if b.generation > a.generation, b.generation - a.generation - 1 <= UInt64(killsBetween) { continue }
+            commitOrderViolations.append(
+                "generation \(a.generation) committed at \(a.time) was followed by generation \(b.generation) at \(b.time) (\(killsBetween) kills in between)")
+        }
+    }
+
+    /// Index of the first value greater than `time` in a sorted array.
+    private static func firstIndex(in sorted: [UInt64], after time: UInt64) -> Int? {
+        var low = 0
+        var high = sorted.count
+        while low < high {
+            let mid = (low + high) / 2
+            if sorted[mid] > time { high = mid } else { low = mid + 1 }
+        }
+        return low < sorted.count ? low : nil
+    }
+}

@@ -1,0 +1,88 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// An append-only log shared by every writer process of a run, one record per line.
+///
+/// Guarantee: each record is appended with a single `write(2)` on a descriptor
+/// opened with `O_APPEND`, so records of concurrent processes never interleave
+/// within a line and are never lost to a racing append (the kernel moves the file
+/// offset to the end atomically with each write). A writer appends `enter` right
+/// after it acquires the lock and `exit` right before it releases it, so the
+/// recorded interval lies inside the time the lock was actually held: if two
+/// recorded intervals overlap, two processes held the lock at once.
+public final class WriterIntervalLog: Sendable {
+    public let path: String
+    private let fd: Int32
+
+    public struct OpenError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public init(path: String) throws(OpenError) {
+        self.path = path
+        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw OpenError(description: "cannot open \(path): \(String(cString: strerror(errno)))") }
+    }
+
+    deinit { close(fd) }
+
+    /// Appends one record. A failed or short append is fatal for the run's
+    /// evidence, so it is reported loudly on stderr (and the record is lost).
+    public func append(_ record: WriterRecord) {
+        var line = record.line
+        line.withUTF8 { bytes in
+            while true {
+                let n = write(fd, bytes.baseAddress, bytes.count)
+                if n == bytes.count { return }
+                if n < 0 && errno == EINTR { continue }
+                let message = "metacache-stress: appending to \(path) failed (\(n < 0 ? String(cString: strerror(errno)) : "short write \(n)"))\n"
+                _ = message.withCString { write(2, $0, strlen($0)) }
+                return
+            }
+        }
+    }
+
+    /// Reads a log from the start, incrementally: each `poll()` returns the records
+    /// completed since the previous call (a partial last line waits for its end).
+    public final class Reader {
+        private let path: String
+        private var fd: Int32 = -1
+        private var offset: Int64 = 0
+        private var pending: [UInt8] = []
+        public private(set) var malformedLines = 0
+
+        public init(path: String) { self.path = path }
+        deinit { if fd >= 0 { close(fd) } }
+
+        public func poll() -> [WriterRecord] {
+            if fd < 0 {
+                fd = open(path, O_RDONLY | O_CLOEXEC)
+                if fd < 0 { return [] }
+            }
+            var records: [WriterRecord] = []
+            var buffer = [UInt8](repeating: 0, count: 1 << 16)
+            while true {
+                let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(offset)) }
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { break }
+                offset += Int64(n)
+                pending += buffer[0..<n]
+            }
+            var start = 0
+            while let newline = pending[start...].firstIndex(of: UInt8(ascii: "\n")) {
+                let line = String(decoding: pending[start..<newline], as: UTF8.self)
+                if let record = WriterRecord(line: Substring(line)) {
+                    records.append(record)
+                } else {
+                    malformedLines += 1
+                }
+                start = newline + 1
+            }
+            pending.removeFirst(start)
+            return records
+        }
+    }
+}

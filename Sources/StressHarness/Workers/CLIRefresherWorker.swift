@@ -1,0 +1,75 @@
+import Foundation
+import MetadataCache
+import TestSupport
+
+/// A refresher that runs the real CLI: writes its next payload to a source file,
+/// then runs `metacache cache refresh --source FILE --force` as a process.
+///
+/// Guarantee: every CLI refresh is logged with its exit status and duration. The
+/// CLI's critical section is inside another program, so its exclusion is checked
+/// from the events it reports (`--events`): every commit must carry a distinct
+/// generation (see `CLICommitEvents`).
+enum CLIRefresherWorker {
+    static func run(_ w: WorkerInvocation) -> Int32 {
+        guard let logPath = w.logPath, let log = try? WriterIntervalLog(path: logPath), let cli = w.cliPath,
+            let scratch = w.scratchDirectory
+        else {
+            CoordinatorChannel.complain("cli-refresher \(w.worker): needs --log, --cli and --scratch")
+            return 64
+        }
+        guard let channel = CoordinatorChannel.announceReadyAndAwaitGo() else { return 0 }
+        var stats = WorkerStats(role: w.role.rawValue, worker: w.worker, slot: w.slot, pid: getpid())
+        let source = scratch + "/source-\(w.worker).json"
+        let pid = getpid()
+        var operation = 0
+        while !channel.shouldStop, w.iterations.map({ operation < $0 }) ?? true {
+            operation += 1
+            stats.operations += 1
+            do {
+                // Generation 0: the CLI decides it under the lock; we cannot know it.
+                let payload = try StressPayload(
+                    writer: UInt64(w.worker), sequence: UInt64(operation), generation: 0, length: w.payloadBytes
+                ).build(fillSeed: w.seed)
+                try Data(payload).write(to: URL(fileURLWithPath: source))
+            } catch {
+                stats.failures += 1
+                log.append(.failure(time: MonotonicClock.nanoseconds(), pid: pid, worker: w.worker, slot: w.slot, role: .cliRefresher))
+                stats.note("writing the source file failed: \(error)")
+                continue
+            }
+            var arguments = [
+                "cache", "refresh", "--dir", w.directory, "--source", source, "--force", "--quiet",
+                "--lock-timeout", w.lockTimeout.argument, "--lock-backend", w.lockBackend.rawValue,
+            ]
+            if let events = w.eventsPath { arguments += ["--events", events] }
+            let started = MonotonicClock.nanoseconds()
+            let result: ChildProcess.Result
+            do {
+                result = try ChildProcess.run(cli, arguments, timeout: .seconds(600))
+            } catch {
+                stats.failures += 1
+                log.append(.failure(time: MonotonicClock.nanoseconds(), pid: pid, worker: w.worker, slot: w.slot, role: .cliRefresher))
+                stats.note("running \(cli) failed: \(error)")
+                continue
+            }
+            let ended = MonotonicClock.nanoseconds()
+            stats.operationLatency.record(ended - started)
+            let code = result.exitCode ?? -1
+            log.append(.cliRefresh(time: ended, attempt: started, pid: pid, worker: w.worker, slot: w.slot, exitCode: code))
+            switch code {
+            case 0:
+                stats.succeeded += 1
+            case 75:
+                stats.timeouts += 1
+                log.append(.timeout(time: ended, attempt: started, pid: pid, worker: w.worker, slot: w.slot, role: .cliRefresher))
+            default:
+                stats.failures += 1
+                log.append(.failure(time: ended, pid: pid, worker: w.worker, slot: w.slot, role: .cliRefresher))
+                stats.note("metacache cache refresh ended with \(result.termination): \(result.stderr.prefix(300))")
+            }
+        }
+        log.append(.done(time: MonotonicClock.nanoseconds(), pid: pid, worker: w.worker, slot: w.slot, role: .cliRefresher))
+        WorkerReport.send(stats)
+        return 0
+    }
+}

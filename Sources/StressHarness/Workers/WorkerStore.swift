@@ -1,0 +1,95 @@
+import MetadataCache
+
+/// Opens the cache store a worker uses, configured exactly as its invocation says.
+///
+/// Guarantee: every worker of a run uses the same backend and lock timeout, and a
+/// fault plan or sabotage applies only to the worker that was given it.
+enum WorkerStore {
+    static func make(_ w: WorkerInvocation, observer: (any CacheObserver)?) throws(WorkerFailure) -> CacheStore {
+        var options = CacheStoreOptions()
+        options.lockBackend = w.lockBackend
+        options.lockTimeout = w.lockTimeout
+        options.observer = observer
+        if w.sabotage == .lockBypass && w.role != .reader {
+            options.systemCalls = SystemCalls(provider: LockBypassingSystemCalls())
+            // "Holding" a bypassed lock proves nothing, so sweeping would delete
+            // other writers' live temps; keep the sabotage to the one broken thing.
+            options.sweepOnOpen = false
+        }
+        if !w.faults.isEmpty {
+            var faults: [InjectedFault] = []
+            for spec in w.faults {
+                guard let fault = InjectedFault.parse(spec) else { throw WorkerFailure(usage: "bad --fault '\(spec)'") }
+                faults.append(fault)
+            }
+            options.systemCalls = SystemCalls(provider: FaultInjectingSystemCalls(faults: faults))
+        }
+        do {
+            return try CacheStore(directory: w.directory, options: options)
+        } catch {
+            throw WorkerFailure(error)
+        }
+    }
+}
+
+/// Why a worker could not do its job at all, with the exit status to report.
+struct WorkerFailure: Error, CustomStringConvertible {
+    let description: String
+    let exitCode: Int32
+
+    init(usage: String) {
+        description = usage
+        exitCode = 64
+    }
+
+    init(_ error: MetadataCacheError) {
+        description = error.description
+        exitCode = WorkerExitCode.code(for: error)
+    }
+
+    init(_ message: String, exitCode: Int32 = 70) {
+        description = message
+        self.exitCode = exitCode
+    }
+}
+
+/// Exit statuses of worker processes, aligned with the `metacache` CLI contract so
+/// the fault tests can expect the same code from either.
+public enum WorkerExitCode {
+    public static let ok: Int32 = 0
+    public static let invalidOrCorrupt: Int32 = 65
+    public static let ioError: Int32 = 74
+    public static let lockTimeout: Int32 = 75
+    public static let permission: Int32 = 77
+    public static let cancelled: Int32 = 130
+    public static let internalError: Int32 = 70
+
+    public static func code(for error: MetadataCacheError) -> Int32 {
+        switch error {
+        case .lockTimeout: lockTimeout
+        case .cancelled: cancelled
+        case .invalidPayload, .payloadTooLarge, .corruptCache: invalidOrCorrupt
+        case .io, .insufficientSpace, .lockLost, .lockingUnsupported: ioError
+        case .unsafeDirectory: permission
+        case .selfDeadlock, .invalidCacheName: internalError
+        }
+    }
+
+    /// The error's case name, printed by workers so tests can match on it.
+    public static func kind(of error: MetadataCacheError) -> String {
+        switch error {
+        case .lockTimeout: "lockTimeout"
+        case .cancelled: "cancelled"
+        case .selfDeadlock: "selfDeadlock"
+        case .lockLost: "lockLost"
+        case .lockingUnsupported: "lockingUnsupported"
+        case .invalidPayload: "invalidPayload"
+        case .payloadTooLarge: "payloadTooLarge"
+        case .corruptCache: "corruptCache"
+        case .insufficientSpace: "insufficientSpace"
+        case .io: "io"
+        case .unsafeDirectory: "unsafeDirectory"
+        case .invalidCacheName: "invalidCacheName"
+        }
+    }
+}
