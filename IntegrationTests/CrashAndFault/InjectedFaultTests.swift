@@ -1,0 +1,76 @@
+import Foundation
+import MetadataCache
+import StressHarness
+import Testing
+import TestSupport
+
+/// A refresher process whose system calls fail (the library's fault injector):
+/// it must fail cleanly — the right exit status and error, the old cache byte for
+/// byte, no temp file — or, for interruptions and short transfers that the
+/// library must absorb, succeed with exactly the new payload.
+@Suite struct InjectedFaultTests {
+    struct FailureCase: CustomStringConvertible, Sendable {
+        let fault: String
+        let kind: String
+        let errno: String
+        var lockTimeout: LockTimeout = .after(.seconds(10))
+        var description: String { fault }
+    }
+
+    static let failures: [FailureCase] = [
+        FailureCase(fault: "write#1=ENOSPC", kind: "io", errno: "ENOSPC"),
+        FailureCase(fault: "write#2=ENOSPC", kind: "io", errno: "ENOSPC"),
+        FailureCase(fault: "write#2=EIO", kind: "io", errno: "EIO"),
+        FailureCase(fault: "fsync#1=EIO", kind: "io", errno: "EIO"),
+        FailureCase(fault: "open@.tmp-=ENOSPC", kind: "io", errno: "ENOSPC"),
+        FailureCase(fault: "rename@.tmp-=EXDEV", kind: "io", errno: "EXDEV"),
+        FailureCase(fault: "rename@.tmp-=EIO", kind: "io", errno: "EIO"),
+        // A transient failure that never clears: retried with backoff, but only
+        // within what is left of the lock timeout, then reported.
+        FailureCase(fault: "rename#*@.tmp-=EBUSY", kind: "io", errno: "EBUSY", lockTimeout: .after(.milliseconds(400))),
+        FailureCase(fault: "availableBytes#*=report:4096", kind: "insufficientSpace", errno: "-"),
+    ]
+
+    @Test(arguments: failures)
+    func aFailedCommitExitsWithTheIOStatusAndLeavesTheOldCacheAndNoTemp(failure: FailureCase) throws {
+        let dir = TemporaryDirectory("fault")
+        let old = CommitOnceChild(directory: dir.path, sequence: 1)
+        #expect(try old.run().exitCode == 0)
+        let before = try #require(CacheDirectoryState(dir.path).cacheFile)
+
+        let faulty = CommitOnceChild(directory: dir.path, sequence: 2, faults: [failure.fault], lockTimeout: failure.lockTimeout)
+        let result = try faulty.run()
+        #expect(result.exitCode == WorkerExitCode.ioError, "\(failure): \(result.termination) \(result.stdoutText)")
+        #expect(CommitOnceChild.Verdict(result) == .failed(kind: failure.kind, errno: failure.errno), "\(result.stdoutText)")
+        #expect(result.stdoutText.contains(dir.path), "the error names the path: \(result.stdoutText)")
+
+        let after = CacheDirectoryState(dir.path)
+        #expect(after.cacheFile == before, "the old cache changed")
+        #expect(after.temps.isEmpty, "temp left behind: \(after.temps)")
+        #expect(try after.verifiedPayload() == old.expectedPayload)
+    }
+
+    static let absorbed: [String] = [
+        "write#*=eintr:50",
+        "fsync#*=eintr:50",
+        "rename#*=eintr:50",
+        "open#*@.tmp-=eintr:50",
+        "fsyncDirectory#*=eintr:50",
+        "flock#*=eintr:50",
+        "write#*=short:7",
+        "write#*=short:1000",
+    ]
+
+    @Test(arguments: absorbed)
+    func interruptionsAndShortWritesAreRetriedUntilTheCommitSucceeds(fault: String) throws {
+        let dir = TemporaryDirectory("absorb")
+        #expect(try CommitOnceChild(directory: dir.path, sequence: 1).run().exitCode == 0)
+        let child = CommitOnceChild(directory: dir.path, sequence: 2, faults: [fault])
+        let result = try child.run()
+        #expect(result.exitCode == 0, "\(fault): \(result.termination) \(result.stdoutText) \(result.stderr)")
+        #expect(CommitOnceChild.Verdict(result) == .committed(generation: 2))
+        let after = CacheDirectoryState(dir.path)
+        #expect(try after.verifiedPayload() == child.expectedPayload)
+        #expect(after.temps.isEmpty)
+    }
+}
