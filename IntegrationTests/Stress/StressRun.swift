@@ -1,0 +1,58 @@
+import Foundation
+import StressHarness
+import Testing
+import TestSupport
+
+/// Runs the built `metacache-stress` as a real process with `--json` and decodes
+/// its report.
+struct StressRun {
+    static var harness: String { BuiltProducts.path(of: "metacache-stress") }
+
+    let result: ChildProcess.Result
+    let report: StressReport?
+    let directory: TemporaryDirectory
+
+    /// - Parameter arguments: everything but `--dir` and `--json`.
+    init(_ arguments: [String], seconds: Double, environment: [String: String]? = nil) throws {
+        directory = TemporaryDirectory("stress")
+        // A subdirectory the harness creates itself (mode 0700).
+        let dir = directory.path + "/cache"
+        result = try ChildProcess.run(
+            Self.harness, ["--dir", dir, "--json"] + arguments, environment: environment,
+            timeout: .seconds(Int64(seconds) + 180))
+        report = try? JSONDecoder().decode(StressReport.self, from: Data(result.stdout))
+    }
+
+    var exitCode: Int32? { result.exitCode }
+
+    /// One line for test output: the figures worth seeing in a CI log.
+    var summary: String {
+        guard let r = report else { return "no report; exit \(result.termination); stderr: \(result.stderr.suffix(1000))" }
+        return "\(r.configuration): \(r.reads) reads (\(r.throughput.readsPerSecond)/s, p99 \(r.readLatencyMicros.p99 ?? 0) µs), "
+            + "\(r.commits) commits, \(r.updates) updates, lock wait p99 \(r.lockWaitMicros.p99 ?? 0) µs, "
+            + "handover p50 \(r.handoverMicros.p50 ?? 0) µs, kills \(r.kills) (\(r.killsWhileHolding) holding), "
+            + "max re-acquire \(r.maxReacquireMillis.map { "\($0) ms" } ?? "-"); violations: \(r.violations)"
+    }
+
+    /// The checks every passing run must meet.
+    func expectEveryInvariant(sourceLocation: SourceLocation = #_sourceLocation) throws {
+        print("metacache-stress: \(summary)")
+        #expect(exitCode == 0, "\(summary)", sourceLocation: sourceLocation)
+        let r = try #require(report, "\(summary)", sourceLocation: sourceLocation)
+        #expect(r.ok && r.violations.isEmpty, "\(r.violations)", sourceLocation: sourceLocation)
+        #expect(r.tornReads == 0, sourceLocation: sourceLocation)
+        #expect(r.corruptReads == 0, sourceLocation: sourceLocation)
+        #expect(r.missingReads + r.readErrors + r.staleReads == 0, sourceLocation: sourceLocation)
+        #expect(r.writerOverlaps == 0, sourceLocation: sourceLocation)
+        #expect(r.commitOrderViolations == 0, sourceLocation: sourceLocation)
+        #expect(r.lostUpdates + r.phantomUpdates == 0, sourceLocation: sourceLocation)
+        #expect(r.timeouts == 0, sourceLocation: sourceLocation)
+        #expect(r.writerFailures + r.workerCrashes == 0, sourceLocation: sourceLocation)
+        #expect(r.orphanTempsAfterSweep == 0, sourceLocation: sourceLocation)
+        #expect(r.lockFreeAfterRun, sourceLocation: sourceLocation)
+        #expect(r.finalCacheVerified, sourceLocation: sourceLocation)
+        // Nothing left behind but the cache, the lock file and the run's logs.
+        let names = Set(((try? FileManager.default.contentsOfDirectory(atPath: directory.path + "/cache")) ?? []))
+        #expect(names.isSubset(of: ["metadata.json", "metadata.lock", "stress-run"]), "\(names)", sourceLocation: sourceLocation)
+    }
+}

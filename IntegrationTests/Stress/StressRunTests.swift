@@ -1,0 +1,87 @@
+import Foundation
+import StressHarness
+import Testing
+import TestSupport
+
+/// The short stress runs of issue 4, as real processes: refreshers, readers and
+/// updaters hammering one cache directory while the harness checks, by its own
+/// means, that no read is torn, no two writers overlap, no update is lost, and
+/// the directory ends clean. Serialized: each run wants both cores.
+@Suite(.serialized) struct StressRunTests {
+    @Test func fourRefreshersAndEightReadersForTwentySeconds() throws {
+        let run = try StressRun(["--refreshers", "4", "--readers", "8", "--updaters", "0", "--duration", "20"], seconds: 20)
+        try run.expectEveryInvariant()
+        let r = try #require(run.report)
+        #expect(r.reads > 1000, "readers made too little progress: \(r.reads)")
+        #expect(r.commits > 50, "refreshers made too little progress: \(r.commits)")
+        #expect(r.handoverMicros.count > 0, "no waiting writer was ever handed the lock")
+    }
+
+    @Test func fourRefreshersAndEightReadersWithTheLockFileBackend() throws {
+        let run = try StressRun(
+            ["--refreshers", "4", "--readers", "8", "--updaters", "0", "--duration", "20", "--lock-backend", "lockfile"],
+            seconds: 20)
+        try run.expectEveryInvariant()
+        let r = try #require(run.report)
+        #expect(r.configuration.contains("backend lockfile"))
+        #expect(r.reads > 1000)
+        #expect(r.commits > 20)
+    }
+
+    @Test func killChaosSIGKILLsTheLockHolderAndTheLockComesBackWithinASecond() throws {
+        let run = try StressRun(
+            ["--refreshers", "3", "--readers", "4", "--updaters", "1", "--duration", "10", "--kill-writers-every", "100"],
+            seconds: 10)
+        try run.expectEveryInvariant()
+        let r = try #require(run.report)
+        #expect(r.killsWhileHolding >= 20, "only \(r.killsWhileHolding) of \(r.kills) kills hit the lock holder")
+        #expect(r.reacquireMillis.count == UInt64(r.killsWhileHolding), "a kill was never followed by an acquisition")
+        #expect((r.maxReacquireMillis ?? .infinity) < 1000)
+    }
+
+    @Test func killChaosWithTheLockFileBackendBreaksTheDeadHoldersOwnerFile() throws {
+        let run = try StressRun(
+            ["--refreshers", "3", "--readers", "2", "--updaters", "0", "--duration", "6", "--kill-writers-every", "150",
+             "--lock-backend", "lockfile"],
+            seconds: 6)
+        try run.expectEveryInvariant()
+        let r = try #require(run.report)
+        #expect(r.killsWhileHolding >= 10, "only \(r.killsWhileHolding) of \(r.kills) kills hit the lock holder")
+        #expect((r.maxReacquireMillis ?? .infinity) < 1000)
+    }
+
+    @Test func fourUpdatersTimesTwoHundredLoseNoUpdate() throws {
+        let run = try StressRun(["--refreshers", "0", "--readers", "2", "--updaters", "4", "--iterations", "200"], seconds: 60)
+        try run.expectEveryInvariant()
+        let r = try #require(run.report)
+        #expect(r.updates == 800)
+        #expect(r.lostUpdates == 0)
+    }
+
+    @Test func updatersAndRefreshersTogetherLoseNoUpdate() throws {
+        let run = try StressRun(["--refreshers", "2", "--readers", "2", "--updaters", "2", "--iterations", "100"], seconds: 60)
+        try run.expectEveryInvariant()
+        let r = try #require(run.report)
+        #expect(r.updates == 200)
+        #expect(r.commits == 400)
+    }
+
+    static let cli = HarnessExecutables.probeCLI(at: BuiltProducts.path(of: "metacache"))
+    static var cliUsable: Bool { if case .usable = cli { true } else { false } }
+    static var cliSkipReason: Comment {
+        switch cli {
+        case .usable: ""
+        case let .missing(why), let .placeholder(why), let .broken(why): Comment(rawValue: "skipped: \(why)")
+        }
+    }
+
+    @Test(.enabled(if: cliUsable, cliSkipReason))
+    func theRealCLIRefreshingAndReadingForAFewSeconds() throws {
+        let run = try StressRun(["--use-cli", "--refreshers", "2", "--readers", "3", "--duration", "4"], seconds: 4)
+        try run.expectEveryInvariant()
+        let r = try #require(run.report)
+        #expect(r.reads > 20)
+        #expect(r.commits > 5)
+        #expect(r.cliRefreshMillis != nil)
+    }
+}

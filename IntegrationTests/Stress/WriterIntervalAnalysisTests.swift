@@ -1,0 +1,116 @@
+import StressHarness
+import Testing
+
+/// The single-writer, commit-order, handover and re-acquire conclusions drawn
+/// from interval logs, on logs whose answer is known.
+@Suite struct WriterIntervalAnalysisTests {
+    static func enter(_ t: UInt64, attempt: UInt64? = nil, pid: Int32, slot: Int = 0, role: WriterRole = .refresher) -> WriterRecord {
+        .enter(time: t, attempt: attempt ?? t, pid: pid, worker: Int(pid), slot: slot, role: role, operation: 1)
+    }
+
+    static func exit(_ t: UInt64, pid: Int32, generation: UInt64, slot: Int = 0, role: WriterRole = .refresher) -> WriterRecord {
+        .exit(time: t, pid: pid, worker: Int(pid), slot: slot, role: role, operation: 1, committed: true, generation: generation,
+            commitNanoseconds: 10)
+    }
+
+    @Test func disjointHoldsAreNotOverlapsAndWaitingSuccessorsAreHandovers() {
+        let a = WriterIntervalAnalysis(records: [
+            .seed(time: 0, generation: 1),
+            Self.enter(100, pid: 1), Self.exit(200, pid: 1, generation: 2),
+            Self.enter(230, attempt: 150, pid: 2), Self.exit(300, pid: 2, generation: 3),
+            // Not waiting: started trying after the previous exit.
+            Self.enter(400, attempt: 350, pid: 1), Self.exit(500, pid: 1, generation: 4),
+        ])
+        #expect(a.overlaps.isEmpty)
+        #expect(a.commitOrderViolations.isEmpty)
+        #expect(a.handover.count == 1)
+        #expect(a.handover.max == 30)
+        #expect(a.refreshCommits == 3)
+        #expect(a.lockWait.max == 80)
+    }
+
+    @Test func anOverlapIsReportedWithBothHolders() {
+        let a = WriterIntervalAnalysis(records: [
+            Self.enter(100, pid: 1), Self.enter(150, pid: 2),
+            Self.exit(200, pid: 1, generation: 2), Self.exit(250, pid: 2, generation: 2),
+        ])
+        #expect(a.overlaps.count == 1)
+        #expect(a.overlaps.first?.first.pid == 1)
+        #expect(a.overlaps.first?.second.pid == 2)
+        #expect(a.commitOrderViolations.count == 1, "generation 2 twice")
+    }
+
+    @Test func aKilledHolderEndsAtTheKillAndItsUnloggedCommitMayLeaveAGap() {
+        let a = WriterIntervalAnalysis(records: [
+            .seed(time: 0, generation: 1),
+            Self.enter(100, pid: 1),
+            .kill(time: 150, pid: 1, worker: 1, slot: 0),
+            Self.enter(170, attempt: 120, pid: 2), Self.exit(200, pid: 2, generation: 3),
+            .stop(time: 1000),
+        ])
+        #expect(a.overlaps.isEmpty)
+        #expect(a.commitOrderViolations.isEmpty, "the victim may have committed generation 2 before dying")
+        #expect(a.kills.count == 1)
+        #expect(a.kills.first?.hitHolder == true)
+        #expect(a.kills.first?.reacquireNanoseconds == 20)
+        #expect(a.handover.count == 0, "a kill is not a handover")
+    }
+
+    @Test func anAcquisitionBeforeTheKillOfTheHolderIsAnOverlap() {
+        let a = WriterIntervalAnalysis(records: [
+            Self.enter(100, pid: 1), Self.enter(140, pid: 2), .kill(time: 150, pid: 1, worker: 1, slot: 0),
+            Self.exit(200, pid: 2, generation: 2),
+        ])
+        #expect(a.overlaps.count == 1)
+    }
+
+    @Test func aGapWithoutAKillIsACommitOrderViolation() {
+        let a = WriterIntervalAnalysis(records: [
+            .seed(time: 0, generation: 1), Self.enter(100, pid: 1), Self.exit(200, pid: 1, generation: 3),
+        ])
+        #expect(a.commitOrderViolations.count == 1)
+    }
+
+    @Test func updatesAreCountedPerSlotAndAnUnclosedHoldIsReported() {
+        let a = WriterIntervalAnalysis(records: [
+            Self.enter(100, pid: 5, slot: 1, role: .updater), Self.exit(200, pid: 5, generation: 2, slot: 1, role: .updater),
+            Self.enter(300, pid: 5, slot: 1, role: .updater), Self.exit(400, pid: 5, generation: 3, slot: 1, role: .updater),
+            Self.enter(500, pid: 6),
+        ])
+        #expect(a.updatesBySlot == [1: 2])
+        #expect(a.unterminatedIntervals.map(\.pid) == [6])
+    }
+
+    @Test func recordsRoundTripThroughTheirLines() {
+        let records: [WriterRecord] = [
+            Self.enter(1, attempt: 0, pid: 9), Self.exit(2, pid: 9, generation: 7),
+            .timeout(time: 3, attempt: 1, pid: 9, worker: 9, slot: 2, role: .updater),
+            .failure(time: 4, pid: 9, worker: 9, slot: 2, role: .cliRefresher),
+            .cliRefresh(time: 5, attempt: 4, pid: 9, worker: 9, slot: 0, exitCode: 75),
+            .done(time: 6, pid: 9, worker: 9, slot: 0, role: .refresher), .kill(time: 7, pid: 9, worker: 9, slot: 0),
+            .seed(time: 8, generation: 1), .stop(time: 9),
+        ]
+        for record in records {
+            #expect(WriterRecord(line: Substring(record.line.dropLast())) == record)
+        }
+        #expect(WriterRecord(line: "enter 1 2") == nil)
+    }
+}
+
+@Suite struct LatencyHistogramTests {
+    @Test func percentilesAreWithinThreePercentAndMergingIsExact() {
+        var a = LatencyHistogram()
+        var b = LatencyHistogram()
+        for v in 1...10_000 { if v % 2 == 0 { a.record(UInt64(v) * 1000) } else { b.record(UInt64(v) * 1000) } }
+        var merged = a
+        merged.merge(b)
+        #expect(merged.count == 10_000)
+        #expect(merged.max == 10_000_000)
+        #expect(merged.percentile(1) == 10_000_000)
+        let p50 = Double(merged.percentile(0.5) ?? 0)
+        let p99 = Double(merged.percentile(0.99) ?? 0)
+        #expect(abs(p50 - 5_000_000) / 5_000_000 < 0.03)
+        #expect(abs(p99 - 9_900_000) / 9_900_000 < 0.03)
+        #expect(LatencyHistogram().percentile(0.5) == nil)
+    }
+}
