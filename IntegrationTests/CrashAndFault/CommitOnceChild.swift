@@ -31,13 +31,18 @@ struct CommitOnceChild {
 
     var expectedPayload: [UInt8] { (try? CommitOnceWorker.payload(for: invocation)) ?? [] }
 
-    /// Runs the child to completion; `wrapper` (e.g. strace and its options) is
-    /// put in front of the harness on the command line.
-    func run(under wrapper: [String] = []) throws -> ChildProcess.Result {
-        if let tool = wrapper.first {
-            return try ChildProcess.run(tool, Array(wrapper.dropFirst()) + [Self.harness] + invocation.arguments)
-        }
-        return try ChildProcess.run(Self.harness, invocation.arguments)
+    /// Runs the child to completion (waiting on a thread of its own, see
+    /// `BlockingWork`); `wrapper` (e.g. strace and its options) is put in front
+    /// of the harness on the command line.
+    func run(under wrapper: [String] = []) async throws -> ChildProcess.Result {
+        let command = wrapper.isEmpty ? [Self.harness] + invocation.arguments : wrapper + [Self.harness] + invocation.arguments
+        return try await BlockingWork.run { try ChildProcess.run(command[0], Array(command.dropFirst())) }
+    }
+
+    /// The same, blocking the calling thread (for one-time set-up outside a test).
+    func runBlocking(under wrapper: [String] = []) throws -> ChildProcess.Result {
+        let command = wrapper.isEmpty ? [Self.harness] + invocation.arguments : wrapper + [Self.harness] + invocation.arguments
+        return try ChildProcess.run(command[0], Array(command.dropFirst()))
     }
 
     /// What the child printed last.

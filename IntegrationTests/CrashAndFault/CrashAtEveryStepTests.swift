@@ -40,19 +40,19 @@ import Glibc
     static let backends: [LockBackendSelection] = [.advisory, .lockFile]
 
     @Test(arguments: steps, backends)
-    func aCrashLeavesTheOldOrTheNewVersionAndARecoverableDirectory(step: CrashStep, backend: LockBackendSelection) throws {
+    func aCrashLeavesTheOldOrTheNewVersionAndARecoverableDirectory(step: CrashStep, backend: LockBackendSelection) async throws {
         let dir = TemporaryDirectory("crash")
         let old = CommitOnceChild(directory: dir.path, sequence: 1, backend: backend)
-        let seeded = try old.run()
+        let seeded = try await old.run()
         #expect(seeded.exitCode == 0, "seeding failed: \(seeded.stdoutText) \(seeded.stderr)")
         let before = CacheDirectoryState(dir.path)
         let oldFile = try #require(before.cacheFile)
 
         let crashing = CommitOnceChild(directory: dir.path, sequence: 2, backend: backend, faults: step.faults(backend))
-        let crash = try crashing.run()
+        let crash = try await crashing.run()
         #expect(crash.termination == .signaled(SIGKILL), "expected a SIGKILL at \(step): \(crash.termination) \(crash.stdoutText)")
 
-        try CrashRecovery.check(
+        try await CrashRecovery.check(
             directory: dir.path, backend: backend, oldFile: oldFile, oldPayload: old.expectedPayload,
             newPayload: crashing.expectedPayload, expectNew: step.renamed, context: "\(step) (\(backend))")
     }
@@ -63,7 +63,7 @@ enum CrashRecovery {
     static func check(
         directory: String, backend: LockBackendSelection, oldFile: Data, oldPayload: [UInt8], newPayload: [UInt8],
         expectNew: Bool?, context: String, sourceLocation: SourceLocation = #_sourceLocation
-    ) throws {
+    ) async throws {
         let after = CacheDirectoryState(directory)
 
         // Exactly the old file, byte for byte, or exactly the new payload.
@@ -86,7 +86,7 @@ enum CrashRecovery {
         #expect(status.lock.held == false, "\(context): lock still reported held by \(String(describing: status.lock.holder))", sourceLocation: sourceLocation)
         #expect(Set(status.orphanTemps.map { ($0 as NSString).lastPathComponent }) == Set(after.temps), sourceLocation: sourceLocation)
         // …and re-acquirable without waiting.
-        let writer = try store.acquireWriterLock(timeout: .immediate)
+        let writer = try await store.acquireWriterLock(timeout: .immediate)
         writer.release()
 
         // The sweeper removes the orphan, and only it.
@@ -96,7 +96,7 @@ enum CrashRecovery {
 
         // A following refresh, in a new process, succeeds.
         let next = CommitOnceChild(directory: directory, sequence: 3, backend: backend)
-        let result = try next.run()
+        let result = try await next.run()
         #expect(result.exitCode == 0, "\(context): refresh after the crash: \(result.stdoutText) \(result.stderr)", sourceLocation: sourceLocation)
         #expect(try CacheDirectoryState(directory).verifiedPayload() == next.expectedPayload, sourceLocation: sourceLocation)
         #expect(CacheDirectoryState(directory).temps.isEmpty, sourceLocation: sourceLocation)

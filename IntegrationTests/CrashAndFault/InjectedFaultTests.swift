@@ -32,14 +32,14 @@ import TestSupport
     ]
 
     @Test(arguments: failures)
-    func aFailedCommitExitsWithTheIOStatusAndLeavesTheOldCacheAndNoTemp(failure: FailureCase) throws {
+    func aFailedCommitExitsWithTheIOStatusAndLeavesTheOldCacheAndNoTemp(failure: FailureCase) async throws {
         let dir = TemporaryDirectory("fault")
         let old = CommitOnceChild(directory: dir.path, sequence: 1)
-        #expect(try old.run().exitCode == 0)
+        #expect(try await old.run().exitCode == 0)
         let before = try #require(CacheDirectoryState(dir.path).cacheFile)
 
         let faulty = CommitOnceChild(directory: dir.path, sequence: 2, faults: [failure.fault], lockTimeout: failure.lockTimeout)
-        let result = try faulty.run()
+        let result = try await faulty.run()
         #expect(result.exitCode == WorkerExitCode.ioError, "\(failure): \(result.termination) \(result.stdoutText)")
         #expect(CommitOnceChild.Verdict(result) == .failed(kind: failure.kind, errno: failure.errno), "\(result.stdoutText)")
         #expect(result.stdoutText.contains(dir.path), "the error names the path: \(result.stdoutText)")
@@ -62,11 +62,11 @@ import TestSupport
     ]
 
     @Test(arguments: absorbed)
-    func interruptionsAndShortWritesAreRetriedUntilTheCommitSucceeds(fault: String) throws {
+    func interruptionsAndShortWritesAreRetriedUntilTheCommitSucceeds(fault: String) async throws {
         let dir = TemporaryDirectory("absorb")
-        #expect(try CommitOnceChild(directory: dir.path, sequence: 1).run().exitCode == 0)
+        #expect(try await CommitOnceChild(directory: dir.path, sequence: 1).run().exitCode == 0)
         let child = CommitOnceChild(directory: dir.path, sequence: 2, faults: [fault])
-        let result = try child.run()
+        let result = try await child.run()
         #expect(result.exitCode == 0, "\(fault): \(result.termination) \(result.stdoutText) \(result.stderr)")
         #expect(CommitOnceChild.Verdict(result) == .committed(generation: 2))
         let after = CacheDirectoryState(dir.path)

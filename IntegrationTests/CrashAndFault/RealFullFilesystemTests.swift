@@ -10,15 +10,15 @@ import TestSupport
 struct RealFullFilesystemTests {
     static let size = 4 << 20
 
-    @Test func aCommitThatCannotFitIsRefusedBeforeWritingAndSaysSo() throws {
+    @Test func aCommitThatCannotFitIsRefusedBeforeWritingAndSaysSo() async throws {
         let fs = try TmpfsMount(sizeBytes: Self.size)
         let old = CommitOnceChild(directory: fs.path, sequence: 1, payloadBytes: 16 << 10)
-        #expect(try old.run().exitCode == 0)
+        #expect(try await old.run().exitCode == 0)
         let before = try #require(CacheDirectoryState(fs.path).cacheFile)
 
         // 3.5 MiB fits in the free space but not with the library's 1 MiB margin.
         let big = CommitOnceChild(directory: fs.path, sequence: 2, payloadBytes: 3584 << 10)
-        let result = try big.run()
+        let result = try await big.run()
         #expect(result.exitCode == WorkerExitCode.ioError, "\(result.termination) \(result.stdoutText)")
         #expect(CommitOnceChild.Verdict(result) == .failed(kind: "insufficientSpace", errno: "-"))
         #expect(result.stdoutText.contains("available"), "the error gives the space needed and available: \(result.stdoutText)")
@@ -27,10 +27,10 @@ struct RealFullFilesystemTests {
         #expect(after.temps.isEmpty)
     }
 
-    @Test func aRealENOSPCFromTheKernelFailsCleanlyAndGivesTheSpaceBack() throws {
+    @Test func aRealENOSPCFromTheKernelFailsCleanlyAndGivesTheSpaceBack() async throws {
         let fs = try TmpfsMount(sizeBytes: Self.size)
         let old = CommitOnceChild(directory: fs.path, sequence: 1, payloadBytes: 16 << 10)
-        #expect(try old.run().exitCode == 0)
+        #expect(try await old.run().exitCode == 0)
         let before = try #require(CacheDirectoryState(fs.path).cacheFile)
         let freeBefore = fs.availableBytes
 
@@ -39,7 +39,7 @@ struct RealFullFilesystemTests {
         // filesystem: the kernel's own ENOSPC, part-way through the payload.
         let big = CommitOnceChild(
             directory: fs.path, sequence: 2, payloadBytes: 6 << 20, faults: ["availableBytes#*=report:1000000000000"])
-        let result = try big.run()
+        let result = try await big.run()
         #expect(result.exitCode == WorkerExitCode.ioError, "\(result.termination) \(result.stdoutText)")
         #expect(CommitOnceChild.Verdict(result) == .failed(kind: "io", errno: "ENOSPC"), "\(result.stdoutText)")
         let after = CacheDirectoryState(fs.path)
@@ -50,7 +50,7 @@ struct RealFullFilesystemTests {
 
         // And once there is room again, a commit succeeds.
         let next = CommitOnceChild(directory: fs.path, sequence: 3, payloadBytes: 64 << 10)
-        #expect(try next.run().exitCode == 0)
+        #expect(try await next.run().exitCode == 0)
         #expect(try CacheDirectoryState(fs.path).verifiedPayload() == next.expectedPayload)
     }
 }

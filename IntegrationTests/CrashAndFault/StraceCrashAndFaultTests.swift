@@ -18,9 +18,9 @@ struct StraceCrashAndFaultTests {
     /// The commit's calls in the harness's commit-once worker (advisory backend).
     static let map: Result<CommitSyscallMap, any Error> = Result {
         let dir = TemporaryDirectory("strace-calibrate")
-        _ = try CommitOnceChild(directory: dir.path, sequence: 1).run()
+        _ = try CommitOnceChild(directory: dir.path, sequence: 1).runBlocking()
         let trace = dir.file("trace")
-        let result = try CommitOnceChild(directory: dir.path, sequence: 2).run(under: Strace.recording(output: trace))
+        let result = try CommitOnceChild(directory: dir.path, sequence: 2).runBlocking(under: Strace.recording(output: trace))
         guard result.exitCode == 0 else { throw CommitSyscallMap.CalibrationError(description: "clean traced run: \(result.termination)") }
         return try CommitSyscallMap(trace: String(contentsOfFile: trace, encoding: .utf8))
     }
@@ -49,17 +49,17 @@ struct StraceCrashAndFaultTests {
     ]
 
     @Test(arguments: crashPoints)
-    func aSIGKILLAtARealSystemCallLeavesTheOldOrNewVersionAndARecoverableDirectory(point: CrashPoint) throws {
+    func aSIGKILLAtARealSystemCallLeavesTheOldOrNewVersionAndARecoverableDirectory(point: CrashPoint) async throws {
         let map = try Self.map.get()
         let dir = TemporaryDirectory("strace-crash")
         let old = CommitOnceChild(directory: dir.path, sequence: 1)
-        #expect(try old.run().exitCode == 0)
+        #expect(try await old.run().exitCode == 0)
         let oldFile = try #require(CacheDirectoryState(dir.path).cacheFile)
 
         let crashing = CommitOnceChild(directory: dir.path, sequence: 2)
         let trace = dir.path + ".trace"
         defer { unlink(trace) }
-        let result = try crashing.run(under: Strace.injecting(point.injection(map), output: trace))
+        let result = try await crashing.run(under: Strace.injecting(point.injection(map), output: trace))
         #expect(result.termination == .signaled(SIGKILL), "\(point): strace ended with \(result.termination): \(result.stderr)")
         let traceText = (try? String(contentsOfFile: trace, encoding: .utf8)) ?? ""
         #expect(traceText.contains("+++ killed by SIGKILL +++"), "the traced process was not killed by the injection")
@@ -72,7 +72,7 @@ struct StraceCrashAndFaultTests {
             let expected = orphan == .headerOnly ? headerLength : headerLength + crashing.expectedPayload.count
             #expect(state.tempSize(temp) == expected, "\(point): the temp holds \(state.tempSize(temp)) bytes, expected \(expected)")
         }
-        try CrashRecovery.check(
+        try await CrashRecovery.check(
             directory: dir.path, backend: .advisory, oldFile: oldFile, oldPayload: old.expectedPayload,
             newPayload: crashing.expectedPayload, expectNew: point.renamed, context: point.name)
     }
@@ -94,16 +94,16 @@ struct StraceCrashAndFaultTests {
     ]
 
     @Test(arguments: faultPoints)
-    func aFailingRealSystemCallFailsTheCommitCleanly(point: FaultPoint) throws {
+    func aFailingRealSystemCallFailsTheCommitCleanly(point: FaultPoint) async throws {
         let map = try Self.map.get()
         let dir = TemporaryDirectory("strace-fault")
         let old = CommitOnceChild(directory: dir.path, sequence: 1)
-        #expect(try old.run().exitCode == 0)
+        #expect(try await old.run().exitCode == 0)
         let before = try #require(CacheDirectoryState(dir.path).cacheFile)
 
         let trace = dir.path + ".trace"
         defer { unlink(trace) }
-        let result = try CommitOnceChild(directory: dir.path, sequence: 2).run(under: Strace.injecting(point.injection(map), output: trace))
+        let result = try await CommitOnceChild(directory: dir.path, sequence: 2).run(under: Strace.injecting(point.injection(map), output: trace))
         #expect(result.exitCode == WorkerExitCode.ioError, "\(point): \(result.termination) \(result.stdoutText)")
         #expect(CommitOnceChild.Verdict(result) == .failed(kind: "io", errno: point.errno), "\(result.stdoutText)")
         let after = CacheDirectoryState(dir.path)
@@ -119,14 +119,14 @@ struct StraceCrashAndFaultTests {
     ]
 
     @Test(arguments: storms)
-    func anEINTRStormOnARealSystemCallIsRetriedAndTheCommitSucceeds(point: FaultPoint) throws {
+    func anEINTRStormOnARealSystemCallIsRetriedAndTheCommitSucceeds(point: FaultPoint) async throws {
         let map = try Self.map.get()
         let dir = TemporaryDirectory("strace-eintr")
-        #expect(try CommitOnceChild(directory: dir.path, sequence: 1).run().exitCode == 0)
+        #expect(try await CommitOnceChild(directory: dir.path, sequence: 1).run().exitCode == 0)
         let trace = dir.path + ".trace"
         defer { unlink(trace) }
         let child = CommitOnceChild(directory: dir.path, sequence: 2)
-        let result = try child.run(under: Strace.injecting(point.injection(map), output: trace))
+        let result = try await child.run(under: Strace.injecting(point.injection(map), output: trace))
         #expect(result.exitCode == 0, "\(point): \(result.termination) \(result.stdoutText) \(result.stderr)")
         let interrupted = ((try? String(contentsOfFile: trace, encoding: .utf8)) ?? "").components(separatedBy: "EINTR (Interrupted system call) (INJECTED)").count - 1
         #expect(interrupted == 41, "\(point): \(interrupted) injected interruptions")

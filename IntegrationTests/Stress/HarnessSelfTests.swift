@@ -11,8 +11,8 @@ import Glibc
 /// purpose, and the run must exit 1 naming exactly that kind of violation. Plus
 /// the harness's refusals (usage, a foreign cache, a placeholder CLI).
 @Suite(.serialized) struct HarnessSelfTests {
-    @Test func writersThatBypassTheLockAreCaughtOverlappingAndLosingUpdates() throws {
-        let run = try StressRun(["--sabotage", "lock-bypass", "--duration", "2"], seconds: 2)
+    @Test func writersThatBypassTheLockAreCaughtOverlappingAndLosingUpdates() async throws {
+        let run = try await StressRun.start(["--sabotage", "lock-bypass", "--duration", "2"], seconds: 2)
         #expect(run.exitCode == 1, "\(run.summary)")
         let r = try #require(run.report)
         #expect(!r.ok)
@@ -23,8 +23,8 @@ import Glibc
         #expect(r.violations.contains { $0.hasPrefix("lost updates:") })
     }
 
-    @Test func aSplicedPayloadTheLibraryAcceptsIsCaughtAsATornRead() throws {
-        let run = try StressRun(["--sabotage", "torn-payload", "--updaters", "0", "--duration", "2"], seconds: 2)
+    @Test func aSplicedPayloadTheLibraryAcceptsIsCaughtAsATornRead() async throws {
+        let run = try await StressRun.start(["--sabotage", "torn-payload", "--updaters", "0", "--duration", "2"], seconds: 2)
         #expect(run.exitCode == 1, "\(run.summary)")
         let r = try #require(run.report)
         #expect(r.tornReads > 0)
@@ -32,8 +32,8 @@ import Glibc
         #expect(r.violations.contains { $0.hasPrefix("torn reads:") && $0.contains("digest mismatch") })
     }
 
-    @Test func aWriterThatRewritesInPlaceIsCaughtByCorruptReads() throws {
-        let run = try StressRun(["--sabotage", "in-place-write", "--updaters", "0", "--duration", "2"], seconds: 2)
+    @Test func aWriterThatRewritesInPlaceIsCaughtByCorruptReads() async throws {
+        let run = try await StressRun.start(["--sabotage", "in-place-write", "--updaters", "0", "--duration", "2"], seconds: 2)
         #expect(run.exitCode == 1, "\(run.summary)")
         let r = try #require(run.report)
         #expect(r.corruptReads > 0)

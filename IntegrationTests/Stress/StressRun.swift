@@ -5,21 +5,28 @@ import TestSupport
 
 /// Runs the built `metacache-stress` as a real process with `--json` and decodes
 /// its report.
-struct StressRun {
+struct StressRun: Sendable {
     static var harness: String { BuiltProducts.path(of: "metacache-stress") }
 
     let result: ChildProcess.Result
     let report: StressReport?
     let directory: TemporaryDirectory
 
+    /// Runs the harness (on a thread of its own: see `BlockingWork`).
     /// - Parameter arguments: everything but `--dir` and `--json`.
-    init(_ arguments: [String], seconds: Double, environment: [String: String]? = nil) throws {
-        directory = TemporaryDirectory("stress")
+    static func start(_ arguments: [String], seconds: Double) async throws -> StressRun {
+        let directory = TemporaryDirectory("stress")
         // A subdirectory the harness creates itself (mode 0700).
         let dir = directory.path + "/cache"
-        result = try ChildProcess.run(
-            Self.harness, ["--dir", dir, "--json"] + arguments, environment: environment,
-            timeout: .seconds(Int64(seconds) + 180))
+        let result = try await BlockingWork.run {
+            try ChildProcess.run(Self.harness, ["--dir", dir, "--json"] + arguments, timeout: .seconds(Int64(seconds) + 180))
+        }
+        return StressRun(result: result, directory: directory)
+    }
+
+    private init(result: ChildProcess.Result, directory: TemporaryDirectory) {
+        self.result = result
+        self.directory = directory
         report = try? JSONDecoder().decode(StressReport.self, from: Data(result.stdout))
     }
 

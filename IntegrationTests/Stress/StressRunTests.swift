@@ -8,8 +8,8 @@ import TestSupport
 /// means, that no read is torn, no two writers overlap, no update is lost, and
 /// the directory ends clean. Serialized: each run wants both cores.
 @Suite(.serialized) struct StressRunTests {
-    @Test func fourRefreshersAndEightReadersForTwentySeconds() throws {
-        let run = try StressRun(["--refreshers", "4", "--readers", "8", "--updaters", "0", "--duration", "20"], seconds: 20)
+    @Test func fourRefreshersAndEightReadersForTwentySeconds() async throws {
+        let run = try await StressRun.start(["--refreshers", "4", "--readers", "8", "--updaters", "0", "--duration", "20"], seconds: 20)
         try run.expectEveryInvariant()
         let r = try #require(run.report)
         #expect(r.reads > 1000, "readers made too little progress: \(r.reads)")
@@ -17,8 +17,8 @@ import TestSupport
         #expect(r.handoverMicros.count > 0, "no waiting writer was ever handed the lock")
     }
 
-    @Test func fourRefreshersAndEightReadersWithTheLockFileBackend() throws {
-        let run = try StressRun(
+    @Test func fourRefreshersAndEightReadersWithTheLockFileBackend() async throws {
+        let run = try await StressRun.start(
             ["--refreshers", "4", "--readers", "8", "--updaters", "0", "--duration", "20", "--lock-backend", "lockfile"],
             seconds: 20)
         try run.expectEveryInvariant()
@@ -28,8 +28,8 @@ import TestSupport
         #expect(r.commits > 20)
     }
 
-    @Test func killChaosSIGKILLsTheLockHolderAndTheLockComesBackWithinASecond() throws {
-        let run = try StressRun(
+    @Test func killChaosSIGKILLsTheLockHolderAndTheLockComesBackWithinASecond() async throws {
+        let run = try await StressRun.start(
             ["--refreshers", "3", "--readers", "4", "--updaters", "1", "--duration", "10", "--kill-writers-every", "100"],
             seconds: 10)
         try run.expectEveryInvariant()
@@ -39,8 +39,8 @@ import TestSupport
         #expect((r.maxReacquireMillis ?? .infinity) < 1000)
     }
 
-    @Test func killChaosWithTheLockFileBackendBreaksTheDeadHoldersOwnerFile() throws {
-        let run = try StressRun(
+    @Test func killChaosWithTheLockFileBackendBreaksTheDeadHoldersOwnerFile() async throws {
+        let run = try await StressRun.start(
             ["--refreshers", "3", "--readers", "2", "--updaters", "0", "--duration", "6", "--kill-writers-every", "150",
              "--lock-backend", "lockfile"],
             seconds: 6)
@@ -50,16 +50,16 @@ import TestSupport
         #expect((r.maxReacquireMillis ?? .infinity) < 1000)
     }
 
-    @Test func fourUpdatersTimesTwoHundredLoseNoUpdate() throws {
-        let run = try StressRun(["--refreshers", "0", "--readers", "2", "--updaters", "4", "--iterations", "200"], seconds: 60)
+    @Test func fourUpdatersTimesTwoHundredLoseNoUpdate() async throws {
+        let run = try await StressRun.start(["--refreshers", "0", "--readers", "2", "--updaters", "4", "--iterations", "200"], seconds: 60)
         try run.expectEveryInvariant()
         let r = try #require(run.report)
         #expect(r.updates == 800)
         #expect(r.lostUpdates == 0)
     }
 
-    @Test func updatersAndRefreshersTogetherLoseNoUpdate() throws {
-        let run = try StressRun(["--refreshers", "2", "--readers", "2", "--updaters", "2", "--iterations", "100"], seconds: 60)
+    @Test func updatersAndRefreshersTogetherLoseNoUpdate() async throws {
+        let run = try await StressRun.start(["--refreshers", "2", "--readers", "2", "--updaters", "2", "--iterations", "100"], seconds: 60)
         try run.expectEveryInvariant()
         let r = try #require(run.report)
         #expect(r.updates == 200)
@@ -76,8 +76,8 @@ import TestSupport
     }
 
     @Test(.enabled(if: cliUsable, cliSkipReason))
-    func theRealCLIRefreshingAndReadingForAFewSeconds() throws {
-        let run = try StressRun(["--use-cli", "--refreshers", "2", "--readers", "3", "--duration", "4"], seconds: 4)
+    func theRealCLIRefreshingAndReadingForAFewSeconds() async throws {
+        let run = try await StressRun.start(["--use-cli", "--refreshers", "2", "--readers", "3", "--duration", "4"], seconds: 4)
         try run.expectEveryInvariant()
         let r = try #require(run.report)
         #expect(r.reads > 20)

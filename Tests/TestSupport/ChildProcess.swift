@@ -23,7 +23,7 @@ public final class ChildProcess: @unchecked Sendable {
         case file(String)
     }
 
-    public enum Termination: Equatable, CustomStringConvertible {
+    public enum Termination: Equatable, Sendable, CustomStringConvertible {
         case exited(Int32)
         case signaled(Int32)
 
@@ -324,7 +324,7 @@ public final class ChildProcess: @unchecked Sendable {
 
     // MARK: One-shot
 
-    public struct Result {
+    public struct Result: Sendable {
         public let termination: Termination
         public let stdout: [UInt8]
         public let stderr: String
