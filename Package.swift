@@ -54,10 +54,11 @@ let package = Package(
         // The stress harness: many concurrent refreshers, readers and updaters as
         // real processes, checking the invariants independently of the library.
         // Spawns its workers and the CLI through TestSupport's ChildProcess (one
-        // process spawner for the whole package), and probes flock via CSystemShims.
+        // process spawner for the whole package), probes flock via CSystemShims, and
+        // exits its commit-once worker with the CLI's own exit-code mapping.
         .target(
             name: "StressHarness",
-            dependencies: ["MetadataCache", "TestSupport", "CSystemShims"],
+            dependencies: ["MetadataCache", "MetacacheCLI", "TestSupport", "CSystemShims"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .executableTarget(

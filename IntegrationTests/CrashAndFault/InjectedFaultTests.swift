@@ -13,26 +13,30 @@ import TestSupport
         let fault: String
         let kind: String
         let errno: String
+        /// The CLI contract's status: 73 when the cache cannot be created for lack
+        /// of space, 74 for other I/O errors (docs/cli.md).
+        let exitCode: Int32
         var lockTimeout: LockTimeout = .after(.seconds(10))
         var description: String { fault }
     }
 
     static let failures: [FailureCase] = [
-        FailureCase(fault: "write#1=ENOSPC", kind: "io", errno: "ENOSPC"),
-        FailureCase(fault: "write#2=ENOSPC", kind: "io", errno: "ENOSPC"),
-        FailureCase(fault: "write#2=EIO", kind: "io", errno: "EIO"),
-        FailureCase(fault: "fsync#1=EIO", kind: "io", errno: "EIO"),
-        FailureCase(fault: "open@.tmp-=ENOSPC", kind: "io", errno: "ENOSPC"),
-        FailureCase(fault: "rename@.tmp-=EXDEV", kind: "io", errno: "EXDEV"),
-        FailureCase(fault: "rename@.tmp-=EIO", kind: "io", errno: "EIO"),
+        FailureCase(fault: "write#1=ENOSPC", kind: "io", errno: "ENOSPC", exitCode: 73),
+        FailureCase(fault: "write#2=ENOSPC", kind: "io", errno: "ENOSPC", exitCode: 73),
+        FailureCase(fault: "write#2=EIO", kind: "io", errno: "EIO", exitCode: 74),
+        FailureCase(fault: "fsync#1=EIO", kind: "io", errno: "EIO", exitCode: 74),
+        FailureCase(fault: "open@.tmp-=ENOSPC", kind: "io", errno: "ENOSPC", exitCode: 73),
+        FailureCase(fault: "rename@.tmp-=EXDEV", kind: "io", errno: "EXDEV", exitCode: 74),
+        FailureCase(fault: "rename@.tmp-=EIO", kind: "io", errno: "EIO", exitCode: 74),
         // A transient failure that never clears: retried with backoff, but only
         // within what is left of the lock timeout, then reported.
-        FailureCase(fault: "rename#*@.tmp-=EBUSY", kind: "io", errno: "EBUSY", lockTimeout: .after(.milliseconds(400))),
-        FailureCase(fault: "availableBytes#*=report:4096", kind: "insufficientSpace", errno: "-"),
+        FailureCase(
+            fault: "rename#*@.tmp-=EBUSY", kind: "io", errno: "EBUSY", exitCode: 74, lockTimeout: .after(.milliseconds(400))),
+        FailureCase(fault: "availableBytes#*=report:4096", kind: "insufficientSpace", errno: "-", exitCode: 73),
     ]
 
     @Test(arguments: failures)
-    func aFailedCommitExitsWithTheIOStatusAndLeavesTheOldCacheAndNoTemp(failure: FailureCase) async throws {
+    func aFailedCommitExitsWithTheCLIsStatusAndLeavesTheOldCacheAndNoTemp(failure: FailureCase) async throws {
         let dir = TemporaryDirectory("fault")
         let old = CommitOnceChild(directory: dir.path, sequence: 1)
         #expect(try await old.run().exitCode == 0)
@@ -40,7 +44,7 @@ import TestSupport
 
         let faulty = CommitOnceChild(directory: dir.path, sequence: 2, faults: [failure.fault], lockTimeout: failure.lockTimeout)
         let result = try await faulty.run()
-        #expect(result.exitCode == WorkerExitCode.ioError, "\(failure): \(result.termination) \(result.stdoutText)")
+        #expect(result.exitCode == failure.exitCode, "\(failure): \(result.termination) \(result.stdoutText)")
         #expect(CommitOnceChild.Verdict(result) == .failed(kind: failure.kind, errno: failure.errno), "\(result.stdoutText)")
         #expect(result.stdoutText.contains(dir.path), "the error names the path: \(result.stdoutText)")
 

@@ -19,7 +19,7 @@ struct RealFullFilesystemTests {
         // 3.5 MiB fits in the free space but not with the library's 1 MiB margin.
         let big = CommitOnceChild(directory: fs.path, sequence: 2, payloadBytes: 3584 << 10)
         let result = try await big.run()
-        #expect(result.exitCode == WorkerExitCode.ioError, "\(result.termination) \(result.stdoutText)")
+        #expect(result.exitCode == 73, "\(result.termination) \(result.stdoutText)")
         #expect(CommitOnceChild.Verdict(result) == .failed(kind: "insufficientSpace", errno: "-"))
         #expect(result.stdoutText.contains("available"), "the error gives the space needed and available: \(result.stdoutText)")
         let after = CacheDirectoryState(fs.path)
@@ -40,7 +40,7 @@ struct RealFullFilesystemTests {
         let big = CommitOnceChild(
             directory: fs.path, sequence: 2, payloadBytes: 6 << 20, faults: ["availableBytes#*=report:1000000000000"])
         let result = try await big.run()
-        #expect(result.exitCode == WorkerExitCode.ioError, "\(result.termination) \(result.stdoutText)")
+        #expect(result.exitCode == 73, "\(result.termination) \(result.stdoutText)")
         #expect(CommitOnceChild.Verdict(result) == .failed(kind: "io", errno: "ENOSPC"), "\(result.stdoutText)")
         let after = CacheDirectoryState(fs.path)
         #expect(after.cacheFile == before, "the old cache changed")

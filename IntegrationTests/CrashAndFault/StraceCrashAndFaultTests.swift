@@ -81,16 +81,18 @@ struct StraceCrashAndFaultTests {
         let name: String
         let injection: @Sendable (CommitSyscallMap) -> String
         let errno: String
+        /// 73: no space / read-only (cannot create); 74: other I/O (docs/cli.md).
+        var exitCode: Int32 = 74
         var description: String { name }
     }
 
     static let faultPoints: [FaultPoint] = [
-        FaultPoint(name: "ENOSPC on the header write", injection: { "write:error=ENOSPC:when=\($0.headerWrite)" }, errno: "ENOSPC"),
-        FaultPoint(name: "ENOSPC on the payload write", injection: { "write:error=ENOSPC:when=\($0.payloadWrite)" }, errno: "ENOSPC"),
+        FaultPoint(name: "ENOSPC on the header write", injection: { "write:error=ENOSPC:when=\($0.headerWrite)" }, errno: "ENOSPC", exitCode: 73),
+        FaultPoint(name: "ENOSPC on the payload write", injection: { "write:error=ENOSPC:when=\($0.payloadWrite)" }, errno: "ENOSPC", exitCode: 73),
         FaultPoint(name: "EIO on the payload write", injection: { "write:error=EIO:when=\($0.payloadWrite)" }, errno: "EIO"),
         FaultPoint(name: "EIO on fsync", injection: { "fsync:error=EIO:when=\($0.tempFsync)" }, errno: "EIO"),
         FaultPoint(name: "EXDEV on rename", injection: { "\(CommitSyscallMap.renameCalls):error=EXDEV:when=\($0.rename)" }, errno: "EXDEV"),
-        FaultPoint(name: "EROFS on rename", injection: { "\(CommitSyscallMap.renameCalls):error=EROFS:when=\($0.rename)" }, errno: "EROFS"),
+        FaultPoint(name: "EROFS on rename", injection: { "\(CommitSyscallMap.renameCalls):error=EROFS:when=\($0.rename)" }, errno: "EROFS", exitCode: 73),
     ]
 
     @Test(arguments: faultPoints)
@@ -104,7 +106,7 @@ struct StraceCrashAndFaultTests {
         let trace = dir.path + ".trace"
         defer { unlink(trace) }
         let result = try await CommitOnceChild(directory: dir.path, sequence: 2).run(under: Strace.injecting(point.injection(map), output: trace))
-        #expect(result.exitCode == WorkerExitCode.ioError, "\(point): \(result.termination) \(result.stdoutText)")
+        #expect(result.exitCode == point.exitCode, "\(point): \(result.termination) \(result.stdoutText)")
         #expect(CommitOnceChild.Verdict(result) == .failed(kind: "io", errno: point.errno), "\(result.stdoutText)")
         let after = CacheDirectoryState(dir.path)
         #expect(after.cacheFile == before, "the old cache changed")

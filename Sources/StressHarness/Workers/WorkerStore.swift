@@ -1,3 +1,4 @@
+import MetacacheCLI
 import MetadataCache
 
 /// Opens the cache store a worker uses, configured exactly as its invocation says.
@@ -53,26 +54,15 @@ struct WorkerFailure: Error, CustomStringConvertible {
     }
 }
 
-/// Exit statuses of worker processes, aligned with the `metacache` CLI contract so
-/// the fault tests can expect the same code from either.
+/// Exit statuses of worker processes: for library errors, exactly the `metacache`
+/// CLI's (`CacheErrorClassification`), so the crash and fault tests expect the
+/// same status from the harness's commit-once worker and from the CLI.
 public enum WorkerExitCode {
     public static let ok: Int32 = 0
-    public static let invalidOrCorrupt: Int32 = 65
-    public static let ioError: Int32 = 74
-    public static let lockTimeout: Int32 = 75
-    public static let permission: Int32 = 77
-    public static let cancelled: Int32 = 130
     public static let internalError: Int32 = 70
 
     public static func code(for error: MetadataCacheError) -> Int32 {
-        switch error {
-        case .lockTimeout: lockTimeout
-        case .cancelled: cancelled
-        case .invalidPayload, .payloadTooLarge, .corruptCache: invalidOrCorrupt
-        case .io, .insufficientSpace, .lockLost, .lockingUnsupported: ioError
-        case .unsafeDirectory: permission
-        case .selfDeadlock, .invalidCacheName: internalError
-        }
+        CacheErrorClassification.exitCode(for: error).rawValue
     }
 
     /// The error's case name, printed by workers so tests can match on it.
