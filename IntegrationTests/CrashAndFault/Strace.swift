@@ -39,24 +39,40 @@ enum Strace {
     }
 }
 
+/// The steps of the commit protocol strace can aim at.
+enum CommitStep: String, CaseIterable, Sendable {
+    case headerWrite, payloadWrite, tempFsync, rename, directoryFsync, releaseTruncate
+
+    /// The strace syscall set for the step.
+    var calls: String {
+        switch self {
+        case .headerWrite, .payloadWrite: "write"
+        case .tempFsync, .directoryFsync: "fsync"
+        case .rename: "rename,renameat,renameat2"
+        case .releaseTruncate: "ftruncate"
+        }
+    }
+}
+
 /// Where the commit's system calls fall in a real process's sequence of calls,
 /// learned by tracing one clean commit (no injection) of the same program.
 ///
-/// Guarantee: each number is the 1-based index, among the calls of that name made
-/// by the thread that committed, of the call that is the protocol step — which is
-/// what strace's `when=N` counts — and calibration fails rather than guesses if
-/// another thread made such calls first or a step is missing.
+/// strace counts `when=N` per thread: the injection fires at the Nth call *of
+/// each thread*. So a step's index is its position among the calls of that name
+/// made by the thread that committed, and a step is refused as ambiguous when
+/// another thread reaches that count first (then it, not the step, would be hit):
+/// calibration fails rather than guesses.
 struct CommitSyscallMap: Sendable {
-    var headerWrite = 0
-    var payloadWrite = 0
-    var tempFsync = 0
-    var rename = 0
-    var directoryFsync = 0
-    var releaseTruncate = 0
+    private var indices: [CommitStep: Int] = [:]
+    private var problems: [CommitStep: String] = [:]
 
     struct CalibrationError: Error, CustomStringConvertible { let description: String }
 
-    static let renameCalls = "rename,renameat,renameat2"
+    /// The `when=` index of a step, or why there is none.
+    func index(_ step: CommitStep) throws -> Int {
+        if let index = indices[step] { return index }
+        throw CalibrationError(description: "\(step): \(problems[step] ?? "not calibrated")")
+    }
 
     init(trace: String) throws {
         struct Call { let thread: String; let name: String; let text: Substring }
@@ -76,30 +92,33 @@ struct CommitSyscallMap: Sendable {
             throw CalibrationError(description: "no header write (\\211MCACHE) in the trace")
         }
         let thread = calls[header].thread
-        func index(of position: Int) throws -> Int {
+        func next(_ name: String, after position: Int?, where test: (Call) -> Bool = { _ in true }) -> Int? {
+            guard let position else { return nil }
+            return calls[(position + 1)...].firstIndex { $0.thread == thread && $0.name == name && test($0) }
+        }
+        let positions: [CommitStep: Int?] = {
+            var p: [CommitStep: Int?] = [.headerWrite: header]
+            p[.payloadWrite] = next("write", after: header)
+            p[.tempFsync] = next("fsync", after: p[.payloadWrite] ?? nil)
+            p[.rename] = next("rename", after: p[.tempFsync] ?? nil) { $0.text.contains(".tmp-") }
+            p[.directoryFsync] = next("fsync", after: p[.rename] ?? nil)
+            p[.releaseTruncate] = next("ftruncate", after: p[.directoryFsync] ?? nil) { $0.text.contains(", 0)") }
+            return p
+        }()
+        for step in CommitStep.allCases {
+            guard let found = positions[step], let position = found else {
+                problems[step] = "not found in the trace of a clean commit"
+                continue
+            }
             let name = calls[position].name
-            let earlier = calls[..<position].filter { $0.name == name }
-            if earlier.contains(where: { $0.thread != thread }) {
-                throw CalibrationError(description: "another thread made \(name) calls before the commit's; when=N would be ambiguous")
+            let index = calls[...position].filter { $0.thread == thread && $0.name == name }.count
+            var perThread: [String: Int] = [:]
+            for call in calls[..<position] where call.thread != thread && call.name == name { perThread[call.thread, default: 0] += 1 }
+            if let (other, count) = perThread.first(where: { $0.value >= index }) {
+                problems[step] = "thread \(other) makes its \(name) call #\(index) (of \(count)) before the commit thread does: when=\(index) would hit it"
+                continue
             }
-            return earlier.count + 1
+            indices[step] = index
         }
-        func next(_ name: String, after position: Int, where test: (Call) -> Bool = { _ in true }) throws -> Int {
-            guard let found = calls[(position + 1)...].firstIndex(where: { $0.thread == thread && $0.name == name && test($0) }) else {
-                throw CalibrationError(description: "no \(name) after call \(position) on thread \(thread)")
-            }
-            return found
-        }
-        headerWrite = try index(of: header)
-        let payload = try next("write", after: header)
-        payloadWrite = try index(of: payload)
-        let fsync1 = try next("fsync", after: payload)
-        tempFsync = try index(of: fsync1)
-        let renamePosition = try next("rename", after: fsync1) { $0.text.contains(".tmp-") }
-        rename = try index(of: renamePosition)
-        let fsync2 = try next("fsync", after: renamePosition)
-        directoryFsync = try index(of: fsync2)
-        let truncate = try next("ftruncate", after: fsync2) { $0.text.contains(", 0)") }
-        releaseTruncate = try index(of: truncate)
     }
 }

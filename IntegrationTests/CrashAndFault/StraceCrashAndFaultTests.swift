@@ -9,13 +9,12 @@ import Glibc
 #endif
 
 /// The same crash and fault checks as the injector-based tests, but against a
-/// real, unmodified process: strace kills it with SIGKILL on entry to a chosen
-/// system call, or makes that call fail, and the library inside knows nothing.
-/// Where the calls fall is learned by tracing one clean commit first
-/// (`CommitSyscallMap`), so the tests follow the program rather than guess.
+/// real, unmodified process (the harness's commit-once worker): strace kills it
+/// with SIGKILL on entry to a chosen system call, or makes that call fail, and the
+/// library inside knows nothing. Where the calls fall is learned by tracing one
+/// clean commit first (`CommitSyscallMap`), so the tests follow the program.
 @Suite(.enabled(if: Strace.isAvailable, Strace.skipReason))
 struct StraceCrashAndFaultTests {
-    /// The commit's calls in the harness's commit-once worker (advisory backend).
     static let map: Result<CommitSyscallMap, any Error> = Result {
         let dir = TemporaryDirectory("strace-calibrate")
         _ = try CommitOnceChild(directory: dir.path, sequence: 1).runBlocking()
@@ -25,32 +24,11 @@ struct StraceCrashAndFaultTests {
         return try CommitSyscallMap(trace: String(contentsOfFile: trace, encoding: .utf8))
     }
 
-    struct CrashPoint: CustomStringConvertible, Sendable {
-        let name: String
-        let injection: @Sendable (CommitSyscallMap) -> String
-        /// nil: no temp; otherwise whether the temp holds only the header.
-        let orphan: Orphan?
-        let renamed: Bool
-        enum Orphan: Sendable { case headerOnly, complete }
-        var description: String { name }
-    }
-
-    static let crashPoints: [CrashPoint] = [
-        CrashPoint(name: "between the header and payload writes", injection: { "write:signal=SIGKILL:when=\($0.payloadWrite)" },
-            orphan: .headerOnly, renamed: false),
-        CrashPoint(name: "after the writes, before fsync", injection: { "fsync:signal=SIGKILL:when=\($0.tempFsync)" },
-            orphan: .complete, renamed: false),
-        CrashPoint(name: "after fsync and close, before rename",
-            injection: { "\(CommitSyscallMap.renameCalls):signal=SIGKILL:when=\($0.rename)" }, orphan: .complete, renamed: false),
-        CrashPoint(name: "after rename, before the directory fsync", injection: { "fsync:signal=SIGKILL:when=\($0.directoryFsync)" },
-            orphan: nil, renamed: true),
-        CrashPoint(name: "after the directory fsync, still holding the lock",
-            injection: { "ftruncate:signal=SIGKILL:when=\($0.releaseTruncate)" }, orphan: nil, renamed: true),
-    ]
-
-    @Test(arguments: crashPoints)
-    func aSIGKILLAtARealSystemCallLeavesTheOldOrNewVersionAndARecoverableDirectory(point: CrashPoint) async throws {
-        let map = try Self.map.get()
+    @Test(arguments: [
+        StraceCrashPoint.betweenWrites, .beforeFsync, .beforeRename, .beforeDirectoryFsync, .beforeRelease,
+    ])
+    func aSIGKILLAtARealSystemCallLeavesTheOldOrNewVersionAndARecoverableDirectory(point: StraceCrashPoint) async throws {
+        let injection = try point.injection(try Self.map.get())
         let dir = TemporaryDirectory("strace-crash")
         let old = CommitOnceChild(directory: dir.path, sequence: 1)
         #expect(try await old.run().exitCode == 0)
@@ -59,7 +37,7 @@ struct StraceCrashAndFaultTests {
         let crashing = CommitOnceChild(directory: dir.path, sequence: 2)
         let trace = dir.path + ".trace"
         defer { unlink(trace) }
-        let result = try await crashing.run(under: Strace.injecting(point.injection(map), output: trace))
+        let result = try await crashing.run(under: Strace.injecting(injection, output: trace))
         #expect(result.termination == .signaled(SIGKILL), "\(point): strace ended with \(result.termination): \(result.stderr)")
         let traceText = (try? String(contentsOfFile: trace, encoding: .utf8)) ?? ""
         #expect(traceText.contains("+++ killed by SIGKILL +++"), "the traced process was not killed by the injection")
@@ -77,27 +55,9 @@ struct StraceCrashAndFaultTests {
             newPayload: crashing.expectedPayload, expectNew: point.renamed, context: point.name)
     }
 
-    struct FaultPoint: CustomStringConvertible, Sendable {
-        let name: String
-        let injection: @Sendable (CommitSyscallMap) -> String
-        let errno: String
-        /// 73: no space / read-only (cannot create); 74: other I/O (docs/cli.md).
-        var exitCode: Int32 = 74
-        var description: String { name }
-    }
-
-    static let faultPoints: [FaultPoint] = [
-        FaultPoint(name: "ENOSPC on the header write", injection: { "write:error=ENOSPC:when=\($0.headerWrite)" }, errno: "ENOSPC", exitCode: 73),
-        FaultPoint(name: "ENOSPC on the payload write", injection: { "write:error=ENOSPC:when=\($0.payloadWrite)" }, errno: "ENOSPC", exitCode: 73),
-        FaultPoint(name: "EIO on the payload write", injection: { "write:error=EIO:when=\($0.payloadWrite)" }, errno: "EIO"),
-        FaultPoint(name: "EIO on fsync", injection: { "fsync:error=EIO:when=\($0.tempFsync)" }, errno: "EIO"),
-        FaultPoint(name: "EXDEV on rename", injection: { "\(CommitSyscallMap.renameCalls):error=EXDEV:when=\($0.rename)" }, errno: "EXDEV"),
-        FaultPoint(name: "EROFS on rename", injection: { "\(CommitSyscallMap.renameCalls):error=EROFS:when=\($0.rename)" }, errno: "EROFS", exitCode: 73),
-    ]
-
-    @Test(arguments: faultPoints)
-    func aFailingRealSystemCallFailsTheCommitCleanly(point: FaultPoint) async throws {
-        let map = try Self.map.get()
+    @Test(arguments: StraceFaultPoint.all)
+    func aFailingRealSystemCallFailsTheCommitCleanly(point: StraceFaultPoint) async throws {
+        let injection = try point.injection(try Self.map.get())
         let dir = TemporaryDirectory("strace-fault")
         let old = CommitOnceChild(directory: dir.path, sequence: 1)
         #expect(try await old.run().exitCode == 0)
@@ -105,7 +65,7 @@ struct StraceCrashAndFaultTests {
 
         let trace = dir.path + ".trace"
         defer { unlink(trace) }
-        let result = try await CommitOnceChild(directory: dir.path, sequence: 2).run(under: Strace.injecting(point.injection(map), output: trace))
+        let result = try await CommitOnceChild(directory: dir.path, sequence: 2).run(under: Strace.injecting(injection, output: trace))
         #expect(result.exitCode == point.exitCode, "\(point): \(result.termination) \(result.stdoutText)")
         #expect(CommitOnceChild.Verdict(result) == .failed(kind: "io", errno: point.errno), "\(result.stdoutText)")
         let after = CacheDirectoryState(dir.path)
@@ -113,25 +73,18 @@ struct StraceCrashAndFaultTests {
         #expect(after.temps.isEmpty, "temp left behind: \(after.temps)")
     }
 
-    static let storms: [FaultPoint] = [
-        FaultPoint(name: "EINTR storm on the writes", injection: { "write:error=EINTR:when=\($0.headerWrite)..\($0.headerWrite + 40)" }, errno: "-"),
-        FaultPoint(name: "EINTR storm on fsync", injection: { "fsync:error=EINTR:when=\($0.tempFsync)..\($0.tempFsync + 40)" }, errno: "-"),
-        FaultPoint(name: "EINTR storm on rename",
-            injection: { "\(CommitSyscallMap.renameCalls):error=EINTR:when=\($0.rename)..\($0.rename + 40)" }, errno: "-"),
-    ]
-
-    @Test(arguments: storms)
-    func anEINTRStormOnARealSystemCallIsRetriedAndTheCommitSucceeds(point: FaultPoint) async throws {
-        let map = try Self.map.get()
+    @Test(arguments: StraceInterruptStorm.all)
+    func anEINTRStormOnARealSystemCallIsRetriedAndTheCommitSucceeds(storm: StraceInterruptStorm) async throws {
+        let injection = try storm.injection(try Self.map.get())
         let dir = TemporaryDirectory("strace-eintr")
         #expect(try await CommitOnceChild(directory: dir.path, sequence: 1).run().exitCode == 0)
         let trace = dir.path + ".trace"
         defer { unlink(trace) }
         let child = CommitOnceChild(directory: dir.path, sequence: 2)
-        let result = try await child.run(under: Strace.injecting(point.injection(map), output: trace))
-        #expect(result.exitCode == 0, "\(point): \(result.termination) \(result.stdoutText) \(result.stderr)")
-        let interrupted = ((try? String(contentsOfFile: trace, encoding: .utf8)) ?? "").components(separatedBy: "EINTR (Interrupted system call) (INJECTED)").count - 1
-        #expect(interrupted == 41, "\(point): \(interrupted) injected interruptions")
+        let result = try await child.run(under: Strace.injecting(injection, output: trace))
+        #expect(result.exitCode == 0, "\(storm): \(result.termination) \(result.stdoutText) \(result.stderr)")
+        let interrupted = StraceInterruptStorm.count(inTrace: (try? String(contentsOfFile: trace, encoding: .utf8)) ?? "")
+        #expect(interrupted == StraceInterruptStorm.length, "\(storm): \(interrupted) injected interruptions")
         let after = CacheDirectoryState(dir.path)
         #expect(try after.verifiedPayload() == child.expectedPayload)
         #expect(after.temps.isEmpty)

@@ -12,15 +12,19 @@ import Darwin
 /// any invariant was violated (each named in the report); 2 when the run could
 /// not be carried out; 64 for a usage error. Invoked with the hidden
 /// `--worker ROLE` argument, it is one worker of a run instead.
+///
+/// Synchronous on purpose: everything but the refresher role runs on the main
+/// thread, so a traced worker makes the same system calls on the same thread every
+/// time (strace counts `when=N` per thread; the crash tests rely on it).
 public enum StressHarness {
-    public static func main(_ arguments: [String]) async -> Int32 {
+    public static func main(_ arguments: [String]) -> Int32 {
         // A worker that died closes its stdin pipe; writing to it must be an error,
         // not a SIGPIPE that kills the coordinator.
         signal(SIGPIPE, SIG_IGN)
         let args = arguments.dropFirst()
         if args.first == WorkerInvocation.flag {
             do {
-                return await runWorker(try WorkerInvocation.parse(args.dropFirst()))
+                return runWorker(try WorkerInvocation.parse(args.dropFirst()))
             } catch {
                 CoordinatorChannel.complain("metacache-stress worker: \(error)")
                 return 64
@@ -57,9 +61,9 @@ public enum StressHarness {
         return report.ok ? 0 : 1
     }
 
-    static func runWorker(_ w: WorkerInvocation) async -> Int32 {
+    static func runWorker(_ w: WorkerInvocation) -> Int32 {
         switch w.role {
-        case .refresher: await RefresherWorker.run(w)
+        case .refresher: AsyncBridge.wait { await RefresherWorker.run(w) }
         case .reader: ReaderWorker.run(w)
         case .updater: UpdaterWorker.run(w)
         case .cliRefresher: CLIRefresherWorker.run(w)

@@ -5,4 +5,4 @@ import Glibc
 import Darwin
 #endif
 
-exit(await StressHarness.main(CommandLine.arguments))
+exit(StressHarness.main(CommandLine.arguments))
