@@ -70,13 +70,14 @@ enum CrashRecovery {
         let payload = try after.verifiedPayload()
         let isOld = after.cacheFile == oldFile
         let isNew = payload == newPayload
+        let oldReadsBack = payload == oldPayload
+        #expect(!isOld || oldReadsBack, "\(context): the old file no longer reads back as the old payload", sourceLocation: sourceLocation)
         #expect(isOld || isNew, "\(context): the cache is neither the old file nor the new payload", sourceLocation: sourceLocation)
         if let expectNew {
             #expect(expectNew ? isNew : isOld, "\(context): expected the \(expectNew ? "new" : "old") version", sourceLocation: sourceLocation)
             // Before the rename the crash leaves exactly one orphan; after it, none.
             #expect(after.temps.count == (expectNew ? 0 : 1), "\(context): temps \(after.temps)", sourceLocation: sourceLocation)
         }
-        #expect(isOld ? payload == oldPayload : true, sourceLocation: sourceLocation)
 
         // The lock is free (the kernel dropped the flock; the owner file's pid is dead)…
         var options = CacheStoreOptions.forRecovery
@@ -98,7 +99,8 @@ enum CrashRecovery {
         let next = CommitOnceChild(directory: directory, sequence: 3, backend: backend)
         let result = try await next.run()
         #expect(result.exitCode == 0, "\(context): refresh after the crash: \(result.stdoutText) \(result.stderr)", sourceLocation: sourceLocation)
-        #expect(try CacheDirectoryState(directory).verifiedPayload() == next.expectedPayload, sourceLocation: sourceLocation)
+        let exact = try CacheDirectoryState(directory).verifiedPayload() == next.expectedPayload
+        #expect(exact, "\(context): the refresh after the crash did not read back exactly", sourceLocation: sourceLocation)
         #expect(CacheDirectoryState(directory).temps.isEmpty, sourceLocation: sourceLocation)
     }
 }

@@ -51,7 +51,8 @@ import TestSupport
         let after = CacheDirectoryState(dir.path)
         #expect(after.cacheFile == before, "the old cache changed")
         #expect(after.temps.isEmpty, "temp left behind: \(after.temps)")
-        #expect(try after.verifiedPayload() == old.expectedPayload)
+        let intact = try after.verifiedPayload() == old.expectedPayload
+        #expect(intact, "the old payload does not read back")
     }
 
     static let absorbed: [String] = [
@@ -74,7 +75,8 @@ import TestSupport
         #expect(result.exitCode == 0, "\(fault): \(result.termination) \(result.stdoutText) \(result.stderr)")
         #expect(CommitOnceChild.Verdict(result) == .committed(generation: 2))
         let after = CacheDirectoryState(dir.path)
-        #expect(try after.verifiedPayload() == child.expectedPayload)
+        let exact = try after.verifiedPayload() == child.expectedPayload
+        #expect(exact, "the cache is not exactly the new payload")
         #expect(after.temps.isEmpty)
     }
 }

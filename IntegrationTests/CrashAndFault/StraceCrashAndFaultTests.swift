@@ -12,81 +12,93 @@ import Glibc
 /// real, unmodified process (the harness's commit-once worker): strace kills it
 /// with SIGKILL on entry to a chosen system call, or makes that call fail, and the
 /// library inside knows nothing. Where the calls fall is learned by tracing one
-/// clean commit first (`CommitSyscallMap`), so the tests follow the program.
+/// clean commit first (`CommitSyscallMap`), and every strike is checked against
+/// its own trace.
 @Suite(.enabled(if: Strace.isAvailable, Strace.skipReason))
 struct StraceCrashAndFaultTests {
     static let map: Result<CommitSyscallMap, any Error> = Result {
         let dir = TemporaryDirectory("strace-calibrate")
         _ = try CommitOnceChild(directory: dir.path, sequence: 1).runBlocking()
-        let trace = dir.file("trace")
-        let result = try CommitOnceChild(directory: dir.path, sequence: 2).runBlocking(under: Strace.recording(output: trace))
-        guard result.exitCode == 0 else { throw CommitSyscallMap.CalibrationError(description: "clean traced run: \(result.termination)") }
-        return try CommitSyscallMap(trace: String(contentsOfFile: trace, encoding: .utf8))
+        return try CommitSyscallMap.calibrate { wrapper in
+            let result = try CommitOnceChild(directory: dir.path, sequence: 2).runBlocking(under: wrapper)
+            guard result.exitCode == 0 else { throw CommitSyscallMap.CalibrationError(description: "clean traced run: \(result.termination)") }
+        }
+    }
+
+    /// A directory with a committed old version, and one strike at a new one.
+    struct Strike {
+        let dir: TemporaryDirectory
+        let old: CommitOnceChild
+        let new: CommitOnceChild
+        let oldFile: Data
+        let result: ChildProcess.Result
+        let trace: StraceTrace
+    }
+
+    static func strike(_ injection: String) async throws -> Strike {
+        let dir = TemporaryDirectory("strace")
+        let old = CommitOnceChild(directory: dir.path, sequence: 1)
+        let seeded = try await old.run()
+        guard seeded.exitCode == 0, let oldFile = CacheDirectoryState(dir.path).cacheFile else {
+            throw CommitSyscallMap.CalibrationError(description: "seeding failed: \(seeded.termination)")
+        }
+        let new = CommitOnceChild(directory: dir.path, sequence: 2)
+        let trace = dir.path + ".trace"
+        defer { unlink(trace) }
+        let result = try await new.run(under: Strace.injecting(injection, output: trace))
+        return Strike(dir: dir, old: old, new: new, oldFile: oldFile, result: result, trace: StraceTrace.read(trace))
     }
 
     @Test(arguments: [
         StraceCrashPoint.betweenWrites, .beforeFsync, .beforeRename, .beforeDirectoryFsync, .beforeRelease,
     ])
     func aSIGKILLAtARealSystemCallLeavesTheOldOrNewVersionAndARecoverableDirectory(point: StraceCrashPoint) async throws {
-        let injection = try point.injection(try Self.map.get())
-        let dir = TemporaryDirectory("strace-crash")
-        let old = CommitOnceChild(directory: dir.path, sequence: 1)
-        #expect(try await old.run().exitCode == 0)
-        let oldFile = try #require(CacheDirectoryState(dir.path).cacheFile)
+        let map = try Self.map.get()
+        let s = try await StraceStrike.aim { attempt in
+            let s = try await Self.strike(try point.injection(map, attempt: attempt))
+            return (s, s.trace.killed(at: point.step))
+        }
+        #expect(s.result.termination == .signaled(SIGKILL), "\(point): strace ended with \(s.result.termination): \(s.result.stderr)")
+        #expect(!s.result.stdoutText.contains("COMMITTED"))
 
-        let crashing = CommitOnceChild(directory: dir.path, sequence: 2)
-        let trace = dir.path + ".trace"
-        defer { unlink(trace) }
-        let result = try await crashing.run(under: Strace.injecting(injection, output: trace))
-        #expect(result.termination == .signaled(SIGKILL), "\(point): strace ended with \(result.termination): \(result.stderr)")
-        let traceText = (try? String(contentsOfFile: trace, encoding: .utf8)) ?? ""
-        #expect(traceText.contains("+++ killed by SIGKILL +++"), "the traced process was not killed by the injection")
-        #expect(!result.stdoutText.contains("COMMITTED"))
-
-        let state = CacheDirectoryState(dir.path)
+        let state = CacheDirectoryState(s.dir.path)
         if let orphan = point.orphan {
             let temp = try #require(state.temps.first, "\(point): no orphaned temp file")
-            let headerLength = oldFile.count - old.expectedPayload.count
-            let expected = orphan == .headerOnly ? headerLength : headerLength + crashing.expectedPayload.count
+            let headerLength = s.oldFile.count - s.old.expectedPayload.count
+            let expected = orphan == .headerOnly ? headerLength : headerLength + s.new.expectedPayload.count
             #expect(state.tempSize(temp) == expected, "\(point): the temp holds \(state.tempSize(temp)) bytes, expected \(expected)")
         }
         try await CrashRecovery.check(
-            directory: dir.path, backend: .advisory, oldFile: oldFile, oldPayload: old.expectedPayload,
-            newPayload: crashing.expectedPayload, expectNew: point.renamed, context: point.name)
+            directory: s.dir.path, backend: .advisory, oldFile: s.oldFile, oldPayload: s.old.expectedPayload,
+            newPayload: s.new.expectedPayload, expectNew: point.renamed, context: point.name)
     }
 
     @Test(arguments: StraceFaultPoint.all)
     func aFailingRealSystemCallFailsTheCommitCleanly(point: StraceFaultPoint) async throws {
-        let injection = try point.injection(try Self.map.get())
-        let dir = TemporaryDirectory("strace-fault")
-        let old = CommitOnceChild(directory: dir.path, sequence: 1)
-        #expect(try await old.run().exitCode == 0)
-        let before = try #require(CacheDirectoryState(dir.path).cacheFile)
-
-        let trace = dir.path + ".trace"
-        defer { unlink(trace) }
-        let result = try await CommitOnceChild(directory: dir.path, sequence: 2).run(under: Strace.injecting(injection, output: trace))
-        #expect(result.exitCode == point.exitCode, "\(point): \(result.termination) \(result.stdoutText)")
-        #expect(CommitOnceChild.Verdict(result) == .failed(kind: "io", errno: point.errno), "\(result.stdoutText)")
-        let after = CacheDirectoryState(dir.path)
-        #expect(after.cacheFile == before, "the old cache changed")
+        let map = try Self.map.get()
+        let s = try await StraceStrike.aim { attempt in
+            let s = try await Self.strike(try point.injection(map, attempt: attempt))
+            return (s, s.trace.failed(at: point.step))
+        }
+        #expect(s.result.exitCode == point.exitCode, "\(point): \(s.result.termination) \(s.result.stdoutText)")
+        #expect(CommitOnceChild.Verdict(s.result) == .failed(kind: "io", errno: point.errno), "\(s.result.stdoutText)")
+        let after = CacheDirectoryState(s.dir.path)
+        #expect(after.cacheFile == s.oldFile, "the old cache changed")
         #expect(after.temps.isEmpty, "temp left behind: \(after.temps)")
     }
 
     @Test(arguments: StraceInterruptStorm.all)
     func anEINTRStormOnARealSystemCallIsRetriedAndTheCommitSucceeds(storm: StraceInterruptStorm) async throws {
-        let injection = try storm.injection(try Self.map.get())
-        let dir = TemporaryDirectory("strace-eintr")
-        #expect(try await CommitOnceChild(directory: dir.path, sequence: 1).run().exitCode == 0)
-        let trace = dir.path + ".trace"
-        defer { unlink(trace) }
-        let child = CommitOnceChild(directory: dir.path, sequence: 2)
-        let result = try await child.run(under: Strace.injecting(injection, output: trace))
-        #expect(result.exitCode == 0, "\(storm): \(result.termination) \(result.stdoutText) \(result.stderr)")
-        let interrupted = StraceInterruptStorm.count(inTrace: (try? String(contentsOfFile: trace, encoding: .utf8)) ?? "")
-        #expect(interrupted == StraceInterruptStorm.length, "\(storm): \(interrupted) injected interruptions")
-        let after = CacheDirectoryState(dir.path)
-        #expect(try after.verifiedPayload() == child.expectedPayload)
+        let map = try Self.map.get()
+        let s = try await StraceStrike.aim { attempt in
+            let s = try await Self.strike(try storm.injection(map, attempt: attempt))
+            let (count, onCommitThread) = s.trace.interruptions()
+            return (s, count == StraceInterruptStorm.length && onCommitThread)
+        }
+        #expect(s.result.exitCode == 0, "\(storm): \(s.result.termination) \(s.result.stdoutText) \(s.result.stderr)")
+        let after = CacheDirectoryState(s.dir.path)
+        let exact = try after.verifiedPayload() == s.new.expectedPayload
+        #expect(exact, "the cache is not exactly the new payload")
         #expect(after.temps.isEmpty)
     }
 }

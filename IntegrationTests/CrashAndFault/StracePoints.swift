@@ -9,8 +9,9 @@ struct StraceCrashPoint: CustomStringConvertible, Sendable {
     var description: String { name }
 
     /// SIGKILL on entry to the step's call: the call is never performed.
-    func injection(_ map: CommitSyscallMap) throws -> String {
-        "\(step.calls):signal=SIGKILL:when=\(try map.index(step))"
+    /// `attempt` picks among the calibrated indices, likeliest first.
+    func injection(_ map: CommitSyscallMap, attempt: Int = 0) throws -> String {
+        "\(step.calls):signal=SIGKILL:when=\(try map.candidate(step, attempt: attempt))"
     }
 
     static let betweenWrites = StraceCrashPoint(name: "between the header and payload writes", step: .payloadWrite, orphan: .headerOnly)
@@ -29,8 +30,8 @@ struct StraceFaultPoint: CustomStringConvertible, Sendable {
     var description: String { name }
 
     /// The call fails with `errno` without being performed.
-    func injection(_ map: CommitSyscallMap) throws -> String {
-        "\(step.calls):error=\(errno):when=\(try map.index(step))"
+    func injection(_ map: CommitSyscallMap, attempt: Int = 0) throws -> String {
+        "\(step.calls):error=\(errno):when=\(try map.candidate(step, attempt: attempt))"
     }
 
     static let all: [StraceFaultPoint] = [
@@ -50,8 +51,8 @@ struct StraceInterruptStorm: CustomStringConvertible, Sendable {
     static let length = 41
     var description: String { "EINTR storm on \(step.calls)" }
 
-    func injection(_ map: CommitSyscallMap) throws -> String {
-        let first = try map.index(step)
+    func injection(_ map: CommitSyscallMap, attempt: Int = 0) throws -> String {
+        let first = try map.candidate(step, attempt: attempt)
         return "\(step.calls):error=EINTR:when=\(first)..\(first + Self.length - 1)"
     }
 
@@ -60,5 +61,13 @@ struct StraceInterruptStorm: CustomStringConvertible, Sendable {
     /// How many injected interruptions a trace shows.
     static func count(inTrace text: String) -> Int {
         text.components(separatedBy: "EINTR (Interrupted system call) (INJECTED)").count - 1
+    }
+}
+
+extension CommitSyscallMap {
+    /// Cycles through the calibrated indices of a step, likeliest first.
+    func candidate(_ step: CommitStep, attempt: Int) throws -> Int {
+        let all = try candidates(step)
+        return all[attempt % all.count]
     }
 }
