@@ -96,9 +96,14 @@ package enum ProcessIdentity {
 
     /// Whether the process that wrote a holder record on this host is still running:
     /// the pid exists *and*, when both start times are known, it is the same process.
+    /// A zombie (exited, not yet reaped by its parent) is dead: its descriptors are
+    /// closed and it will never run again, even though `kill(pid, 0)` still finds it.
     package static func isAlive(pid: Int32, startTime: UInt64?) -> Bool {
         guard pid > 0 else { return false }
         if kill(pid, 0) != 0 && errno == ESRCH { return false }
+        #if os(Linux)
+        if let state = statFields(of: pid)?.first, state == "Z" || state == "X" { return false }
+        #endif
         // EPERM means the pid exists but belongs to another user: alive.
         guard let recorded = startTime, let actual = Self.startTime(of: pid) else { return true }
         return recorded == actual
