@@ -12,7 +12,9 @@ import MetadataCache
 /// prints `COMMITTED generation=G bytes=N` and exits 0, or prints
 /// `FAILED kind=K errno=E <description>` and exits with the `WorkerExitCode` of
 /// the error, or dies at the injected crash. Nothing is printed before the commit
-/// ends, so tracing tools that count system calls see only the commit's.
+/// ends, so tracing tools that count system calls see only the commit's — except
+/// with a `pause` fault, which prints `PAUSED at=CALL pid=P` and holds the lock,
+/// mid-commit, until stdin closes.
 public enum CommitOnceWorker {
     /// The payload a commit-once worker commits.
     public static func payload(for w: WorkerInvocation) throws -> [UInt8] {

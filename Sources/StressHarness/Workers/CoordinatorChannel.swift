@@ -53,6 +53,15 @@ final class CoordinatorChannel: Sendable {
         return deadline != 0 && MonotonicClock.nanoseconds() >= deadline
     }
 
+    /// Blocks until stdin reaches end of file.
+    static func waitForEndOfInput() {
+        var byte: UInt8 = 0
+        while true {
+            let n = read(0, &byte, 1)
+            if n == 0 || (n < 0 && errno != EINTR) { return }
+        }
+    }
+
     /// Writes one line to stdout with a single `write(2)`.
     static func say(_ line: String) {
         var text = line + "\n"

@@ -1,6 +1,12 @@
 import MetacacheCLI
 import MetadataCache
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Opens the cache store a worker uses, configured exactly as its invocation says.
 ///
 /// Guarantee: every worker of a run uses the same backend and lock timeout, and a
@@ -23,7 +29,12 @@ enum WorkerStore {
                 guard let fault = InjectedFault.parse(spec) else { throw WorkerFailure(usage: "bad --fault '\(spec)'") }
                 faults.append(fault)
             }
-            options.systemCalls = SystemCalls(provider: FaultInjectingSystemCalls(faults: faults))
+            // A `pause` fault freezes the writer mid-commit, holding the lock, until
+            // its stdin closes: a live (or, once killed, dead) holder for tests.
+            options.systemCalls = SystemCalls(provider: FaultInjectingSystemCalls(faults: faults) { kind, _ in
+                CoordinatorChannel.say("PAUSED at=\(kind.rawValue) pid=\(getpid())")
+                CoordinatorChannel.waitForEndOfInput()
+            })
         }
         do {
             return try CacheStore(directory: w.directory, options: options)
