@@ -188,14 +188,3 @@ public struct StressOptions: Sendable, Equatable {
         seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
     }
 }
-
-/// A command-line mistake; the harness prints it with the usage and exits 64.
-public struct StressUsageError: Error, Sendable, Equatable, CustomStringConvertible {
-    public let description: String
-    init(_ description: String) { self.description = description }
-}
-
-/// How an updater's counter is named in the payload.
-public enum UpdaterCounter {
-    public static func name(slot: Int) -> String { "u\(slot)" }
-}

@@ -7,13 +7,6 @@ import Glibc
 import Darwin
 #endif
 
-/// Identifies a worker position: its role and its index among workers of that role.
-public struct WorkerSlot: Hashable, Sendable, CustomStringConvertible {
-    public var role: WorkerInvocation.Role
-    public var index: Int
-    public var description: String { "\(role.rawValue) \(index)" }
-}
-
 /// The worker processes of a run: started as the harness re-executing itself,
 /// told when to go and when to stop, killed and replaced by kill chaos, and
 /// finally collected with their stats.

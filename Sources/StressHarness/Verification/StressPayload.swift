@@ -211,22 +211,3 @@ public struct StressPayload: Sendable, Equatable {
         }
     }
 }
-
-/// SplitMix64: a tiny, fast, well-mixed generator for fillers and choices that
-/// must be reproducible from `--seed`.
-public enum SplitMix64 {
-    public static func next(_ state: inout UInt64) -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-/// `RandomNumberGenerator` over SplitMix64, for `Array.randomElement(using:)`.
-public struct SeededGenerator: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 { SplitMix64.next(&state) }
-}

@@ -103,10 +103,3 @@ public enum WriterRecord: Sendable, Equatable {
         }
     }
 }
-
-/// The kinds of writer worker.
-public enum WriterRole: String, Sendable, CaseIterable {
-    case refresher
-    case updater
-    case cliRefresher = "cli-refresher"
-}

@@ -1,4 +1,3 @@
-import MetacacheCLI
 import MetadataCache
 
 #if canImport(Glibc)
@@ -40,57 +39,6 @@ enum WorkerStore {
             return try CacheStore(directory: w.directory, options: options)
         } catch {
             throw WorkerFailure(error)
-        }
-    }
-}
-
-/// Why a worker could not do its job at all, with the exit status to report.
-struct WorkerFailure: Error, CustomStringConvertible {
-    let description: String
-    let exitCode: Int32
-
-    init(usage: String) {
-        description = usage
-        exitCode = 64
-    }
-
-    init(_ error: MetadataCacheError) {
-        description = error.description
-        exitCode = WorkerExitCode.code(for: error)
-    }
-
-    init(_ message: String, exitCode: Int32 = 70) {
-        description = message
-        self.exitCode = exitCode
-    }
-}
-
-/// Exit statuses of worker processes: for library errors, exactly the `metacache`
-/// CLI's (`CacheErrorClassification`), so the crash and fault tests expect the
-/// same status from the harness's commit-once worker and from the CLI.
-public enum WorkerExitCode {
-    public static let ok: Int32 = 0
-    public static let internalError: Int32 = 70
-
-    public static func code(for error: MetadataCacheError) -> Int32 {
-        CacheErrorClassification.exitCode(for: error).rawValue
-    }
-
-    /// The error's case name, printed by workers so tests can match on it.
-    public static func kind(of error: MetadataCacheError) -> String {
-        switch error {
-        case .lockTimeout: "lockTimeout"
-        case .cancelled: "cancelled"
-        case .selfDeadlock: "selfDeadlock"
-        case .lockLost: "lockLost"
-        case .lockingUnsupported: "lockingUnsupported"
-        case .invalidPayload: "invalidPayload"
-        case .payloadTooLarge: "payloadTooLarge"
-        case .corruptCache: "corruptCache"
-        case .insufficientSpace: "insufficientSpace"
-        case .io: "io"
-        case .unsafeDirectory: "unsafeDirectory"
-        case .invalidCacheName: "invalidCacheName"
         }
     }
 }

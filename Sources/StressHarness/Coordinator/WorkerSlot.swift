@@ -1,0 +1,6 @@
+/// Identifies a worker position: its role and its index among workers of that role.
+public struct WorkerSlot: Hashable, Sendable, CustomStringConvertible {
+    public var role: WorkerInvocation.Role
+    public var index: Int
+    public var description: String { "\(role.rawValue) \(index)" }
+}
