@@ -48,6 +48,7 @@ import Glibc
             (["--dir", "/tmp/x", "--lock-backend", "nfs"], "--lock-backend"),
             (["--dir", "/tmp/x", "--use-cli", "--updaters", "2"], "--updaters cannot be combined"),
             (["--dir", "/tmp/x", "--refreshers", "0", "--kill-writers-every", "10"], "needs at least one refresher"),
+            (["--dir", "/tmp/x", "--use-cli", "--kill-writers-every", "10"], "cannot be combined with --use-cli"),
             (["--dir", "/tmp/x", "--payload-bytes", "100"], "--payload-bytes must be at least"),
             (["--dir", "/tmp/x", "--bogus"], "unknown option --bogus"),
         ]

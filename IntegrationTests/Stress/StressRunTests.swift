@@ -50,6 +50,18 @@ import TestSupport
         #expect((r.maxReacquireMillis ?? .infinity) < 1000)
     }
 
+    @Test func killChaosWithIterationsRestartsEachVictimWithTheRefreshesItStillOwes() async throws {
+        let run = try await StressRun.start(
+            ["--refreshers", "3", "--readers", "2", "--updaters", "1", "--iterations", "60", "--kill-writers-every", "50"],
+            seconds: 60)
+        try run.expectEveryInvariant()
+        let r = try #require(run.report)
+        #expect(r.killsWhileHolding >= 3, "only \(r.killsWhileHolding) of \(r.kills) kills hit the lock holder")
+        // Logged commits: each refresher slot completes its 60 across restarts.
+        #expect(r.commits == 3 * 60 + 60, "\(r.commits) commits")
+        #expect(r.updates == 60)
+    }
+
     @Test func fourUpdatersTimesTwoHundredLoseNoUpdate() async throws {
         let run = try await StressRun.start(["--refreshers", "0", "--readers", "2", "--updaters", "4", "--iterations", "200"], seconds: 60)
         try run.expectEveryInvariant()

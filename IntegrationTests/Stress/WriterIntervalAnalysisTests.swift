@@ -56,6 +56,19 @@ import Testing
         #expect(a.handover.count == 0, "a kill is not a handover")
     }
 
+    @Test func aVictimThatLogsOnceMoreAfterTheKillRecordIsNotAMystery() {
+        let a = WriterIntervalAnalysis(records: [
+            Self.enter(100, pid: 1), Self.exit(140, pid: 1, generation: 2),
+            .kill(time: 150, pid: 1, worker: 1, slot: 0),
+            // Logged by the victim after the kill record, before the signal landed.
+            Self.enter(155, pid: 1),
+            Self.enter(300, attempt: 120, pid: 2), Self.exit(400, pid: 2, generation: 3),
+        ])
+        #expect(a.unterminatedIntervals.isEmpty)
+        #expect(a.overlaps.isEmpty)
+        #expect(a.kills.first?.hitHolder == false)
+    }
+
     @Test func anAcquisitionBeforeTheKillOfTheHolderIsAnOverlap() {
         let a = WriterIntervalAnalysis(records: [
             Self.enter(100, pid: 1), Self.enter(140, pid: 2), .kill(time: 150, pid: 1, worker: 1, slot: 0),

@@ -131,10 +131,9 @@ final class StressCoordinator {
         var commitsBySlot: [Int: Int] = [:]
         var lastProgress = start
         let stallLimit = UInt64((options.lockTimeout.duration.map { Double($0.components.seconds) } ?? 540) + 60) * 1_000_000_000
-        while true {
+        func follow() {
             let fresh = logReader.poll()
-            let now = MonotonicClock.nanoseconds()
-            if !fresh.isEmpty { lastProgress = now }
+            if !fresh.isEmpty { lastProgress = MonotonicClock.nanoseconds() }
             records += fresh
             chaos?.observe(fresh)
             for record in fresh {
@@ -147,6 +146,10 @@ final class StressCoordinator {
                     break
                 }
             }
+        }
+        while true {
+            follow()
+            let now = MonotonicClock.nanoseconds()
             if deadline != 0 {
                 if now >= deadline { return nil }
             } else if writerSlots.isSubset(of: done) {
@@ -161,8 +164,13 @@ final class StressCoordinator {
                     log.append(.kill(time: time, pid: pid, worker: victim.invocation.worker, slot: victim.slot.index))
                     fleet.kill(victim)
                     c.killed(pid: pid, at: time)
+                    // The victim is gone: everything it logged is in the file now, so
+                    // what its slot still owes is exact.
+                    chaos = c
+                    follow()
+                    c = chaos!
                     var replacement = victim.invocation
-                    if let total = victim.invocation.iterations {
+                    if case let .iterations(total) = options.length {
                         // What the slot still owes; the victim may have committed once
                         // more without logging it, which only makes the slot do one extra.
                         let left = total - (commitsBySlot[victim.slot.index] ?? 0)

@@ -151,6 +151,10 @@ public struct StressOptions: Sendable, Equatable {
         }
         if killWritersEveryMilliseconds != nil {
             guard refreshers > 0 else { throw StressUsageError("--kill-writers-every needs at least one refresher to kill") }
+            guard !useCLI else {
+                throw StressUsageError(
+                    "--kill-writers-every cannot be combined with --use-cli: the harness sees when its own refreshers hold the lock, not when a metacache process does (kill metacache mid-commit with the CLI crash tests instead)")
+            }
         }
         let minimum = StressPayload(
             writer: .max, sequence: .max, generation: .max, length: 0,

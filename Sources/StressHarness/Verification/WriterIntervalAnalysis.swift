@@ -126,8 +126,17 @@ public struct WriterIntervalAnalysis: Sendable {
                 stopTime = t
             }
         }
+        let killedPids = Set(kills.map(\.pid))
         for var interval in open.values {
-            interval.unterminated = true
+            // A victim can log once more between the kill record and its death (the
+            // kill is sent right after the record is written): that hold ended with
+            // the process, at an unknown instant. Count it from its enter only —
+            // conservative, as for every killed hold — and not as a mystery.
+            if killedPids.contains(interval.pid) {
+                interval.killed = true
+            } else {
+                interval.unterminated = true
+            }
             interval.end = interval.enter
             intervals.append(interval)
         }
