@@ -73,6 +73,15 @@ let package = Package(
             dependencies: ["MetadataCache"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        // Side-by-side benchmark worker (Benchmarks/run, docs/benchmarks.md): the
+        // library in-process. Built with everything else so it keeps compiling; not
+        // run by `swift test` or CI.
+        .executableTarget(
+            name: "metacache-bench",
+            dependencies: ["MetadataCache"],
+            path: "Benchmarks/metacache-bench",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         // Test-only helpers shared by the test targets: child processes, temp dirs.
         .target(
             name: "TestSupport",

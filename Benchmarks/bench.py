@@ -1,0 +1,925 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark of MetadataCache, the bare-syscall floor and the peers.
+
+Run it through `Benchmarks/run` (which builds everything first); it writes
+docs/benchmarks.md and Benchmarks/results/latest.json.
+
+Worker protocol
+---------------
+Every contender runs as a long-lived worker process that reads one command per
+line on stdin and answers one line on stdout. Timings are CLOCK_MONOTONIC
+nanoseconds taken inside the worker around exactly one operation, so process
+start-up and this orchestrator's own overhead are never measured.
+
+    refresh PAYLOAD N [trusted|strict]  N durable refreshes (lock, write, unlock)  -> ok t1 .. tN
+    read N [PATH]                       N reads of the worker's own store          -> ok t1 .. tN
+    decode N                            MetadataCache only: read(as:) typed decode -> ok t1 .. tN
+    lock N                              N uncontended acquire + release            -> ok t1 .. tN
+    hold                                take the writer lock and keep it           -> held
+    release                             release it                                 -> released T_RELEASE
+    wait                                take the lock, waiting for the holder      -> waiting
+                                                                                   -> acquired T_ACQ CPU_NS WALL_NS
+    readloop SECONDS A B                read for SECONDS; a bad read is one whose
+                                        bytes are neither payload A nor B          -> reads N bad B
+    writeloop A B                       refresh alternately with A and B until a
+                                        line arrives on stdin                      -> writes N
+    hash PAYLOAD N / validate PAYLOAD N throughput probes                          -> ok t1 .. tN
+    quit
+
+Honesty rules (from issue 5): same payload files, same directory and same run for
+every contender; contenders are interleaved (rounds of small batches, rotating
+order) rather than run one after another; every sample is kept (min, median, p99,
+max are reported; raw samples go to the JSON file); nothing is tuned per contender.
+"""
+
+import argparse
+import datetime
+import hashlib
+import http.server
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+KIB, MIB = 1024, 1024 * 1024
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+
+
+def log(msg):
+    print("[bench %s] %s" % (time.strftime("%H:%M:%S"), msg), file=sys.stderr, flush=True)
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return [float(x) for x in f.read().split()[:3]]
+
+
+def size_label(n):
+    if n >= MIB and n % MIB == 0:
+        return "%d MiB" % (n // MIB)
+    if n >= KIB and n % KIB == 0:
+        return "%d KiB" % (n // KIB)
+    return "%d B" % n
+
+
+def size_key(n):
+    return size_label(n).replace(" ", "").lower()
+
+
+# ---------------------------------------------------------------------------
+# Payloads: deterministic, catalogue-like JSON of exact sizes
+# ---------------------------------------------------------------------------
+
+VENDORS = [("temurin", "Eclipse Temurin"), ("zulu", "Azul Zulu"), ("corretto", "Amazon Corretto"),
+           ("liberica", "BellSoft Liberica"), ("graalvm", "GraalVM CE"), ("microsoft", "Microsoft Build of OpenJDK"),
+           ("sapmachine", "SapMachine"), ("semeru", "IBM Semeru")]
+OSES = [("linux", "glibc"), ("linux", "musl"), ("macos", None), ("windows", None), ("aix", None)]
+ARCHES = ["x64", "aarch64", "x86", "ppc64le", "s390x", "riscv64"]
+ARCHIVES = {"linux": ["tar.gz"], "macos": ["tar.gz", "pkg", "dmg"], "windows": ["zip", "msi"], "aix": ["tar.gz"]}
+FEATURES = ["jfr", "cds", "musl", "javafx", "crac", "lite", "headless", "debug", "large-heap"]
+
+
+def package_entry(rnd, i):
+    vendor, distribution = VENDORS[rnd.randrange(len(VENDORS))]
+    major = rnd.choice([8, 11, 17, 21, 22, 23, 24, 25])
+    minor, patch, build = rnd.randrange(0, 3), rnd.randrange(0, 30), rnd.randrange(1, 40)
+    java_version = ("1.8.0_%d" % (300 + patch)) if major == 8 else ("%d.%d.%d" % (major, minor, patch))
+    version = "%s+%d" % (java_version, build)
+    os_name, libc = OSES[rnd.randrange(len(OSES))]
+    arch = ARCHES[rnd.randrange(len(ARCHES))]
+    archive = rnd.choice(ARCHIVES[os_name])
+    image = rnd.choice(["jdk", "jre"])
+    entry = {
+        "id": "%s-%s-%s-%s-%s-%s-%d" % (vendor, version, os_name, arch, image, archive, i),
+        "vendor": vendor,
+        "distribution": distribution,
+        "version": version,
+        "javaVersion": java_version,
+        "major": major,
+        "os": os_name,
+        "arch": arch,
+        "archiveType": archive,
+        "imageType": image,
+        "lts": major in (8, 11, 17, 21, 25),
+        "releaseDate": "20%02d-%02d-%02d" % (rnd.randrange(14, 27), rnd.randrange(1, 13), rnd.randrange(1, 29)),
+        "url": "https://downloads.example.invalid/%s/%s/%s-%s_%s-%s_%s.%s"
+        % (vendor, version, distribution.replace(" ", "-"), image, arch, os_name, version.replace("+", "_"), archive),
+        "checksum": hashlib.sha256(("%d-%d" % (i, rnd.getrandbits(32))).encode()).hexdigest(),
+        "checksumType": "sha256",
+        "size": rnd.randrange(30_000_000, 400_000_000),
+        "features": sorted(rnd.sample(FEATURES, rnd.randrange(0, 4))),
+    }
+    if libc:
+        entry["libc"] = libc
+    return entry
+
+
+def make_catalogue(size, seed):
+    """Valid JSON (a catalogue object) of exactly `size` bytes; padded with spaces."""
+    rnd = random.Random(seed)
+    head = '{"schema":1,"generatedAt":"2026-11-25T00:00:00Z","source":"Benchmarks/bench.py seed %d","packages":[' % seed
+    tail = "]}\n"
+    parts, used, i = [], len(head) + len(tail), 0
+    while True:
+        text = json.dumps(package_entry(rnd, i), separators=(",", ":"))
+        extra = len(text) + (1 if parts else 0)
+        if used + extra > size:
+            break
+        parts.append(text)
+        used += extra
+        i += 1
+    body = head + ",".join(parts) + " " * (size - used) + tail
+    data = body.encode()
+    assert len(data) == size, (len(data), size)
+    return data
+
+
+def prepare_payloads(directory, sizes):
+    os.makedirs(directory, exist_ok=True)
+    paths = {}
+    for size in sizes:
+        for variant, seed in (("a", size), ("b", size + 1)):
+            path = os.path.join(directory, "catalog-%s-%s.json" % (size_key(size), variant))
+            if not (os.path.exists(path) and os.path.getsize(path) == size):
+                data = make_catalogue(size, seed)
+                json.loads(data)  # it must be valid JSON
+                with open(path + ".part", "wb") as f:
+                    f.write(data)
+                os.replace(path + ".part", path)
+            paths[(size, variant)] = path
+    return paths
+
+
+# ---------------------------------------------------------------------------
+# Workers
+# ---------------------------------------------------------------------------
+
+class Worker:
+    def __init__(self, argv, name):
+        self.name = name
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+        self.pid = self.proc.pid
+
+    def send(self, line):
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+
+    def recv(self):
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("worker %s (pid %d) died (exit %s)" % (self.name, self.pid, self.proc.poll()))
+        return line.strip()
+
+    def ask(self, line):
+        self.send(line)
+        return self.recv()
+
+    def samples(self, line):
+        reply = self.ask(line)
+        if not reply.startswith("ok"):
+            raise RuntimeError("%s: %r -> %r" % (self.name, line, reply[:200]))
+        return [int(x) for x in reply.split()[1:]]
+
+    def quit(self):
+        try:
+            self.send("quit")
+            self.proc.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class Contenders:
+    """Knows how to start each contender's worker process."""
+
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.pools = {}
+
+    def argv(self, kind):
+        c = self.cfg
+        if kind == "floor":
+            return [c.floor_bin, c.store]
+        if kind == "mc":
+            return [c.bench_bin, c.store]
+        return [c.python, os.path.join(HERE, "peers.py"), kind, c.store]
+
+    def start(self, kind):
+        return Worker(self.argv(kind), kind)
+
+    def shared(self, kind):
+        """One long-lived worker per kind, for the latency figures."""
+        if kind not in self.pools:
+            self.pools[kind] = self.start(kind)
+        return self.pools[kind]
+
+    def close(self):
+        for w in self.pools.values():
+            w.quit()
+        self.pools.clear()
+
+
+# Contenders of the latency figures: (id, worker kind, command suffix, label)
+REFRESHERS = [
+    ("floor", "floor", "", "floor (C syscalls)"),
+    ("mc-trusted", "mc", " trusted", "MetadataCache, pre-validated bytes"),
+    ("mc-strict", "mc", " strict", "MetadataCache, with JSON validation"),
+    ("filelock", "filelock-locked", "", "Python filelock + temp/fsync/os.replace"),
+    ("sqlite", "sqlite", "", "SQLite WAL, synchronous=FULL"),
+    ("lmdb", "lmdb", "", "LMDB"),
+]
+READERS = [
+    ("floor", "floor", "", "floor (C open/fstat/read/close)"),
+    ("mc", "mc", "", "MetadataCache read() (verified)"),
+    ("filelock-locked", "filelock-locked", "", "filelock, locked read"),
+    ("filelock-lockfree", "filelock-lockfree", "", "filelock design, lock-free read"),
+    ("sqlite", "sqlite", "", "SQLite WAL"),
+    ("lmdb", "lmdb", "", "LMDB"),
+]
+LOCKERS = [
+    ("floor", "floor", "floor (C open/flock/unlock/close)"),
+    ("mc", "mc", "MetadataCache acquireWriterLock + release"),
+    ("filelock", "filelock-locked", "Python filelock acquire + release"),
+    ("sqlite", "sqlite", "SQLite BEGIN IMMEDIATE + COMMIT"),
+    ("lmdb", "lmdb", "LMDB write txn begin + abort"),
+]
+HANDOVER = [
+    # (id, worker kind, label, syscalls a blocked waiter sleeps in, from /proc/PID/syscall)
+    ("floor", "floor", "floor (C blocking flock)", {73}),
+    ("mc", "mc", "MetadataCache", {73}),
+    ("filelock", "filelock-locked", "Python filelock (default 50 ms polling)", {230, 35, 23, 270, 7}),
+    ("lmdb", "lmdb", "LMDB write mutex", {202}),
+    ("sqlite", "sqlite", "SQLite busy handler (WAL)", {230, 35, 23, 270, 7}),
+]
+THROUGHPUT = [
+    ("floor", "floor", "floor (C; readers open/fstat/read/close)"),
+    ("mc", "mc", "MetadataCache (verified read())"),
+    ("filelock-locked", "filelock-locked", "filelock, locked reads"),
+    ("filelock-lockfree", "filelock-lockfree", "filelock design, lock-free reads"),
+    ("sqlite", "sqlite", "SQLite WAL"),
+    ("lmdb", "lmdb", "LMDB"),
+]
+
+
+# ---------------------------------------------------------------------------
+# Statistics
+# ---------------------------------------------------------------------------
+
+def percentile(sorted_values, p):
+    """Nearest-rank percentile."""
+    if not sorted_values:
+        return None
+    k = max(1, int(-(-p * len(sorted_values) // 100)))
+    return sorted_values[min(k, len(sorted_values)) - 1]
+
+
+def stats(samples):
+    s = sorted(samples)
+    return {
+        "n": len(s),
+        "min": s[0],
+        "median": statistics.median(s),
+        "p99": percentile(s, 99),
+        "max": s[-1],
+        "mean": statistics.fmean(s),
+    }
+
+
+def interleaved(jobs, rounds, per_round, warmup=1):
+    """Runs `jobs` (id -> callable(n) returning samples) in `rounds` rounds of
+    `per_round` timed operations each, rotating the order every round. `warmup`
+    untimed operations precede each batch, for every contender alike."""
+    ids = list(jobs)
+    out = {i: [] for i in ids}
+    for r in range(rounds):
+        k = r % len(ids)
+        order = ids[k:] + ids[:k]
+        if r % 2:
+            order.reverse()
+        for i in order:
+            if warmup:
+                jobs[i](warmup)
+            out[i].extend(jobs[i](per_round))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# The run
+# ---------------------------------------------------------------------------
+
+class Run:
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.quick = cfg.quick
+        self.results = {"figures": {}, "notes": [], "unmeasured": []}
+        self.contenders = Contenders(cfg)
+        self.loads = []
+
+    def mark_load(self, label):
+        self.loads.append({"at": label, "loadavg": loadavg(), "time": time.time()})
+
+    def it(self, publication, quick):
+        return quick if self.quick else publication
+
+    # -- probes -----------------------------------------------------------
+
+    def probe_validator(self):
+        w = self.contenders.shared("mc")
+        reply = w.ask("validator-probe")
+        self.results["validator_probe"] = reply
+        return reply == "real"
+
+    def probe_cli(self):
+        """The CLI counts as available only if it really refreshes and reads."""
+        cfg = self.cfg
+        if not os.path.exists(cfg.metacache_bin):
+            return False, "no metacache binary at %s" % cfg.metacache_bin
+        probe = os.path.join(cfg.scratch, "cli-probe")
+        shutil.rmtree(probe, ignore_errors=True)
+        os.makedirs(probe, mode=0o700)
+        payload = cfg.payloads[(4 * KIB, "a")]
+        try:
+            r1 = subprocess.run([cfg.metacache_bin, "cache", "refresh", "--dir", probe, "--source", payload],
+                                capture_output=True, timeout=60)
+            r2 = subprocess.run([cfg.metacache_bin, "cache", "read", "--dir", probe], capture_output=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            return False, "metacache failed to run: %s" % e
+        with open(payload, "rb") as f:
+            expected = f.read()
+        if r1.returncode == 0 and r2.returncode == 0 and r2.stdout == expected:
+            return True, ""
+        if r1.returncode == 0 and r2.returncode == 0 and not r2.stdout and not r1.stderr and not r2.stderr:
+            return False, "`metacache` is still the placeholder (exits 0 and does nothing)"
+        return False, "`metacache cache refresh`/`read` did not round-trip a payload (exit %d/%d: %s)" % (
+            r1.returncode, r2.returncode, (r1.stderr + r2.stderr).decode(errors="replace").strip()[:200])
+
+    # -- figure 1: durable refresh ------------------------------------------
+
+    def fig_refresh(self, sizes, iterations, fig_key, contenders=REFRESHERS):
+        fig = {}
+        for size in sizes:
+            n = iterations(size)
+            rounds = min(10, n)
+            per = max(1, n // rounds)
+            payload = self.cfg.payloads[(size, "a")]
+            jobs = {}
+            for cid, kind, suffix, _ in contenders:
+                w = self.contenders.shared(kind)
+                jobs[cid] = (lambda k, w=w, s=suffix: w.samples("refresh %s %d%s" % (payload, k, s)))
+            log("%s: refresh %s x%d" % (fig_key, size_label(size), rounds * per))
+            fig[size] = interleaved(jobs, rounds, per)
+        return fig
+
+    # -- figure 2: verified read -------------------------------------------
+
+    def commit_everywhere(self, size, contenders):
+        payload = self.cfg.payloads[(size, "a")]
+        done = set()
+        for _, kind, _, _ in contenders:
+            if kind in done:
+                continue
+            done.add(kind)
+            mode = " trusted" if kind == "mc" else ""
+            w = self.contenders.shared(kind)
+            if kind == "filelock-lockfree":
+                w = self.contenders.shared("filelock-locked")  # same file, same writer
+            w.samples("refresh %s 1%s" % (payload, mode))
+
+    def fig_read(self, sizes, iterations, fig_key, contenders=READERS, decode_sizes=()):
+        fig = {}
+        mc_file = os.path.join(self.cfg.store, "metacache.json")
+        for size in sizes:
+            self.commit_everywhere(size, contenders)
+            n = iterations(size)
+            rounds = min(10, n)
+            per = max(1, n // rounds)
+            jobs = {}
+            for cid, kind, _, _ in contenders:
+                w = self.contenders.shared(kind)
+                if kind == "floor":
+                    # The floor reads the very same file MetadataCache verifies.
+                    jobs[cid] = (lambda k, w=w: w.samples("read %d %s" % (k, mc_file)))
+                else:
+                    jobs[cid] = (lambda k, w=w: w.samples("read %d" % k))
+            if size in decode_sizes:
+                w = self.contenders.shared("mc")
+                jobs["mc-decode"] = (lambda k, w=w: w.samples("decode %d" % k))
+            log("%s: read %s x%d" % (fig_key, size_label(size), rounds * per))
+            data = interleaved(jobs, rounds, per)
+            if size in decode_sizes:
+                # Typed decode is ~100x slower; it ran with the same rounds but we keep
+                # only as many samples as its share of time allows.
+                pass
+            fig[size] = data
+        return fig
+
+    # -- figure 3: uncontended lock ------------------------------------------
+
+    def fig_lock(self):
+        n = self.it(2000, 200)
+        jobs = {}
+        for cid, kind, _ in LOCKERS:
+            w = self.contenders.shared(kind)
+            jobs[cid] = (lambda k, w=w: w.samples("lock %d" % k))
+        log("fig3: lock x%d" % n)
+        return interleaved(jobs, 10, n // 10)
+
+    # -- figure 4: handover -------------------------------------------------
+
+    @staticmethod
+    def blocked_in(pid, allowed, timeout=5.0):
+        """Waits until thread `pid` sleeps in one of `allowed` syscalls (x86_64
+        numbers, from /proc/PID/task/PID/syscall). Returns how it was established."""
+        path = "/proc/%d/task/%d/syscall" % (pid, pid)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with open(path) as f:
+                    first = f.read().split()[0]
+            except PermissionError:
+                time.sleep(0.005)
+                return "settle-5ms"
+            except (FileNotFoundError, IndexError, ProcessLookupError):
+                raise RuntimeError("waiter %d vanished" % pid)
+            if first.isdigit() and int(first) in allowed:
+                return "syscall %s" % first
+            time.sleep(0.0002)
+        raise RuntimeError("waiter %d never blocked in %s" % (pid, sorted(allowed)))
+
+    def handover_trial(self, holder, waiter, allowed, delay):
+        if holder.ask("hold") != "held":
+            raise RuntimeError("holder could not hold")
+        reply = waiter.ask("wait")
+        if reply != "waiting":
+            raise RuntimeError("waiter did not wait: %r" % reply)
+        self.blocked_in(waiter.pid, allowed)
+        time.sleep(delay)
+        t_release = int(holder.ask("release").split()[1])
+        words = waiter.recv().split()
+        if words[0] != "acquired":
+            raise RuntimeError("waiter: %r" % words)
+        t_acquired, cpu, wall = int(words[1]), int(words[2]), int(words[3])
+        waiter.ask("release")
+        return t_acquired - t_release, cpu, wall
+
+    def fig_handover(self):
+        trials = self.it(100, 20)
+        long_wait = self.it(2.0, 0.5)
+        rnd = random.Random(4)
+        pairs = {cid: (self.contenders.start(kind), self.contenders.start(kind)) for cid, kind, _, _ in HANDOVER}
+        allowed = {cid: a for cid, _, _, a in HANDOVER}
+        out = {cid: {"handover_ns": [], "cpu_ns": [], "wall_ns": []} for cid in pairs}
+        try:
+            log("fig4: handover, %d trials per contender, interleaved" % trials)
+            ids = list(pairs)
+            for t in range(trials):
+                delay = rnd.uniform(0, 0.05)  # the same release delay for every contender
+                order = ids[t % len(ids):] + ids[:t % len(ids)]
+                for cid in order:
+                    h, w = pairs[cid]
+                    if t % 2:
+                        h, w = w, h  # alternate roles
+                    handover, cpu, wall = self.handover_trial(h, w, allowed[cid], delay)
+                    out[cid]["handover_ns"].append(handover)
+                    out[cid]["cpu_ns"].append(cpu)
+                    out[cid]["wall_ns"].append(wall)
+            log("fig4: one %.1f s wait per contender for the waiter's CPU use" % long_wait)
+            for cid in ids:
+                h, w = pairs[cid]
+                handover, cpu, wall = self.handover_trial(h, w, allowed[cid], long_wait)
+                out[cid]["long_wait"] = {"handover_ns": handover, "cpu_ns": cpu, "wall_ns": wall}
+        finally:
+            for h, w in pairs.values():
+                h.quit()
+                w.quit()
+        return out
+
+    # -- figure 5: reader throughput under load ------------------------------
+
+    def fig_throughput(self):
+        seconds = self.it(5.0, 1.0)
+        rounds = self.it(2, 1)
+        a, b = self.cfg.payloads[(MIB, "a")], self.cfg.payloads[(MIB, "b")]
+        out = {cid: {"0": [], "2": [], "bad": 0, "writes": []} for cid, _, _ in THROUGHPUT}
+        log("fig5: 4 readers x %.0f s, 0 and 2 writers, %d round(s)" % (seconds, rounds))
+        for r in range(rounds):
+            order = THROUGHPUT[r % len(THROUGHPUT):] + THROUGHPUT[:r % len(THROUGHPUT)]
+            for cid, kind, _ in order:
+                writer_kind = "filelock-locked" if kind == "filelock-lockfree" else kind
+                for writers in ((0, 2) if r % 2 == 0 else (2, 0)):
+                    readers = [self.contenders.start(kind) for _ in range(4)]
+                    wpool = [self.contenders.start(writer_kind) for _ in range(writers)]
+                    setup = self.contenders.start(writer_kind)
+                    setup.samples("refresh %s 1%s" % (a, " trusted" if kind == "mc" else ""))
+                    setup.quit()
+                    for w in readers + wpool:
+                        w.ask("ping")
+                    for w in wpool:
+                        w.send("writeloop %s %s" % (a, b))
+                    if wpool:
+                        time.sleep(0.3)  # writers in steady state before readers start
+                    for w in readers:
+                        w.send("readloop %s %s %s" % (seconds, a, b))
+                    rates = []
+                    for w in readers:
+                        words = w.recv().split()
+                        rates.append(int(words[1]) / seconds)
+                        out[cid]["bad"] += int(words[3])
+                    for w in wpool:
+                        w.send("stop")
+                        out[cid]["writes"].append(int(w.recv().split()[1]))
+                    out[cid][str(writers)].extend(rates)
+                    for w in readers + wpool:
+                        w.quit()
+        out["seconds"] = seconds
+        return out
+
+    # -- figure 6: cold CLI read vs cat --------------------------------------
+
+    def fig_cli_read(self):
+        cfg = self.cfg
+        d = os.path.join(cfg.scratch, "cli-read")
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d, mode=0o700)
+        subprocess.run([cfg.metacache_bin, "cache", "refresh", "--dir", d, "--source", cfg.payloads[(MIB, "a")]],
+                       check=True, capture_output=True)
+        cache_file = os.path.join(d, "metadata.json")
+        cmds = {"metacache": "%s cache read --dir %s" % (cfg.metacache_bin, d), "cat": "cat %s" % cache_file}
+        rounds, runs = self.it(4, 2), self.it(100, 30)
+        times = {k: [] for k in cmds}
+        log("fig6: hyperfine, %d rounds x %d runs each, alternating" % (rounds, runs))
+        for r in range(rounds):
+            order = list(cmds) if r % 2 == 0 else list(reversed(list(cmds)))
+            export = os.path.join(cfg.scratch, "hyperfine-%d.json" % r)
+            argv = ["hyperfine", "-N", "--warmup", "10", "--runs", str(runs), "--export-json", export, "--style", "none"]
+            argv += [cmds[k] for k in order]
+            subprocess.run(argv, check=True, capture_output=True)
+            with open(export) as f:
+                data = json.load(f)
+            for k, res in zip(order, data["results"]):
+                times[k].extend(int(t * 1e9) for t in res["times"])
+        return {"times_ns": times, "commands": cmds, "hyperfine": " ".join(argv[:-2]) + " '<metacache>' '<cat>'"}
+
+    # -- figure 7: coalescing -------------------------------------------------
+
+    def fig_coalescing(self):
+        cfg = self.cfg
+        delay = 0.3
+        payload_path = cfg.payloads[(MIB, "b")]
+        with open(payload_path, "rb") as f:
+            payload = f.read()
+        server = SlowServer(payload, delay)
+        url = "http://127.0.0.1:%d/catalog.json" % server.port
+        d = os.path.join(cfg.scratch, "coalesce")
+        out = {"delay_s": delay, "trials": [], "url": url}
+        try:
+            shutil.rmtree(d, ignore_errors=True)
+            os.makedirs(d, mode=0o700)
+            # Does the HTTP path work at all?
+            r = subprocess.run([cfg.metacache_bin, "cache", "refresh", "--dir", d, "--source", url],
+                               capture_output=True, timeout=60)
+            if r.returncode != 0 or server.count != 1:
+                return {"unavailable": "HTTP refresh failed (exit %d, %d fetches): %s" % (
+                    r.returncode, server.count, r.stderr.decode(errors="replace").strip()[:200])}
+            trials = self.it(5, 2)
+            log("fig7: %d trials of 16 concurrent refreshes (source delay %.1f s)" % (trials, delay))
+            for _ in range(trials):
+                # A stale cache: present, committed before these refreshes began.
+                subprocess.run([cfg.metacache_bin, "cache", "refresh", "--dir", d, "--source",
+                                cfg.payloads[(MIB, "a")]], check=True, capture_output=True)
+                server.count = 0
+                t0 = time.monotonic()
+                procs = [subprocess.Popen([cfg.metacache_bin, "cache", "refresh", "--dir", d, "--source", url],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(16)]
+                results = [(p.wait(), p.stderr.read().decode(errors="replace")) for p in procs]
+                wall = time.monotonic() - t0
+                out["trials"].append({
+                    "fetches": server.count, "wall_s": wall,
+                    "exit_codes": [c for c, _ in results],
+                    "coalesced": sum(1 for _, e in results if "Coalesced" in e),
+                })
+            log("fig7: 16 sequential forced refreshes")
+            server.count = 0
+            t0 = time.monotonic()
+            for _ in range(16):
+                subprocess.run([cfg.metacache_bin, "cache", "refresh", "--force", "--dir", d, "--source", url],
+                               check=True, capture_output=True)
+            out["sequential"] = {"fetches": server.count, "wall_s": time.monotonic() - t0}
+        finally:
+            server.stop()
+        return out
+
+    # -- figure 8: scaling and peak RSS --------------------------------------
+
+    def peak_rss_kib(self, argv):
+        with open(os.devnull, "wb") as null:
+            p = subprocess.Popen(argv, stdout=null, stderr=subprocess.PIPE)
+            _, status, ru = os.wait4(p.pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        err = p.stderr.read().decode(errors="replace")
+        p.stderr.close()
+        if code != 0:
+            raise RuntimeError("%s exited %d: %s" % (argv, code, err[:300]))
+        return ru.ru_maxrss
+
+    def fig_rss(self, cli_available):
+        cfg = self.cfg
+        size = 64 * MIB
+        payload = cfg.payloads[(size, "a")]
+        self.contenders.shared("mc").samples("refresh %s 1 trusted" % payload)
+        mc_file = os.path.join(cfg.store, "metacache.json")
+        reps = self.it(5, 2)
+        out = {"payload_bytes": size, "runs": reps}
+        probes = {
+            "metacache-bench rss-read (library read() in a fresh process)": [cfg.bench_bin, cfg.store, "rss-read"],
+            "metacache-bench rss-idle (same process, no read)": [cfg.bench_bin, cfg.store, "rss-idle"],
+            "cat (reference)": ["cat", mc_file],
+        }
+        if cli_available:
+            d = os.path.join(cfg.scratch, "cli-rss")
+            shutil.rmtree(d, ignore_errors=True)
+            os.makedirs(d, mode=0o700)
+            subprocess.run([cfg.metacache_bin, "cache", "refresh", "--dir", d, "--source", payload],
+                           check=True, capture_output=True)
+            probes = dict([("metacache cache read (CLI)", [cfg.metacache_bin, "cache", "read", "--dir", d])]
+                          + list(probes.items()))
+        for label, argv in probes.items():
+            out[label] = [self.peak_rss_kib(argv) for _ in range(reps)]
+        return out
+
+    # -- throughput probes ----------------------------------------------------
+
+    def fig_throughput_probes(self, validator_real):
+        cfg = self.cfg
+        out = {}
+        mc = self.contenders.shared("mc")
+        floor = self.contenders.shared("floor")
+        sample = cfg.sample_catalogue
+        for label, path in (("1 MiB generated", cfg.payloads[(MIB, "a")]),
+                            ("16 MiB generated", cfg.payloads[(16 * MIB, "a")])):
+            n = self.it(200, 30) if "1 MiB" in label else self.it(30, 5)
+            out.setdefault("xxh64_swift", {})[label] = {"bytes": os.path.getsize(path), "ns": mc.samples("hash %s %d" % (path, n))}
+            out.setdefault("xxh64_c", {})[label] = {"bytes": os.path.getsize(path), "ns": floor.samples("hash %s %d" % (path, n))}
+        if validator_real:
+            targets = [("sample catalogue (%s)" % os.path.relpath(sample, REPO), sample)] if sample else []
+            targets += [("1 MiB generated", cfg.payloads[(MIB, "a")]), ("16 MiB generated", cfg.payloads[(16 * MIB, "a")])]
+            for label, path in targets:
+                n = self.it(50, 10) if "16 MiB" not in label else self.it(10, 3)
+                out.setdefault("validator", {})[label] = {"bytes": os.path.getsize(path),
+                                                          "ns": mc.samples("validate %s %d" % (path, n))}
+        return out
+
+    # -- everything ----------------------------------------------------------
+
+    def run(self):
+        R = self.results
+        self.mark_load("start")
+        validator_real = self.probe_validator()
+        if not validator_real:
+            R["notes"].append("StrictJSONValidator accepts invalid JSON (%s): it is still a placeholder, so "
+                              "'with JSON validation' figures and the validator throughput are not meaningful."
+                              % self.results["validator_probe"])
+        cli_available, cli_reason = self.probe_cli()
+        R["cli_available"] = cli_available
+        R["cli_reason"] = cli_reason
+        log("validator: %s; CLI: %s" % ("real" if validator_real else "PLACEHOLDER",
+                                        "available" if cli_available else "NOT AVAILABLE (%s)" % cli_reason))
+        F = R["figures"]
+        try:
+            def refresh_n(size):
+                return {4 * KIB: self.it(300, 30), MIB: self.it(300, 30), 16 * MIB: self.it(100, 10)}[size]
+
+            def read_n(size):
+                return {4 * KIB: self.it(3000, 300), MIB: self.it(2000, 200), 16 * MIB: self.it(200, 20)}[size]
+
+            F["1"] = self.fig_refresh([4 * KIB, MIB, 16 * MIB], refresh_n, "fig1")
+            self.mark_load("after figure 1")
+            F["2"] = self.fig_read([4 * KIB, MIB, 16 * MIB], read_n, "fig2", decode_sizes=())
+            # Typed decode is ~100x slower than a raw read: its own interleaved rounds
+            # against the raw read of the same file.
+            self.commit_everywhere(MIB, REFRESHERS[:2])
+            mc = self.contenders.shared("mc")
+            floor = self.contenders.shared("floor")
+            mc_file = os.path.join(self.cfg.store, "metacache.json")
+            nd = self.it(100, 10)
+            log("fig2: typed decode 1 MiB x%d" % nd)
+            F["2-decode"] = interleaved({
+                "floor": lambda k: floor.samples("read %d %s" % (k, mc_file)),
+                "mc": lambda k: mc.samples("read %d" % k),
+                "mc-decode": lambda k: mc.samples("decode %d" % k),
+            }, 10, nd // 10)
+            self.mark_load("after figure 2")
+            F["3"] = self.fig_lock()
+            self.mark_load("after figure 3")
+            F["4"] = self.fig_handover()
+            self.mark_load("after figure 4")
+            F["5"] = self.fig_throughput()
+            self.mark_load("after figure 5")
+            if cli_available:
+                F["6"] = self.fig_cli_read()
+                F["7"] = self.fig_coalescing()
+            else:
+                R["unmeasured"] += ["6", "7"]
+            self.mark_load("after figures 6-7")
+            scale_sizes = [4 * KIB, 16 * KIB, 64 * KIB, 256 * KIB, MIB, 4 * MIB, 16 * MIB, 64 * MIB]
+
+            def scale_refresh_n(size):
+                return self.it(50, 6) if size <= MIB else self.it({4 * MIB: 30, 16 * MIB: 20, 64 * MIB: 10}[size], 3)
+
+            def scale_read_n(size):
+                return self.it(500, 50) if size <= MIB else self.it({4 * MIB: 200, 16 * MIB: 50, 64 * MIB: 20}[size], 5)
+
+            F["8-refresh"] = self.fig_refresh(scale_sizes, scale_refresh_n, "fig8", contenders=REFRESHERS[:3])
+            F["8-read"] = self.fig_read(scale_sizes, scale_read_n, "fig8", contenders=READERS[:2])
+            F["8-rss"] = self.fig_rss(cli_available)
+            self.mark_load("after figure 8")
+            F["throughput"] = self.fig_throughput_probes(validator_real)
+            R["validator_real"] = validator_real
+        finally:
+            self.contenders.close()
+        self.mark_load("end")
+        R["loadavg"] = self.loads
+        return R
+
+
+class SlowServer:
+    """A loopback HTTP source that waits `delay` seconds before answering, and
+    counts the GET requests (fetches) it served."""
+
+    def __init__(self, payload, delay):
+        outer = self
+        self.count = 0
+        self.lock = threading.Lock()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                with outer.lock:
+                    outer.count += 1
+                time.sleep(delay)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+# ---------------------------------------------------------------------------
+# Machine description
+# ---------------------------------------------------------------------------
+
+def sh(argv):
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+
+
+def machine(cfg):
+    info = {}
+    with open("/proc/cpuinfo") as f:
+        cpu = f.read()
+    m = re.search(r"^model name\s*:\s*(.*)$", cpu, re.M)
+    info["cpu"] = m.group(1).strip() if m else platform.processor()
+    info["cores"] = os.cpu_count()
+    with open("/proc/meminfo") as f:
+        mem = f.read()
+    info["ram_gib"] = round(int(re.search(r"MemTotal:\s*(\d+)", mem).group(1)) / 1024 / 1024, 1)
+    info["kernel"] = platform.release()
+    info["os"] = sh(["sh", "-c", ". /etc/os-release && echo \"$PRETTY_NAME\""])
+    fs = sh(["findmnt", "-n", "-o", "FSTYPE,SOURCE,OPTIONS", "-T", cfg.scratch]).split()
+    info["filesystem"] = fs[0] if fs else sh(["stat", "-f", "-c", "%T", cfg.scratch])
+    info["filesystem_source"] = fs[1] if len(fs) > 1 else ""
+    info["mount_options"] = fs[2] if len(fs) > 2 else ""
+    dev = os.path.basename(info["filesystem_source"])
+    disk = dev.rstrip("0123456789") if dev.startswith(("sd", "vd", "xvd")) else re.sub(r"p\d+$", "", dev)
+    rot = sh(["cat", "/sys/block/%s/queue/rotational" % disk])
+    model = sh(["cat", "/sys/block/%s/device/model" % disk]) or sh(["cat", "/sys/block/%s/device/vendor" % disk])
+    sched = sh(["cat", "/sys/block/%s/queue/scheduler" % disk])
+    size = sh(["cat", "/sys/block/%s/size" % disk])
+    info["disk"] = "%s%s%s%s%s" % (
+        disk or "?",
+        " (virtio block device)" if disk.startswith("vd") else "",
+        (", model %s" % model) if model else "",
+        (", %d GiB" % (int(size) * 512 // (1 << 30))) if size.isdigit() else "",
+        (", rotational=%s, scheduler %s" % (rot, sched)) if rot else "",
+    )
+    info["clocksource"] = sh(["cat", "/sys/devices/system/clocksource/clocksource0/current_clocksource"])
+    info["virtualization"] = sh(["systemd-detect-virt"]) or ("hypervisor" if " hypervisor" in cpu else "")
+    info["swift"] = sh(["swift", "--version"]).splitlines()[0] if sh(["swift", "--version"]) else ""
+    info["cc"] = sh([cfg.cc, "--version"]).splitlines()[0] if sh([cfg.cc, "--version"]) else ""
+    info["python"] = sh([cfg.python, "-c", "import sys,sqlite3,filelock,lmdb;print(sys.version.split()[0],"
+                                       "'sqlite',sqlite3.sqlite_version,'filelock',filelock.__version__,"
+                                       "'lmdb(py)',lmdb.__version__,'liblmdb','.'.join(map(str,lmdb.version())))"])
+    info["hyperfine"] = sh(["hyperfine", "--version"])
+    info["git"] = sh(["git", "-C", REPO, "rev-parse", "--short", "HEAD"])
+    if sh(["git", "-C", REPO, "status", "--porcelain", "--untracked-files=no"]):
+        info["git"] += " (with uncommitted changes)"
+    return info
+
+
+# ---------------------------------------------------------------------------
+# Main
+# ---------------------------------------------------------------------------
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scratch", required=True)
+    ap.add_argument("--bin-dir", required=True, help="swift build -c release --show-bin-path")
+    ap.add_argument("--floor-bin", required=True)
+    ap.add_argument("--python", required=True, help="the venv's python, with filelock and lmdb")
+    ap.add_argument("--cc", default="cc")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--json-out", required=True)
+    ap.add_argument("--md-out", required=True)
+    ap.add_argument("--command", required=True, help="the exact command, for the report")
+    ap.add_argument("--note", default="")
+    cfg = ap.parse_args()
+    cfg.scratch = os.path.abspath(cfg.scratch)
+    cfg.bench_bin = os.path.join(cfg.bin_dir, "metacache-bench")
+    cfg.metacache_bin = os.path.join(cfg.bin_dir, "metacache")
+    cfg.store = os.path.join(cfg.scratch, "store")
+    shutil.rmtree(cfg.store, ignore_errors=True)
+    os.makedirs(cfg.store, mode=0o700)
+    os.chmod(cfg.store, 0o700)
+    fs_type = sh(["stat", "-f", "-c", "%T", cfg.scratch])
+    if fs_type in ("tmpfs", "ramfs"):
+        raise SystemExit("bench: %s is on %s; fsync would cost nothing there. Use a real disk." % (cfg.scratch, fs_type))
+
+    started = datetime.datetime.now(datetime.timezone.utc)
+    load_start = loadavg()
+    log("generating payloads")
+    sizes = [4 * KIB, 16 * KIB, 64 * KIB, 256 * KIB, MIB, 4 * MIB, 16 * MIB, 64 * MIB]
+    cfg.payloads = prepare_payloads(os.path.join(cfg.scratch, "payloads"), sizes)
+    fixture = os.path.join(REPO, "Fixtures", "catalog-1mib.json")
+    cfg.sample_catalogue = fixture if os.path.exists(fixture) else None
+
+    info = machine(cfg)
+    run = Run(cfg)
+    results = run.run()
+    finished = datetime.datetime.now(datetime.timezone.utc)
+    doc = {
+        "schema": 1,
+        "command": cfg.command,
+        "mode": "quick" if cfg.quick else "publication",
+        "started": started.isoformat(timespec="seconds"),
+        "finished": finished.isoformat(timespec="seconds"),
+        "duration_s": round((finished - started).total_seconds(), 1),
+        "machine": info,
+        "loadavg_start": load_start,
+        "loadavg_end": loadavg(),
+        "note": cfg.note,
+        "results": results,
+    }
+    import report  # noqa: E402  (Benchmarks/report.py)
+
+    summary = report.summarise(doc)
+    doc["summary"] = summary
+    os.makedirs(os.path.dirname(cfg.json_out), exist_ok=True)
+    with open(cfg.json_out, "w") as f:
+        json.dump(jsonable(doc), f, separators=(",", ":"))
+        f.write("\n")
+    with open(cfg.md_out, "w") as f:
+        f.write(report.markdown(doc, summary))
+    log("wrote %s and %s" % (cfg.md_out, cfg.json_out))
+    print(report.goals_text(summary))
+
+
+def jsonable(x):
+    """Dict keys to strings (sizes are ints in memory)."""
+    if isinstance(x, dict):
+        return {str(k): jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [jsonable(v) for v in x]
+    return x
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, HERE)
+    main()
