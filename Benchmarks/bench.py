@@ -398,7 +398,7 @@ class Run:
                 w = self.contenders.shared("filelock-locked")  # same file, same writer
             w.samples("refresh %s 1%s" % (payload, mode))
 
-    def fig_read(self, sizes, iterations, fig_key, contenders=READERS, decode_sizes=()):
+    def fig_read(self, sizes, iterations, fig_key, contenders=READERS):
         fig = {}
         mc_file = os.path.join(self.cfg.store, "metacache.json")
         for size in sizes:
@@ -414,16 +414,8 @@ class Run:
                     jobs[cid] = (lambda k, w=w: w.samples("read %d %s" % (k, mc_file)))
                 else:
                     jobs[cid] = (lambda k, w=w: w.samples("read %d" % k))
-            if size in decode_sizes:
-                w = self.contenders.shared("mc")
-                jobs["mc-decode"] = (lambda k, w=w: w.samples("decode %d" % k))
             log("%s: read %s x%d" % (fig_key, size_label(size), rounds * per))
-            data = interleaved(jobs, rounds, per)
-            if size in decode_sizes:
-                # Typed decode is ~100x slower; it ran with the same rounds but we keep
-                # only as many samples as its share of time allows.
-                pass
-            fig[size] = data
+            fig[size] = interleaved(jobs, rounds, per)
         return fig
 
     # -- figure 3: uncontended lock ------------------------------------------
@@ -467,13 +459,21 @@ class Run:
             raise RuntimeError("waiter did not wait: %r" % reply)
         self.blocked_in(waiter.pid, allowed)
         time.sleep(delay)
-        t_release = int(holder.ask("release").split()[1])
+        words = holder.ask("release").split()
+        t_release, release_call = int(words[1]), int(words[2])
         words = waiter.recv().split()
         if words[0] != "acquired":
             raise RuntimeError("waiter: %r" % words)
         t_acquired, cpu, wall = int(words[1]), int(words[2]), int(words[3])
         waiter.ask("release")
-        return t_acquired - t_release, cpu, wall
+        return {"handover_ns": t_acquired - t_release, "cpu_ns": cpu, "wall_ns": wall, "release_call_ns": release_call}
+
+    # Release delays after the waiter is seen blocked, identical for every contender:
+    # "idle" waits long enough for the waiter's CPU to go idle (the usual case: a
+    # refresher waits for another's fetch) and is uniform over filelock's 50 ms
+    # polling period, so polling is not favoured or penalised by the phase; "hot"
+    # releases within 1 ms (back-to-back handovers, as a busy writer queue sees).
+    HANDOVER_REGIMES = (("idle", 0.0, 0.05), ("hot", 0.0, 0.001))
 
     def fig_handover(self):
         trials = self.it(100, 20)
@@ -481,26 +481,28 @@ class Run:
         rnd = random.Random(4)
         pairs = {cid: (self.contenders.start(kind), self.contenders.start(kind)) for cid, kind, _, _ in HANDOVER}
         allowed = {cid: a for cid, _, _, a in HANDOVER}
-        out = {cid: {"handover_ns": [], "cpu_ns": [], "wall_ns": []} for cid in pairs}
+        keys = ("handover_ns", "cpu_ns", "wall_ns", "release_call_ns")
+        out = {regime: {cid: {k: [] for k in keys} for cid in pairs} for regime, _, _ in self.HANDOVER_REGIMES}
         try:
-            log("fig4: handover, %d trials per contender, interleaved" % trials)
             ids = list(pairs)
-            for t in range(trials):
-                delay = rnd.uniform(0, 0.05)  # the same release delay for every contender
-                order = ids[t % len(ids):] + ids[:t % len(ids)]
-                for cid in order:
-                    h, w = pairs[cid]
-                    if t % 2:
-                        h, w = w, h  # alternate roles
-                    handover, cpu, wall = self.handover_trial(h, w, allowed[cid], delay)
-                    out[cid]["handover_ns"].append(handover)
-                    out[cid]["cpu_ns"].append(cpu)
-                    out[cid]["wall_ns"].append(wall)
+            for regime, lo, hi in self.HANDOVER_REGIMES:
+                log("fig4: handover (%s: release %g-%g ms after the waiter blocks), %d trials per contender"
+                    % (regime, lo * 1e3, hi * 1e3, trials))
+                for t in range(trials):
+                    delay = rnd.uniform(lo, hi)  # the same delay for every contender in this trial
+                    order = ids[t % len(ids):] + ids[:t % len(ids)]
+                    for cid in order:
+                        h, w = pairs[cid]
+                        if t % 2:
+                            h, w = w, h  # alternate roles
+                        r = self.handover_trial(h, w, allowed[cid], delay)
+                        for k in keys:
+                            out[regime][cid][k].append(r[k])
             log("fig4: one %.1f s wait per contender for the waiter's CPU use" % long_wait)
+            out["long_wait"] = {}
             for cid in ids:
                 h, w = pairs[cid]
-                handover, cpu, wall = self.handover_trial(h, w, allowed[cid], long_wait)
-                out[cid]["long_wait"] = {"handover_ns": handover, "cpu_ns": cpu, "wall_ns": wall}
+                out["long_wait"][cid] = self.handover_trial(h, w, allowed[cid], long_wait)
         finally:
             for h, w in pairs.values():
                 h.quit()
@@ -625,15 +627,12 @@ class Run:
     # -- figure 8: scaling and peak RSS --------------------------------------
 
     def peak_rss_kib(self, argv):
-        with open(os.devnull, "wb") as null:
-            p = subprocess.Popen(argv, stdout=null, stderr=subprocess.PIPE)
-            _, status, ru = os.wait4(p.pid, 0)
-        code = os.waitstatus_to_exitcode(status)
-        err = p.stderr.read().decode(errors="replace")
-        p.stderr.close()
-        if code != 0:
-            raise RuntimeError("%s exited %d: %s" % (argv, code, err[:300]))
-        return ru.ru_maxrss
+        """Peak RSS of a fresh process, measured by the small C floor binary (see
+        floor.c, --rss: a big parent would inflate the child's figure)."""
+        r = subprocess.run([self.cfg.floor_bin, "--rss"] + argv, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError("%s: %s" % (argv, r.stderr.strip()[:300]))
+        return int(r.stdout.split()[0])
 
     def fig_rss(self, cli_available):
         cfg = self.cfg
@@ -707,7 +706,7 @@ class Run:
 
             F["1"] = self.fig_refresh([4 * KIB, MIB, 16 * MIB], refresh_n, "fig1")
             self.mark_load("after figure 1")
-            F["2"] = self.fig_read([4 * KIB, MIB, 16 * MIB], read_n, "fig2", decode_sizes=())
+            F["2"] = self.fig_read([4 * KIB, MIB, 16 * MIB], read_n, "fig2")
             # Typed decode is ~100x slower than a raw read: its own interleaved rounds
             # against the raw read of the same file.
             self.commit_everywhere(MIB, REFRESHERS[:2])

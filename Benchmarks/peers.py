@@ -202,7 +202,7 @@ def main():
         elif cmd == "release":
             t = now()
             peer.release()
-            say("released %d" % t)
+            say("released %d %d" % (t, now() - t))
         elif cmd == "wait":
             c0, w0 = cpu_ns(), now()
             say("waiting")

@@ -124,21 +124,25 @@ def summarise(doc):
     if "3" in F:
         S["3"] = latency_table(F["3"], LOCK_LABELS)
     if "4" in F:
-        h = {}
-        floor = stats(F["4"]["floor"]["handover_ns"])
-        for cid, d in F["4"].items():
-            s = stats(d["handover_ns"])
-            s["label"] = HANDOVER_LABELS.get(cid, cid)
-            s["ratio_median"] = s["median"] / floor["median"]
-            s["ratio_p99"] = s["p99"] / floor["p99"]
-            s["cpu_per_wait_ns"] = statistics.median(d["cpu_ns"])
-            s["cpu_share_short"] = sum(d["cpu_ns"]) / max(1, sum(d["wall_ns"]))
-            lw = d.get("long_wait")
-            if lw:
-                s["long_wait_s"] = lw["wall_ns"] / 1e9
-                s["long_wait_cpu_share"] = lw["cpu_ns"] / max(1, lw["wall_ns"])
-            h[cid] = s
-        S["4"] = h
+        S["4"] = {}
+        for regime, per in F["4"].items():
+            if regime == "long_wait":
+                continue
+            h = {}
+            floor = stats(per["floor"]["handover_ns"])
+            for cid, d in per.items():
+                s = stats(d["handover_ns"])
+                s["label"] = HANDOVER_LABELS.get(cid, cid)
+                s["ratio_median"] = s["median"] / floor["median"]
+                s["ratio_p99"] = s["p99"] / floor["p99"]
+                s["cpu_per_wait_ns"] = statistics.median(d["cpu_ns"])
+                s["release_call_ns"] = statistics.median(d["release_call_ns"])
+                lw = F["4"].get("long_wait", {}).get(cid)
+                if lw:
+                    s["long_wait_s"] = lw["wall_ns"] / 1e9
+                    s["long_wait_cpu_share"] = lw["cpu_ns"] / max(1, lw["wall_ns"])
+                h[cid] = s
+            S["4"][regime] = h
     if "5" in F:
         tp = {}
         for cid, d in F["5"].items():
@@ -211,11 +215,13 @@ def goals(doc, S):
                                                       t(S["2"][size]["floor"]["median"]), m["ratio_p99"]),
                 m["ratio_median"] <= limit)
     if "4" in S:
-        m = S["4"]["mc"]
-        add("Lock handover median ≤ 100 µs", "4", "%s (floor %s)" % (t(m["median"]), t(S["4"]["floor"]["median"])),
-            m["median"] <= 100_000)
-        add("Lock handover p99 ≤ 500 µs", "4", "%s (floor %s)" % (t(m["p99"]), t(S["4"]["floor"]["p99"])),
-            m["p99"] <= 500_000)
+        idle, hot = S["4"]["idle"], S["4"].get("hot")
+        m = idle["mc"]
+        extra = lambda key: ("; back-to-back: %s" % t(hot["mc"][key])) if hot else ""
+        add("Lock handover median ≤ 100 µs", "4", "%s after an idle wait (floor %s)%s" % (
+            t(m["median"]), t(idle["floor"]["median"]), extra("median")), m["median"] <= 100_000)
+        add("Lock handover p99 ≤ 500 µs", "4", "%s after an idle wait (floor %s)%s" % (
+            t(m["p99"]), t(idle["floor"]["p99"]), extra("p99")), m["p99"] <= 500_000)
         if "long_wait_cpu_share" in m:
             add("Waiting writer uses < 1 % of a core", "4",
                 "%.3f %% of a core over a %.1f s wait" % (100 * m["long_wait_cpu_share"], m["long_wait_s"]),
@@ -359,22 +365,34 @@ def markdown(doc, S):
           "clears it on release, so that waiters and `status` can say who holds the lock.\n")
     if "4" in S:
         w("## 4. Lock handover\n")
-        w("A holder process releases at a recorded CLOCK_MONOTONIC time (taken just before the release call); "
+        w("A holder process releases at a recorded CLOCK_MONOTONIC time (taken just before its release call); "
           "the waiter, a second process already blocked (checked in `/proc/PID/task/TID/syscall` before every "
-          "release), records CLOCK_MONOTONIC right after its acquire call returns. The holder releases after a "
-          "random 0–50 ms delay, the same sequence of delays for every contender; roles alternate; contenders "
-          "are interleaved trial by trial. CPU: the waiter's user+system time (getrusage) during each wait, and "
-          "over one long wait.\n")
-        rows = []
-        for cid in ["floor", "mc", "lmdb", "sqlite", "filelock"]:
-            s = S["4"].get(cid)
-            if not s:
+          "release: `flock` for the floor and MetadataCache, the futex for LMDB, the sleep of a polling loop for "
+          "filelock and SQLite), records CLOCK_MONOTONIC right after its acquire call returns. Contenders are "
+          "interleaved trial by trial, with the same release delay for all in a trial, and roles alternate.\n")
+        w("- **idle waiter:** the holder releases a random 0–50 ms after the waiter blocked — the common case (a "
+          "refresher waits for another's fetch, its CPU goes idle), and uniform over filelock's polling period.\n"
+          "- **back-to-back:** the holder releases within 1 ms — hot caches and CPUs, as a queue of busy writers.\n")
+        w("*release call* = how long the holder's release call took (MetadataCache clears its holder record with "
+          "`ftruncate` before unlocking). *Waiter CPU* = the waiter's user+system time (getrusage) per wait, and "
+          "as a share of one core over one long wait.\n")
+        for regime, title in (("idle", "Idle waiter (release 0–50 ms after the waiter blocked)"),
+                              ("hot", "Back-to-back (release within 1 ms)")):
+            if regime not in S["4"]:
                 continue
-            rows.append([s["label"], t(s["median"]), t(s["p99"]), t(s["min"]), t(s["max"]), str(s["n"]),
-                         ratio(s["ratio_median"]), ratio(s["ratio_p99"]), t(s["cpu_per_wait_ns"]),
-                         ("%.3f %%" % (100 * s["long_wait_cpu_share"])) if "long_wait_cpu_share" in s else "—"])
-        w(md_table(LAT_HEADER + ["waiter CPU per wait (median)", "waiter CPU during a %.1f s wait" % (
-            S["4"]["mc"].get("long_wait_s", 0))], rows))
+            tab = S["4"][regime]
+            w("### %s\n" % title)
+            rows = []
+            for cid in ["floor", "mc", "lmdb", "sqlite", "filelock"]:
+                s = tab.get(cid)
+                if not s:
+                    continue
+                rows.append([s["label"], t(s["median"]), t(s["p99"]), t(s["min"]), t(s["max"]), str(s["n"]),
+                             ratio(s["ratio_median"]), ratio(s["ratio_p99"]), t(s["release_call_ns"]),
+                             t(s["cpu_per_wait_ns"]),
+                             ("%.3f %%" % (100 * s["long_wait_cpu_share"])) if "long_wait_cpu_share" in s else "—"])
+            w(md_table(LAT_HEADER + ["release call (median)", "waiter CPU per wait (median)",
+                                     "waiter CPU, %.1f s wait" % tab["mc"].get("long_wait_s", 0)], rows))
     if "5" in S:
         secs = R["figures"]["5"]["seconds"]
         w("## 5. Reader throughput under load (1 MiB)\n")

@@ -26,6 +26,7 @@
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -214,8 +215,33 @@ static int stdin_has_line(void) {
     return poll(&p, 1, 0) > 0;
 }
 
+/* floor --rss CMD ARGS...: runs CMD with stdout to /dev/null and prints its peak
+ * RSS in KiB (wait4). A small parent matters: Linux carries the RSS high-water
+ * mark of the forking parent's image across exec, so measuring children of a
+ * big Python process directly would report the parent's size. */
+static int rss_of(char **argv) {
+    pid_t pid = fork();
+    if (pid < 0) die("fork", NULL);
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0) dup2(null, 1);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    int status;
+    struct rusage ru;
+    if (wait4(pid, &status, 0, &ru) < 0) die("wait4", NULL);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "floor --rss: %s failed (status %d)\n", argv[0], status);
+        return 1;
+    }
+    printf("%ld\n", ru.ru_maxrss);
+    return 0;
+}
+
 int main(int argc, char **argv) {
-    if (argc != 2) { fprintf(stderr, "usage: floor DIR\n"); return 64; }
+    if (argc >= 3 && strcmp(argv[1], "--rss") == 0) return rss_of(argv + 2);
+    if (argc != 2) { fprintf(stderr, "usage: floor DIR | floor --rss CMD [ARGS...]\n"); return 64; }
     snprintf(dir, sizeof dir, "%s", argv[1]);
     snprintf(cache_path, sizeof cache_path, "%s/floor.json", dir);
     snprintf(lock_path, sizeof lock_path, "%s/floor.lock", dir);
@@ -269,7 +295,7 @@ int main(int argc, char **argv) {
             int64_t t = now_ns();
             unlock_close(held);
             held = -1;
-            emit("released %lld", (long long)t);
+            emit("released %lld %lld", (long long)t, (long long)(now_ns() - t));
             flush_line();
         } else if (strcmp(cmd, "wait") == 0) {
             /* Blocking flock: the kernel wakes us at the release. */

@@ -220,7 +220,7 @@ func serve(directory: String) throws {
             guard let writer = held.take() else { fail("release without hold") }
             let t = nowNS()
             writer.release()
-            say("released \(t)")
+            say("released \(t) \(nowNS() - t)")
         case "wait":
             let c0 = cpuNS(), w0 = nowNS()
             held = try observed.acquireWriterLock(timeout: .infinite)
