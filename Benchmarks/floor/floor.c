@@ -266,13 +266,19 @@ int main(int argc, char **argv) {
                 emit(" %lld", (long long)(now_ns() - t0));
             }
             flush_line();
-        } else if (strcmp(cmd, "read") == 0) {      /* read N [PATH] */
+        } else if (strcmp(cmd, "read") == 0) {      /* read N [PATH [fresh]] */
+            /* The floor reuses one buffer. With "fresh", every read gets a new
+             * malloc'd buffer, freed after the read, as a library that hands out
+             * a new snapshot must (a reference point: its page faults show at
+             * sizes above glibc's mmap threshold, 32 MiB at most). */
             long n = atol(a1);
             const char *path = a2[0] ? a2 : cache_path;
+            int fresh = strcmp(a3, "fresh") == 0;
             emit("ok");
             for (long i = 0; i < n; i++) {
                 int64_t t0 = now_ns();
                 size_t got = read_file(path, &rbuf, &rcap);
+                if (fresh) { free(rbuf); rbuf = NULL; rcap = 0; }
                 int64_t dt = now_ns() - t0;
                 if (got == 0) { fprintf(stderr, "floor: empty read\n"); return 1; }
                 emit(" %lld", (long long)dt);
