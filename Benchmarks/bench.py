@@ -58,6 +58,21 @@ def log(msg):
     print("[bench %s] %s" % (time.strftime("%H:%M:%S"), msg), file=sys.stderr, flush=True)
 
 
+def cpu_accounting():
+    """(machine busy seconds from /proc/stat, CPU seconds of this driver and its
+    waited-for children): their difference over the run is what *other*
+    processes used while the benchmark ran."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    hz = os.sysconf("SC_CLK_TCK")
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    busy = (sum(fields[:8]) - idle) / hz  # user nice system idle iowait irq softirq steal
+    import resource
+    own = sum(getattr(resource.getrusage(w), a) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+              for a in ("ru_utime", "ru_stime"))
+    return busy, own
+
+
 def loadavg():
     with open("/proc/loadavg") as f:
         return [float(x) for x in f.read().split()[:3]]
@@ -480,7 +495,7 @@ class Run:
     HANDOVER_REGIMES = (("idle", 0.0, 0.05), ("hot", 0.0, 0.001))
 
     def fig_handover(self):
-        trials = self.it(100, 20)
+        trials = self.it(200, 20)
         long_wait = self.it(2.0, 0.5)
         rnd = random.Random(4)
         pairs = {cid: (self.contenders.start(kind), self.contenders.start(kind)) for cid, kind, _, _ in HANDOVER}
@@ -517,7 +532,7 @@ class Run:
 
     def fig_throughput(self):
         seconds = self.it(5.0, 1.0)
-        rounds = self.it(2, 1)
+        rounds = self.it(3, 1)
         a, b = self.cfg.payloads[(MIB, "a")], self.cfg.payloads[(MIB, "b")]
         out = {cid: {"0": [], "2": [], "bad": 0, "writes": []} for cid, _, _ in THROUGHPUT}
         log("fig5: 4 readers x %.0f s, 0 and 2 writers, %d round(s)" % (seconds, rounds))
@@ -702,7 +717,7 @@ class Run:
         F = R["figures"]
         try:
             def refresh_n(size):
-                return {4 * KIB: self.it(300, 30), MIB: self.it(300, 30), 16 * MIB: self.it(100, 10)}[size]
+                return {4 * KIB: self.it(500, 30), MIB: self.it(600, 30), 16 * MIB: self.it(150, 10)}[size]
 
             def read_n(size):
                 return {4 * KIB: self.it(3000, 300), MIB: self.it(2000, 200), 16 * MIB: self.it(200, 20)}[size]
@@ -822,18 +837,23 @@ def machine(cfg):
     dev = os.path.basename(info["filesystem_source"])
     disk = dev.rstrip("0123456789") if dev.startswith(("sd", "vd", "xvd")) else re.sub(r"p\d+$", "", dev)
     rot = sh(["cat", "/sys/block/%s/queue/rotational" % disk])
-    model = sh(["cat", "/sys/block/%s/device/model" % disk]) or sh(["cat", "/sys/block/%s/device/vendor" % disk])
-    sched = sh(["cat", "/sys/block/%s/queue/scheduler" % disk])
+    model = sh(["cat", "/sys/block/%s/device/model" % disk])
+    vendor = sh(["cat", "/sys/block/%s/device/vendor" % disk])
+    sched = re.search(r"\[(\S+)\]", sh(["cat", "/sys/block/%s/queue/scheduler" % disk]) or "")
     size = sh(["cat", "/sys/block/%s/size" % disk])
-    info["disk"] = "%s%s%s%s%s" % (
+    info["disk"] = "%s%s%s%s%s%s" % (
         disk or "?",
         " (virtio block device)" if disk.startswith("vd") else "",
         (", model %s" % model) if model else "",
+        (", vendor id %s" % vendor) if vendor and not model else "",
         (", %d GiB" % (int(size) * 512 // (1 << 30))) if size.isdigit() else "",
-        (", rotational=%s, scheduler %s" % (rot, sched)) if rot else "",
+        (", rotational=%s, I/O scheduler %s" % (rot, sched.group(1) if sched else "?")) if rot else "",
     )
     info["clocksource"] = sh(["cat", "/sys/devices/system/clocksource/clocksource0/current_clocksource"])
-    info["virtualization"] = sh(["systemd-detect-virt"]) or ("hypervisor" if " hypervisor" in cpu else "")
+    virt = sh(["systemd-detect-virt"])
+    info["virtualization"] = ", ".join(x for x in (
+        virt if virt and virt != "none" else "",
+        "CPU reports a hypervisor" if " hypervisor" in cpu else "") if x)
     info["swift"] = sh(["swift", "--version"]).splitlines()[0] if sh(["swift", "--version"]) else ""
     info["cc"] = sh([cfg.cc, "--version"]).splitlines()[0] if sh([cfg.cc, "--version"]) else ""
     info["python"] = sh([cfg.python, "-c", "import sys,sqlite3,filelock,lmdb;print(sys.version.split()[0],"
@@ -876,6 +896,7 @@ def main():
 
     started = datetime.datetime.now(datetime.timezone.utc)
     load_start = loadavg()
+    busy0, own0, wall0 = *cpu_accounting(), time.monotonic()
     log("generating payloads")
     sizes = [4 * KIB, 16 * KIB, 64 * KIB, 256 * KIB, MIB, 4 * MIB, 16 * MIB, 64 * MIB]
     cfg.payloads = prepare_payloads(os.path.join(cfg.scratch, "payloads"), sizes)
@@ -887,6 +908,8 @@ def main():
     run = Run(cfg)
     results = run.run()
     finished = datetime.datetime.now(datetime.timezone.utc)
+    busy1, own1, wall1 = *cpu_accounting(), time.monotonic()
+    foreign = max(0.0, (busy1 - busy0) - (own1 - own0)) / ((wall1 - wall0) * (os.cpu_count() or 1))
     doc = {
         "schema": 1,
         "command": cfg.command,
@@ -897,6 +920,7 @@ def main():
         "machine": info,
         "loadavg_start": load_start,
         "loadavg_end": loadavg(),
+        "foreign_cpu_share": foreign,
         "note": cfg.note,
         "results": results,
     }

@@ -313,13 +313,21 @@ def markdown(doc, S):
     if doc.get("note"):
         w("> **Note.** %s\n" % doc["note"])
     ls, le = doc["loadavg_start"], doc["loadavg_end"]
-    busy = max(ls[0], le[0]) > 0.5 * max(1, m.get("cores", 1)) / 2
     w("- **Command:** `%s` (%s mode)" % (doc["command"], doc["mode"]))
     w("- **Date:** %s → %s UTC (%.0f s)" % (doc["started"].replace("+00:00", ""), doc["finished"].replace("+00:00", ""),
                                            doc["duration_s"]))
-    w("- **Load average (1/5/15 min):** %s at start, %s at end%s" % (
-        " / ".join("%.2f" % x for x in ls), " / ".join("%.2f" % x for x in le),
-        " — **the machine was not quiet**: treat tails (p99, max) with caution" if busy else ""))
+    foreign = doc.get("foreign_cpu_share")
+    busy = ls[0] > 0.25 * max(1, m.get("cores", 1)) or (foreign is not None and foreign > 0.05)
+    phases = ", ".join("%s %.2f" % (x["at"], x["loadavg"][0]) for x in R.get("loadavg", [])
+                       if x["at"] not in ("start", "end"))
+    w("- **Load average (1/5/15 min):** %s at start, %s at end (the benchmark's own processes count: figure 5 "
+      "runs 6 at once); 1-min load after each phase: %s" % (
+        " / ".join("%.2f" % x for x in ls), " / ".join("%.2f" % x for x in le), phases or "—"))
+    if foreign is not None:
+        w("- **Other processes' CPU during the run:** %.1f %% of the machine (busy time in /proc/stat minus the "
+          "benchmark's own processes)%s" % (100 * foreign,
+                                            " — **the machine was not quiet**: treat tails (p99, max) with caution"
+                                            if busy else ""))
     w("- **Machine:** %s, %s cores, %s GiB RAM; kernel %s (%s)%s; clocksource %s" % (
         m["cpu"], m["cores"], m["ram_gib"], m["kernel"], m.get("os", ""),
         (", virtualised: %s" % m["virtualization"]) if m.get("virtualization") else "", m.get("clocksource", "")))
