@@ -592,7 +592,9 @@ class Run:
                 data = json.load(f)
             for k, res in zip(order, data["results"]):
                 times[k].extend(int(t * 1e9) for t in res["times"])
-        return {"times_ns": times, "commands": cmds, "hyperfine": " ".join(argv[:-2]) + " '<metacache>' '<cat>'"}
+        shown = "hyperfine -N --warmup 10 --runs %d '%s' '%s'" % (
+            runs, cmds["metacache"].replace(cfg.scratch, "$SCRATCH"), cmds["cat"].replace(cfg.scratch, "$SCRATCH"))
+        return {"times_ns": times, "commands": cmds, "hyperfine": shown, "rounds": rounds}
 
     # -- figure 7: coalescing -------------------------------------------------
 

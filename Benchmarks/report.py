@@ -424,7 +424,8 @@ def markdown(doc, S):
     w("## 6. Whole-process cold read: `metacache cache read` vs `cat` (1 MiB)\n")
     if "6" in S:
         f6 = R["figures"]["6"]
-        w("`%s`, a new process per run, warm page cache; rounds alternate the order of the two commands.\n" % f6["hyperfine"])
+        w("`%s` in %d rounds that alternate the order of the two commands (`$SCRATCH` = `Benchmarks/.scratch`): a new "
+          "process per run (cold process, warm page cache), output to /dev/null.\n" % (f6["hyperfine"], f6.get("rounds", 1)))
         w(md_table(["command", "median", "p99", "min", "max", "n", "median ÷ cat", "p99 ÷ cat"],
                    latency_rows(S["6"], ["cat", "metacache"])))
     else:
