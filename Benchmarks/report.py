@@ -569,15 +569,18 @@ def ascii_plot(S):
 HOW_TO = """## How to run
 
 ```sh
-Benchmarks/run            # publication mode: ~10 minutes; writes docs/benchmarks.md and Benchmarks/results/latest.json
-Benchmarks/run --quick    # fewer iterations, ~2 minutes, for development (says so in the report)
+Benchmarks/run            # publication mode: ~5–7 minutes on 2 cores; writes docs/benchmarks.md and Benchmarks/results/latest.json
+Benchmarks/run --quick    # fewer iterations, ~1 minute, for development (the report says "quick mode")
 ```
 
 It needs `swift`, `cc`, `python3` (with `venv`; PyPI reachable for `filelock` and `lmdb`, pinned in
 `Benchmarks/requirements.txt`) and `hyperfine`. It builds release binaries, creates `Benchmarks/.venv`,
 compiles the C floor into `Benchmarks/.scratch/`, generates deterministic catalogue-like JSON payloads there
 (4 KiB … 64 MiB; on the same disk as the repository — refused on tmpfs, where fsync costs nothing), and runs
-every figure. Run it on a quiet machine: the load average at start and end is recorded above.
+every figure. Run it on a quiet machine: the report records the load average and how much CPU other
+processes used during the run, and says so when the machine was not quiet. The figures that need the
+`metacache` CLI (6, 7 and the CLI's peak RSS) detect a placeholder or non-working CLI and say
+"not measured" instead of failing.
 
 ## How to read
 
