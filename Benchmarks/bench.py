@@ -437,6 +437,34 @@ class Run:
             fig[size] = interleaved(jobs, rounds, per)
         return fig
 
+    def fig_decode(self):
+        self.commit_everywhere(MIB, REFRESHERS[:2])
+        mc = self.contenders.shared("mc")
+        floor = self.contenders.shared("floor")
+        mc_file = os.path.join(self.cfg.store, "metacache.json")
+        nd = self.it(100, 10)
+        log("fig2: typed decode 1 MiB x%d" % nd)
+        return interleaved({
+            "floor": lambda k: floor.samples("read %d %s" % (k, mc_file)),
+            "mc": lambda k: mc.samples("read %d" % k),
+            "mc-decode": lambda k: mc.samples("decode %d" % k),
+        }, 10, nd // 10)
+
+    def guard(self, figure, produce):
+        """A figure that fails is reported as failed (with the error) and the run goes
+        on: a publication run must not lose everything to one contender."""
+        try:
+            result = produce()
+        except Exception as e:  # noqa: BLE001
+            import traceback
+            log("figure %s FAILED: %s" % (figure, e))
+            self.results["failed"][figure] = "%s: %s" % (type(e).__name__, e)
+            traceback.print_exc()
+            # Workers may be mid-command: start fresh ones for the next figure.
+            self.contenders.close()
+            return None
+        return result
+
     # -- figure 3: uncontended lock ------------------------------------------
 
     def fig_lock(self):
@@ -534,7 +562,7 @@ class Run:
         seconds = self.it(5.0, 1.0)
         rounds = self.it(3, 1)
         a, b = self.cfg.payloads[(MIB, "a")], self.cfg.payloads[(MIB, "b")]
-        out = {cid: {"0": [], "2": [], "bad": 0, "writes": []} for cid, _, _ in THROUGHPUT}
+        out = {cid: {"0": [], "2": [], "bad": 0, "writes": [], "writer_errors": 0} for cid, _, _ in THROUGHPUT}
         log("fig5: 4 readers x %.0f s, 0 and 2 writers, %d round(s)" % (seconds, rounds))
         for r in range(rounds):
             order = THROUGHPUT[r % len(THROUGHPUT):] + THROUGHPUT[:r % len(THROUGHPUT)]
@@ -561,7 +589,10 @@ class Run:
                         out[cid]["bad"] += int(words[3])
                     for w in wpool:
                         w.send("stop")
-                        out[cid]["writes"].append(int(w.recv().split()[1]))
+                        words = w.recv().split()
+                        out[cid]["writes"].append(int(words[1]))
+                        if len(words) >= 4:
+                            out[cid]["writer_errors"] += int(words[3])
                     out[cid][str(writers)].extend(rates)
                     for w in readers + wpool:
                         w.quit()
@@ -717,6 +748,7 @@ class Run:
         log("validator: %s; CLI: %s" % ("real" if validator_real else "PLACEHOLDER",
                                         "available" if cli_available else "NOT AVAILABLE (%s)" % cli_reason))
         F = R["figures"]
+        R["failed"] = {}
         try:
             def refresh_n(size):
                 return {4 * KIB: self.it(500, 30), MIB: self.it(600, 30), 16 * MIB: self.it(150, 10)}[size]
@@ -724,32 +756,22 @@ class Run:
             def read_n(size):
                 return {4 * KIB: self.it(3000, 300), MIB: self.it(2000, 200), 16 * MIB: self.it(200, 20)}[size]
 
-            F["1"] = self.fig_refresh([4 * KIB, MIB, 16 * MIB], refresh_n, "fig1")
+            F["1"] = self.guard("1", lambda: self.fig_refresh([4 * KIB, MIB, 16 * MIB], refresh_n, "fig1"))
             self.mark_load("after figure 1")
-            F["2"] = self.fig_read([4 * KIB, MIB, 16 * MIB], read_n, "fig2")
+            F["2"] = self.guard("2", lambda: self.fig_read([4 * KIB, MIB, 16 * MIB], read_n, "fig2"))
             # Typed decode is ~100x slower than a raw read: its own interleaved rounds
             # against the raw read of the same file.
-            self.commit_everywhere(MIB, REFRESHERS[:2])
-            mc = self.contenders.shared("mc")
-            floor = self.contenders.shared("floor")
-            mc_file = os.path.join(self.cfg.store, "metacache.json")
-            nd = self.it(100, 10)
-            log("fig2: typed decode 1 MiB x%d" % nd)
-            F["2-decode"] = interleaved({
-                "floor": lambda k: floor.samples("read %d %s" % (k, mc_file)),
-                "mc": lambda k: mc.samples("read %d" % k),
-                "mc-decode": lambda k: mc.samples("decode %d" % k),
-            }, 10, nd // 10)
+            F["2-decode"] = self.guard("2", self.fig_decode)
             self.mark_load("after figure 2")
-            F["3"] = self.fig_lock()
+            F["3"] = self.guard("3", self.fig_lock)
             self.mark_load("after figure 3")
-            F["4"] = self.fig_handover()
+            F["4"] = self.guard("4", self.fig_handover)
             self.mark_load("after figure 4")
-            F["5"] = self.fig_throughput()
+            F["5"] = self.guard("5", self.fig_throughput)
             self.mark_load("after figure 5")
             if cli_available:
-                F["6"] = self.fig_cli_read()
-                F["7"] = self.fig_coalescing()
+                F["6"] = self.guard("6", self.fig_cli_read)
+                F["7"] = self.guard("7", self.fig_coalescing)
             else:
                 R["unmeasured"] += ["6", "7"]
             self.mark_load("after figures 6-7")
@@ -761,14 +783,18 @@ class Run:
             def scale_read_n(size):
                 return self.it(500, 50) if size <= MIB else self.it({4 * MIB: 200, 16 * MIB: 50, 64 * MIB: 20}[size], 5)
 
-            F["8-refresh"] = self.fig_refresh(scale_sizes, scale_refresh_n, "fig8", contenders=REFRESHERS[:3])
-            F["8-read"] = self.fig_read(scale_sizes, scale_read_n, "fig8", contenders=READERS[:2] + [FLOOR_FRESH])
-            F["8-rss"] = self.fig_rss(cli_available)
+            F["8-refresh"] = self.guard("8", lambda: self.fig_refresh(scale_sizes, scale_refresh_n, "fig8",
+                                                                      contenders=REFRESHERS[:3]))
+            F["8-read"] = self.guard("8", lambda: self.fig_read(scale_sizes, scale_read_n, "fig8",
+                                                                contenders=READERS[:2] + [FLOOR_FRESH]))
+            F["8-rss"] = self.guard("8", lambda: self.fig_rss(cli_available))
             self.mark_load("after figure 8")
-            F["throughput"] = self.fig_throughput_probes(validator_real)
+            F["throughput"] = self.guard("throughput", lambda: self.fig_throughput_probes(validator_real))
             R["validator_real"] = validator_real
         finally:
             self.contenders.close()
+        for key in [k for k, v in F.items() if v is None]:
+            del F[key]
         self.mark_load("end")
         R["loadavg"] = self.loads
         return R

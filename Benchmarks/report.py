@@ -157,6 +157,7 @@ def summarise(doc):
                 "loaded": loaded,
                 "ratio": loaded / unloaded if unloaded else None,
                 "bad": d["bad"],
+                "writer_errors": d.get("writer_errors", 0),
                 "writes_per_s": sum(d["writes"]) / (len(d["writes"]) / 2) / F["5"]["seconds"] if d["writes"] else 0,
                 "samples": len(d["0"]),
             }
@@ -407,6 +408,8 @@ def markdown(doc, S):
                     w("- **%s** — %s\n" % (g["goal"], text))
     for note in R.get("notes", []):
         w("> %s\n" % note)
+    for figure, error in sorted(R.get("failed", {}).items()):
+        w("> **Figure %s failed in this run** (its goals are missing above): `%s`\n" % (figure, error))
 
     ratio_note = ("Ratios divide MetadataCache's (or a peer's) median and p99 by the floor's median and p99 "
                   "measured in the same run, interleaved with it.\n")
@@ -479,9 +482,13 @@ def markdown(doc, S):
             if not s:
                 continue
             rows.append([s["label"], "%.0f" % s["unloaded"], "%.0f" % s["loaded"], ratio(s["ratio"]),
-                         "%.0f" % s["writes_per_s"], str(s["bad"])])
+                         "%.0f" % s["writes_per_s"], str(s["writer_errors"]), str(s["bad"])])
         w(md_table(["contender", "reads/s per reader, no writer", "with 2 writers", "loaded ÷ unloaded",
-                    "commits/s (2 writers)", "bad reads"], rows))
+                    "commits/s (2 writers)", "failed commits", "bad reads"], rows))
+        if any(s["writer_errors"] for s in S["5"].values()):
+            w("Failed commits are writes that raised an error and were counted (the writer then went on): with its "
+              "default 5 s busy timeout, SQLite answers \"database is locked\" to a writer that keeps losing the "
+              "lock to the other one (its busy handler sleeps and retries instead of queueing).\n")
         w("On a 2-core machine the 6 processes share 2 cores, so even the floor loses throughput to its writers: "
           "compare MetadataCache's ratio with the floor's.\n")
     w("## 6. Whole-process cold read: `metacache cache read` vs `cat` (1 MiB)\n")
