@@ -12,6 +12,7 @@ nanoseconds taken inside the worker around exactly one operation, so process
 start-up and this orchestrator's own overhead are never measured.
 
     refresh PAYLOAD N [trusted|strict]  N durable refreshes (lock, write, unlock)  -> ok t1 .. tN
+    refresh-split PAYLOAD N             the same, timed in three parts             -> ok lock,commit,unlock ..
     read N [PATH]                       N reads of the worker's own store          -> ok t1 .. tN
     decode N                            MetadataCache only: read(as:) typed decode -> ok t1 .. tN
     lock N                              N uncontended acquire + release            -> ok t1 .. tN
@@ -437,6 +438,22 @@ class Run:
             fig[size] = interleaved(jobs, rounds, per)
         return fig
 
+    def fig_refresh_split(self):
+        """Where a refresh's time goes: lock, commit (write, fsync, rename, fsync dir),
+        unlock — floor and MetadataCache (pre-validated), interleaved."""
+        out = {}
+        floor, mc = self.contenders.shared("floor"), self.contenders.shared("mc")
+        for size, n in ((MIB, self.it(300, 20)), (16 * MIB, self.it(60, 6))):
+            payload = self.cfg.payloads[(size, "a")]
+
+            def split(w, k, payload=payload):
+                reply = w.ask("refresh-split %s %d" % (payload, k))
+                return [tuple(int(x) for x in item.split(",")) for item in reply.split()[1:]]
+            log("fig1: refresh split %s x%d" % (size_label(size), n))
+            out[size] = interleaved({"floor": lambda k: split(floor, k), "mc-trusted": lambda k: split(mc, k)},
+                                    10, max(1, n // 10))
+        return out
+
     def fig_decode(self):
         self.commit_everywhere(MIB, REFRESHERS[:2])
         mc = self.contenders.shared("mc")
@@ -757,6 +774,7 @@ class Run:
                 return {4 * KIB: self.it(3000, 300), MIB: self.it(2000, 200), 16 * MIB: self.it(200, 20)}[size]
 
             F["1"] = self.guard("1", lambda: self.fig_refresh([4 * KIB, MIB, 16 * MIB], refresh_n, "fig1"))
+            F["1-split"] = self.guard("1", self.fig_refresh_split)
             self.mark_load("after figure 1")
             F["2"] = self.guard("2", lambda: self.fig_read([4 * KIB, MIB, 16 * MIB], read_n, "fig2"))
             # Typed decode is ~100x slower than a raw read: its own interleaved rounds

@@ -118,6 +118,11 @@ def summarise(doc):
 
     if "1" in F:
         S["1"] = by_size(F["1"], REFRESH_LABELS)
+    if "1-split" in F:
+        S["1-split"] = {}
+        for size, per in F["1-split"].items():
+            S["1-split"][int(size)] = {cid: [statistics.median(x[i] for x in samples) for i in range(3)]
+                                       for cid, samples in per.items()}
     if "2" in F:
         S["2"] = by_size(F["2"], READ_LABELS)
     if "2-decode" in F:
@@ -421,6 +426,20 @@ def markdown(doc, S):
         for size, table in sorted(S["1"].items()):
             w("### %s\n" % size_label(size))
             w(md_table(LAT_HEADER, latency_rows(table, ["floor", "mc-trusted", "mc-strict", "filelock", "sqlite", "lmdb"])))
+    if "1-split" in S:
+        w("### Where a refresh's time goes\n")
+        w("The same refresh timed in three parts (medians of each part, separate interleaved samples): taking the "
+          "lock (floor: open + flock; MetadataCache: `acquireWriterLock`, which also writes the holder record), "
+          "the commit (floor: temp, write, fsync, rename, fsync dir; MetadataCache: `commit(validation: .trusted)`, "
+          "which also hashes the payload, reads the previous header and checks free space) and the release.\n")
+        rows = []
+        for size, per in sorted(S["1-split"].items()):
+            f, m = per.get("floor"), per.get("mc-trusted")
+            if not f or not m:
+                continue
+            for i, part in enumerate(("lock", "commit", "release")):
+                rows.append([size_label(size), part, t(f[i]), t(m[i]), t(m[i] - f[i])])
+        w(md_table(["payload", "part", "floor", "MetadataCache", "difference"], rows, left=2))
     if "2" in S:
         w("## 2. Verified read latency\n")
         w("Warm page cache, in-process (no process start). MetadataCache verifies the header checksum, the length "

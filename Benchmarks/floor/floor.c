@@ -266,6 +266,21 @@ int main(int argc, char **argv) {
                 emit(" %lld", (long long)(now_ns() - t0));
             }
             flush_line();
+        } else if (strcmp(cmd, "refresh-split") == 0) {  /* refresh-split PAYLOAD N: "lock,commit,unlock" ns */
+            struct payload *p = load(a1);
+            long n = atol(a2);
+            emit("ok");
+            for (long i = 0; i < n; i++) {
+                int64_t t0 = now_ns();
+                int lfd = lock_open_and_flock();
+                int64_t t1 = now_ns();
+                commit_locked(p);
+                int64_t t2 = now_ns();
+                unlock_close(lfd);
+                int64_t t3 = now_ns();
+                emit(" %lld,%lld,%lld", (long long)(t1 - t0), (long long)(t2 - t1), (long long)(t3 - t2));
+            }
+            flush_line();
         } else if (strcmp(cmd, "read") == 0) {      /* read N [PATH [fresh]] */
             /* The floor reuses one buffer. With "fresh", every read gets a new
              * malloc'd buffer, freed after the read, as a library that hands out

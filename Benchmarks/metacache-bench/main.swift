@@ -199,6 +199,20 @@ func serve(directory: String) throws {
                 try writer.commit(payload, source: "bench", validation: validation)
                 writer.release()
             }
+        case "refresh-split":  // refresh-split PAYLOAD N: per refresh "acquire,commit,release" ns
+            let payload = payloads.load(args[0])
+            var parts: [String] = []
+            for _ in 0..<Int(args[1])! {
+                let t0 = nowNS()
+                let writer = try store.acquireWriterLock()
+                let t1 = nowNS()
+                try writer.commit(payload, source: "bench", validation: .trusted)
+                let t2 = nowNS()
+                writer.release()
+                let t3 = nowNS()
+                parts.append("\(t1 - t0),\(t2 - t1),\(t3 - t2)")
+            }
+            say("ok " + parts.joined(separator: " "))
         case "read":  // read N
             try timed(Int(args[0])!) {
                 guard let snapshot = try store.read(), !snapshot.payload.isEmpty else { fail("no cache to read") }
