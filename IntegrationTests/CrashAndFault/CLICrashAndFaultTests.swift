@@ -15,7 +15,7 @@ import Glibc
 ///
 /// Only fsync and rename are struck here. The CLI runs on Swift concurrency and
 /// commits on whichever pool thread resumes it; other threads of the runtime also
-/// call write(2) and ftruncate(2), so a `when=N` aimed at the commit's write can
+/// call write(2), so a `when=N` aimed at the commit's write can
 /// land on the runtime's wake-up write instead — and that leaves the CLI waiting
 /// forever for a wake-up that never came. No other thread fsyncs or renames, so
 /// those strikes always land. Writes are struck in the harness's commit-once

@@ -18,7 +18,7 @@ struct StraceCrashPoint: CustomStringConvertible, Sendable {
     static let beforeFsync = StraceCrashPoint(name: "after the writes, before fsync", step: .tempFsync, orphan: .complete)
     static let beforeRename = StraceCrashPoint(name: "after fsync and close, before rename", step: .rename, orphan: .complete)
     static let beforeDirectoryFsync = StraceCrashPoint(name: "after rename, before the directory fsync", step: .directoryFsync, orphan: nil)
-    static let beforeRelease = StraceCrashPoint(name: "after the directory fsync, still holding the lock", step: .releaseTruncate, orphan: nil)
+    static let beforeRelease = StraceCrashPoint(name: "after the directory fsync, still holding the lock", step: .releaseBlank, orphan: nil)
 }
 
 struct StraceFaultPoint: CustomStringConvertible, Sendable {

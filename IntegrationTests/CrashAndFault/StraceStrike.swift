@@ -7,7 +7,7 @@ import Testing
 /// concurrency may commit on a different pool thread from one run to the next,
 /// with a different number of earlier calls of that name (the CLI's runtime
 /// sometimes writes to an eventfd from the thread that later commits). Only
-/// write and ftruncate strikes can miss this way; no other thread fsyncs or renames.
+/// write and pwrite strikes can miss this way; no other thread fsyncs or renames.
 enum StraceStrike {
     static let attempts = 5
 

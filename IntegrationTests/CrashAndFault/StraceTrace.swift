@@ -65,7 +65,7 @@ struct StraceTrace: Sendable {
         p[.tempFsync] = next("fsync", after: p[.payloadWrite])
         p[.rename] = next("rename", after: p[.tempFsync]) { $0.text.contains(".tmp-") }
         p[.directoryFsync] = next("fsync", after: p[.rename])
-        p[.releaseTruncate] = next("ftruncate", after: p[.directoryFsync]) { $0.text.contains(", 0)") }
+        p[.releaseBlank] = next("pwrite64", after: p[.directoryFsync]) { $0.text.contains(", 1024, 0)") }
         return (thread, p)
     }
 

@@ -38,8 +38,13 @@ import TestSupport
         #expect(published.host == ProcessIdentity.hostName)
         #expect(published.processStartTime == ProcessIdentity.currentStartTime)
         #expect(published.backend == .advisory)
+        #expect(lockBytes.count == HolderRecordSlot.size)
         writer.release()
-        #expect(t.directory.contents("metadata.lock")?.isEmpty == true)
+        // Blanked in place, not truncated: same length, no record.
+        let after = try #require(t.directory.contents("metadata.lock"))
+        #expect(after.count == HolderRecordSlot.size)
+        #expect(HolderRecordSlot.parse(Array(after)) == nil)
+        #expect(Array(after) == HolderRecordSlot.cleared)
     }
 
     @Test func aSecondWriterTimesOutWithinItsBudgetNamingTheHolder() throws {

@@ -8,17 +8,52 @@ import Darwin
 /// `2026-11-25T09:31:02.123Z`. Writing and reading one fixed shape by hand keeps the
 /// lock path free of formatter setup costs and makes the text easy to parse elsewhere.
 package enum ISO8601Timestamp {
+    /// Length in bytes of every text `format` writes.
+    package static let length = 24
+
     package static func format(millisecondsSinceEpoch ms: Int64) -> String {
+        var bytes = [UInt8](repeating: 0, count: length)
+        write(millisecondsSinceEpoch: ms, into: &bytes, at: 0)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Writes `format`'s text into `bytes[offset ..< offset + length]` without
+    /// allocating: the lock holder stamps its record this way in the microseconds
+    /// between being granted the lock and publishing who it is. Years outside
+    /// 0...9999 are clamped (the shape has exactly four year digits).
+    package static func write(millisecondsSinceEpoch ms: Int64, into bytes: inout [UInt8], at offset: Int) {
+        precondition(offset >= 0 && offset + length <= bytes.count, "timestamp does not fit")
         var seconds = time_t(ms >= 0 ? ms / 1000 : (ms - 999) / 1000)
-        let millis = Int(ms - Int64(seconds) * 1000)
+        let millis = Int32(ms - Int64(seconds) * 1000)
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        func pad(_ v: Int32, _ width: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, width - s.count)) + s
+        var at = offset
+        func digits(_ value: Int32, _ width: Int) {
+            var v = value
+            for i in stride(from: width - 1, through: 0, by: -1) {
+                bytes[at + i] = UInt8(ascii: "0") + UInt8(v % 10)
+                v /= 10
+            }
+            at += width
         }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(millis), 3))Z"
+        func separator(_ c: Unicode.Scalar) {
+            bytes[at] = UInt8(ascii: c)
+            at += 1
+        }
+        digits(min(max(parts.tm_year + 1900, 0), 9999), 4)
+        separator("-")
+        digits(parts.tm_mon + 1, 2)
+        separator("-")
+        digits(parts.tm_mday, 2)
+        separator("T")
+        digits(parts.tm_hour, 2)
+        separator(":")
+        digits(parts.tm_min, 2)
+        separator(":")
+        digits(parts.tm_sec, 2)
+        separator(".")
+        digits(millis, 3)
+        separator("Z")
     }
 
     /// Parses the shape `format` writes; also accepts a missing fraction

@@ -82,11 +82,17 @@ package final class HeldWriterLock: Sendable {
         HeldWriterLocks.unregister(registryKey)
         switch backend {
         case .advisory:
-            // Clear the holder record before unlocking, so nobody reads our record
-            // after we are gone; then unlock explicitly before closing. Closing alone
-            // would release too, but an explicit unlock wakes waiters before the
-            // close-time bookkeeping, and is the last thing a holder does.
-            try? sys.ftruncate(fd, length: 0, path: lockPath)
+            // Blank the holder record before unlocking, so nobody reads our record
+            // after we are gone (a waiter whose ancestor we are would otherwise
+            // refuse to wait for the next holder as a self-deadlock). One pwrite of
+            // the slot, not ftruncate(0): a truncate frees the block and joins the
+            // journal on the handover's critical path (see HolderRecordSlot).
+            // Then unlock explicitly before closing. Closing alone would release
+            // too, but an explicit unlock wakes waiters before the close-time
+            // bookkeeping, and is the last thing a holder does.
+            HolderRecordSlot.cleared.withUnsafeBytes { raw in
+                try? sys.pwriteAll(fd, raw, at: 0, path: lockPath)
+            }
             try? sys.unlock(fd, path: lockPath)
             sys.closeIgnoringErrors(fd)
         case .lockFile:

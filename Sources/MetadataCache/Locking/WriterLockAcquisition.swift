@@ -95,6 +95,9 @@ package struct WriterLockAcquisition: Sendable {
         // O_RDWR: the holder writes its record into the lock file. O_NOFOLLOW: a
         // symlink planted at the lock path must not redirect our writes.
         let fd = try sys.open(lockPath, flags: O_RDWR | O_CREAT | O_NOFOLLOW, mode: mode_t(options.fileMode), operation: "open lock file")
+        // Encode our record now, before any wait: after the kernel grants the lock,
+        // only its timestamp is left to fill in (see HolderRecordSlot).
+        var slot = HolderRecordSlot(HolderRecord.forCurrentProcess(backend: .advisory))
         var keep = false
         defer { if !keep { sys.closeIgnoringErrors(fd) } }
         var waited = Duration.zero
@@ -148,8 +151,9 @@ package struct WriterLockAcquisition: Sendable {
             throw .lockingUnsupported(lockPath: lockPath, errno: errno)
         }
 
-        let record = HolderRecord.forCurrentProcess(backend: .advisory)
-        publish(record, fd: fd)
+        slot.stamp()
+        publish(slot, fd: fd)
+        let record = slot.record
         HeldWriterLocks.register(layout.lockPath, record)
         keep = true
         observer?.observe(.lockAcquired(lockPath: lockPath, backend: .advisory, waited: waited))
@@ -159,29 +163,24 @@ package struct WriterLockAcquisition: Sendable {
             sys: sys, observer: observer)
     }
 
-    /// Writes the holder record into the lock file. Best effort: the record only
-    /// informs waiters and `status`; failing to write it (a full disk) must not
-    /// fail the lock we already hold.
-    private func publish(_ record: HolderRecord, fd: Int32) {
-        let text = record.encodedJSON()
-        var bytes = Array(text.utf8)
-        bytes.withUnsafeMutableBytes { raw in
-            do {
-                try sys.pwriteAll(fd, UnsafeRawBufferPointer(raw), at: 0, path: layout.lockPath)
-                // Cut off the tail of a longer record left by a holder that crashed.
-                try sys.ftruncate(fd, length: Int64(raw.count), path: layout.lockPath)
-            } catch {}
+    /// Writes the holder record into the lock file's slot: one `pwrite` over bytes
+    /// the file already has, no truncation (see HolderRecordSlot for why). Best
+    /// effort: the record only informs waiters and `status`; failing to write it (a
+    /// full disk on the very first acquisition) must not fail the lock we hold.
+    private func publish(_ slot: HolderRecordSlot, fd: Int32) {
+        slot.bytes.withUnsafeBytes { raw in
+            try? sys.pwriteAll(fd, raw, at: 0, path: layout.lockPath)
         }
     }
 
     private func readRecord(fd: Int32) -> HolderRecord? { Self.readRecord(fd: fd, sys: sys) }
 
     private static func readRecord(fd: Int32, sys: SystemCalls) -> HolderRecord? {
-        var buffer = [UInt8](repeating: 0, count: 2048)
+        var buffer = [UInt8](repeating: 0, count: HolderRecordSlot.size)
         let n = (try? buffer.withUnsafeMutableBytes { (b) throws(MetadataCacheError) in
             try sys.preadFully(fd, into: b, at: 0, path: "lock file")
         }) ?? 0
-        return HolderRecord(parsing: buffer[0..<n])
+        return HolderRecordSlot.parse(buffer[0..<n])
     }
 
     // MARK: Lock file

@@ -135,11 +135,11 @@ extension CacheStore {
             try? sys.unlock(fd, path: lockPath)
             return CacheStatus.LockState(held: false, backend: planned, holder: nil)
         }
-        var buffer = [UInt8](repeating: 0, count: 2048)
+        var buffer = [UInt8](repeating: 0, count: HolderRecordSlot.size)
         let n = (try? buffer.withUnsafeMutableBytes { (b) throws(MetadataCacheError) in
             try sys.preadFully(fd, into: b, at: 0, path: lockPath)
         }) ?? 0
-        return CacheStatus.LockState(held: true, backend: .advisory, holder: HolderRecord(parsing: buffer[0..<n]))
+        return CacheStatus.LockState(held: true, backend: .advisory, holder: HolderRecordSlot.parse(buffer[0..<n]))
     }
 
     /// Removes orphaned temp files and stale owner files now, if the writer lock is
