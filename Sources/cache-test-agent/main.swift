@@ -8,7 +8,9 @@
 //                                                     hold until stdin closes
 //   acquire  --dir D [--backend B] [--timeout T]     print WAITING/PROGRESS events, then
 //                                                     ACQUIRED | TIMEOUT | CANCELLED |
-//                                                     SELFDEADLOCK (SIGINT cancels)
+//                                                     SELFDEADLOCK (SIGINT cancels);
+//                                                     after ACQUIRED, release and print
+//                                                     RELEASED (with thread counts)
 //   commit   --dir D --payload TEXT [--fault SPEC]... acquire and commit (faults may
 //                                                     crash the agent at any step);
 //                                                     with a `pause` fault, prints PAUSED
@@ -39,6 +41,11 @@ func say(_ line: String) {
             offset += n
         }
     }
+}
+
+/// Threads of this process (Linux: entries of /proc/self/task; -1 elsewhere).
+func threadCount() -> Int {
+    (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? -1
 }
 
 /// Blocks until stdin reaches end of file (the test's "let go now").
@@ -169,10 +176,17 @@ func runBlocking(_ store: CacheStore) throws {
 
     case "acquire":
         installInterruptHandler()
-        say("STARTED pid=\(getpid())")
+        let threadsBefore = threadCount()
+        say("STARTED pid=\(getpid()) threads=\(threadsBefore)")
         let writer = try store.acquireWriterLock(timeout: timeout(), cancellation: cancellation)
-        say("ACQUIRED pid=\(getpid()) backend=\(writer.backend) waitedMs=\(Int(writer.waited.milliseconds))")
+        say("ACQUIRED pid=\(getpid()) backend=\(writer.backend) waitedMs=\(Int(writer.waited.milliseconds)) threads=\(threadCount())")
         writer.release()
+        // A wait's watchdog thread exits after the release; report when the
+        // process is back to its thread count from before the wait (or what it is
+        // after 10 s).
+        let deadline = ContinuousClock.now + .seconds(10)
+        while threadCount() > threadsBefore && ContinuousClock.now < deadline { _ = poll(nil, 0, 1) }
+        say("RELEASED threads=\(threadCount())")
 
     case "commit":
         let writer = try store.acquireWriterLock(timeout: timeout())

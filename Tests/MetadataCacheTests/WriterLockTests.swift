@@ -116,6 +116,28 @@ import TestSupport
         #expect(try waiter.wait() == .exited(0))
     }
 
+    /// The watchdog thread of a wait is left asleep when the lock is granted (so
+    /// waking it does not slow the handover) and must exit when the lock is
+    /// released: no thread may outlive its lock.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/proc/self/task")))
+    func aWaitsWatchdogThreadSleepsWhileHeldAndExitsOnRelease() throws {
+        let t = try TestStore("watchdog")
+        let (agent, _) = try holder(t.directory.path)
+        let waiter = try Agent.start(["acquire", "--dir", t.directory.path, "--timeout", "infinite"])
+        let started = try waiter.readLine(until: { $0.hasPrefix("STARTED") })
+        _ = try waiter.readLine(until: { $0.hasPrefix("WAITING") })
+        agent.closeStdin()
+        let acquired = try waiter.readLine(until: { $0.hasPrefix("ACQUIRED") })
+        let released = try waiter.readLine(until: { $0.hasPrefix("RELEASED") })
+        let before = try #require(Int(started.field("threads") ?? ""))
+        let held = try #require(Int(acquired.field("threads") ?? ""))
+        let after = try #require(Int(released.field("threads") ?? ""))
+        #expect(held == before + 1, "the watchdog should still sleep while the lock is held")
+        #expect(after == before, "a watchdog thread outlived the lock")
+        #expect(try waiter.wait() == .exited(0))
+        try agent.wait()
+    }
+
     @Test func theKernelReleasesTheLockOfAKilledHolder() throws {
         let t = try TestStore("killed")
         let (agent, _) = try holder(t.directory.path)

@@ -6,8 +6,10 @@ import Darwin
 import Synchronization
 
 /// How a lock wait ended.
-package enum LockWaitOutcome: Sendable, Equatable {
-    case acquired
+package enum LockWaitOutcome: Sendable {
+    /// The lock is held; `watchdog`, when there is one, must be dismissed once the
+    /// lock is released (see `LockWaitWatchdog`).
+    case acquired(watchdog: LockWaitWatchdog?)
     case timedOut
     case cancelled
 }
@@ -28,6 +30,9 @@ package enum LockWaitOutcome: Sendable, Equatable {
 /// claims the outcome and interrupts the waiter with `LockWaitInterruptSignal`
 /// (repeatedly, because a signal that lands just before the waiter re-enters
 /// `flock` would be lost), until the waiter confirms it has stopped.
+///
+/// When the lock is granted, the watchdog is not woken: it stays asleep until the
+/// lock is released (`LockWaitWatchdog` explains why), and can no longer interrupt.
 ///
 /// The two threads agree on the outcome through one mutex-protected phase: whoever
 /// moves it away from `waiting` first decides. If the lock is granted in the same
@@ -112,10 +117,15 @@ package enum BlockingFlockWait {
                 if phase == .waiting { phase = granted ? .acquired : .failed }
                 return phase
             }
+            if final == .acquired {
+                // Not woken now: the wake-up would compete with the new holder for
+                // its CPU at the moment the handover is measured.
+                return .acquired(watchdog: LockWaitWatchdog { WakeupPipe.post(shared.done.write) })
+            }
             WakeupPipe.post(shared.done.write)
             switch final {
             case .acquired:
-                return .acquired
+                preconditionFailure("handled above")
             case .failed:
                 throw failure ?? .io(operation: "flock", path: lockPath, errno: .interrupted)
             case .timedOut, .cancelled, .waiting:
@@ -144,6 +154,12 @@ package enum BlockingFlockWait {
         let cancelFDs = cancellation.map(\.pollDescriptor).filter { $0 >= 0 }
         var stopReason: Phase?
         while stopReason == nil {
+            if shared.phase.withLock({ $0 }) == .acquired {
+                // The waiter holds the lock and will dismiss us when it releases;
+                // nothing is left to time or cancel.
+                while Coordination.pollReadable([shared.done.read], timeoutMilliseconds: -1) == nil {}
+                return
+            }
             let now = clock.now
             if let deadline, now >= deadline {
                 stopReason = .timedOut
@@ -190,7 +206,7 @@ package enum BlockingFlockWait {
         var nextProgress = started + progressInterval
         var pause = Duration.milliseconds(1)
         while true {
-            if try sys.tryFlock(fd, path: lockPath) { return .acquired }
+            if try sys.tryFlock(fd, path: lockPath) { return .acquired(watchdog: nil) }
             let now = clock.now
             if cancellation.contains(where: \.isCancelled) { return .cancelled }
             if let deadline, now >= deadline { return .timedOut }

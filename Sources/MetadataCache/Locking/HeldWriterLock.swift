@@ -25,6 +25,8 @@ package final class HeldWriterLock: Sendable {
     private let ownerInode: UInt64?
     private let renewal: LeaseRenewal?
     private let ownerLock: OwnerFileLock?
+    /// The sleeping watchdog of the wait that granted this lock, if it waited.
+    private let watchdog: LockWaitWatchdog?
     private let sys: SystemCalls
     private let observer: (any CacheObserver)?
     private let released = Atomic<Bool>(false)
@@ -32,7 +34,8 @@ package final class HeldWriterLock: Sendable {
     init(
         backend: LockBackendKind, lockPath: String, registryKey: String, record: HolderRecord, waited: Duration,
         timeout: LockTimeout, acquisitionStarted: ContinuousClock.Instant, fd: Int32, ownerInode: UInt64?,
-        renewal: LeaseRenewal?, ownerLock: OwnerFileLock?, sys: SystemCalls, observer: (any CacheObserver)?
+        renewal: LeaseRenewal?, ownerLock: OwnerFileLock?, watchdog: LockWaitWatchdog?, sys: SystemCalls,
+        observer: (any CacheObserver)?
     ) {
         self.backend = backend
         self.lockPath = lockPath
@@ -46,6 +49,7 @@ package final class HeldWriterLock: Sendable {
         self.ownerInode = ownerInode
         self.renewal = renewal
         self.ownerLock = ownerLock
+        self.watchdog = watchdog
         self.sys = sys
         self.observer = observer
     }
@@ -95,6 +99,8 @@ package final class HeldWriterLock: Sendable {
             }
             try? sys.unlock(fd, path: lockPath)
             sys.closeIgnoringErrors(fd)
+            // After the unlock: waking the wait's watchdog now delays nobody.
+            watchdog?.dismiss()
         case .lockFile:
             renewal?.stop()
             if let ownerLock, let ownerInode {

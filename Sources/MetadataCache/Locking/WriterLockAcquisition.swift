@@ -101,6 +101,7 @@ package struct WriterLockAcquisition: Sendable {
         var keep = false
         defer { if !keep { sys.closeIgnoringErrors(fd) } }
         var waited = Duration.zero
+        var watchdog: LockWaitWatchdog?
         do throws(MetadataCacheError) {
             if try !sys.tryFlock(fd, path: lockPath) {
                 let holder = readRecord(fd: fd)
@@ -131,8 +132,8 @@ package struct WriterLockAcquisition: Sendable {
                 }
                 waited = ContinuousClock.now - started
                 switch outcome {
-                case .acquired:
-                    break
+                case let .acquired(sleepingWatchdog):
+                    watchdog = sleepingWatchdog
                 case .timedOut:
                     let last = readRecord(fd: fd)
                     observer?.observe(.lockTimedOut(lockPath: lockPath, waited: waited, holder: last))
@@ -160,7 +161,7 @@ package struct WriterLockAcquisition: Sendable {
         return HeldWriterLock(
             backend: .advisory, lockPath: lockPath, registryKey: layout.lockPath, record: record, waited: waited,
             timeout: timeout, acquisitionStarted: started, fd: fd, ownerInode: nil, renewal: nil, ownerLock: nil,
-            sys: sys, observer: observer)
+            watchdog: watchdog, sys: sys, observer: observer)
     }
 
     /// Writes the holder record into the lock file's slot: one `pwrite` over bytes
@@ -212,7 +213,7 @@ package struct WriterLockAcquisition: Sendable {
                 return HeldWriterLock(
                     backend: .lockFile, lockPath: lockPath, registryKey: layout.lockPath, record: record, waited: waited,
                     timeout: timeout, acquisitionStarted: started, fd: fd, ownerInode: inode,
-                    renewal: owner.startRenewing(fd: fd), ownerLock: owner, sys: sys, observer: observer)
+                    renewal: owner.startRenewing(fd: fd), ownerLock: owner, watchdog: nil, sys: sys, observer: observer)
             case let .held(holder):
                 try refuseSelfDeadlock(holder: holder, reentrancy: reentrancy)
                 let waited = now - started
