@@ -288,35 +288,31 @@ def goals(doc, S):
 WHY = {
     "Durable refresh, pre-validated bytes": (
         "The split table under figure 1 shows where the extra time goes (lock, commit, release, each against the "
-        "floor's). Lock and release carry the holder record (pwrite + ftruncate after locking, ftruncate before "
-        "unlocking); the commit adds one XXH64 pass (~45 µs per MiB, see the throughput table), a read of the "
-        "previous header to number the generation (open, fstat, pread, close) and a statfs for the free-space "
-        "check. `Benchmarks/experiments/refresh-fileops.c` adds exactly these file operations to the C floor: on "
-        "the development machine the holder record cost ~10–25 µs per 1 MiB refresh and the statfs + header read "
-        "under 10 µs. `strace` shows 31 syscalls per MetadataCache refresh against 12 for the floor (4 getpid, "
-        "3 getrandom, 2 ftruncate, a separate write for the header among them), and `/usr/bin/time` over 400 "
-        "refreshes ~0.1–0.2 ms more kernel CPU per refresh than the floor, spread over those calls. Across runs on "
-        "the development machine the 1 MiB ratio ranged 1.08–1.16×, so the goal sits within run-to-run noise. "
-        "Proposed: the fixed-size holder-record slot of the handover note (no ftruncate at all), one getpid and one "
-        "getrandom per commit."),
+        "floor's). Since commit 791743b the holder record costs one `pwrite` into a fixed slot after locking and "
+        "one before unlocking (no `ftruncate`). What remains: one XXH64 pass over the payload (~45 µs per MiB, "
+        "about 4 % of the 1 MiB floor on its own; see the throughput table), a read of the previous header to "
+        "number the generation (open, fstat, pread, close), a statfs for the free-space check, a separate write "
+        "for the header (the file is one page longer than the floor's), two getpid and two getrandom. "
+        "`perf record` over 400 refreshes: ~87 % of the time is in the kernel, user space other than XXH64 under "
+        "3 %. `Benchmarks/experiments/refresh-fileops.c` adds these file operations to the C floor. Across runs on "
+        "the development machine the 1 MiB ratio ranged 1.08–1.16×: the goal sits within run-to-run noise. Not "
+        "done: hashing on a second thread while the kernel copies the payload (hides the hash on ≥ 2 cores, adds "
+        "a thread to every commit), remembering the previous header by file identity (saves three syscalls)."),
     "Lock handover median": (
-        "A waiter whose CPU went idle (the common case) pays for the holder-record writes on the critical path "
-        "and for user-space work after the kernel wakes it. Evidence: (1) `Benchmarks/experiments/handover-fileops.c` "
-        "hands an flock between two C processes with MetadataCache's file operations: with the waiter idle 20 ms, "
-        "bare flock hands over in ~26 µs median, with the library's `ftruncate(0)` before unlocking and "
-        "`pwrite`+`ftruncate` after locking in ~95 µs, without the release-side truncate ~65 µs, and with a "
-        "fixed-size record slot written by one pwrite and never truncated ~45 µs. (2) A `perf record -e sched:*,"
-        "syscalls:*` trace of the benchmark's handover shows, per handover: the holder's `ftruncate(0)` 30–60 µs "
-        "before its `flock(LOCK_UN)`; the wake-up of the idle vCPU 35–45 µs; then 70–80 µs of user-space work in "
-        "the waiter between `flock` returning and its `pwrite` of the holder record (building the record: Date, "
-        "getrandom, JSON and ISO 8601 text; posting the watchdog's pipe), then `pwrite` + `ftruncate` ~30 µs. "
-        "Back-to-back (hot) handovers meet the goal. Proposed: (a) write the holder record in a fixed-size slot with "
-        "a single `pwrite` and do not truncate on release (`status` already reads a record only while the lock is "
-        "held; mark the slot released with a 1-byte `pwrite` if waiters must not see the previous holder), "
-        "(b) build the record (everything but `acquiredAt`) before blocking in `flock`, so only the `pwrite` "
-        "remains after the wake-up."),
+        "After an idle wait both processes' CPUs have gone idle, so the release and the wake-up run cold. A "
+        "`perf record -e syscalls:*` trace of this figure's idle handovers (after commit 16716a9) shows per "
+        "handover: the holder's blanking `pwrite` ~10 µs before its `flock(LOCK_UN)`; the kernel waking the "
+        "waiter's idle vCPU 15–90 µs after the unlock (the floor pays this too); then ~40 µs of cold user-space "
+        "work in the waiter between `flock` returning and the guard being returned (restoring the signal mask, "
+        "stamping and writing the holder record, registering the guard). Back-to-back the same path takes "
+        "~25 µs in total and meets the goal. Already done: the holder record in a fixed slot written by one "
+        "`pwrite`, encoded before the wait (791743b; this figure's idle median went from 184 µs to 105 µs), and "
+        "the wait's watchdog thread no longer woken at the grant, where its wake-up was often scheduled ahead of "
+        "the new holder on the same CPU (16716a9; ~102 → ~81 µs median in an interleaved A/B of 3 × 60 trials). "
+        "`Benchmarks/experiments/handover-fileops.c` shows the floor for these file operations: bare flock "
+        "16–23 µs, with the slot written and blanked by `pwrite` 34–40 µs, with an mmap'ed slot 43–46 µs."),
     "Lock handover p99": (
-        "See the median: the same costs, plus scheduling on a 2-vCPU VM (the woken waiter and its watchdog thread "
+        "See the median: the same costs, plus scheduling on a 2-vCPU VM (the woken waiter "
         "can land on the CPU the holder still occupies)."),
     "Reader throughput with 2 writers": (
         "On 2 cores, 4 readers and 2 writers share the CPUs: the floor's own readers lose about as much (compare "
@@ -459,8 +455,8 @@ def markdown(doc, S):
     if "3" in S:
         w("## 3. Uncontended lock acquire + release\n")
         w(md_table(LAT_HEADER, latency_rows(S["3"], ["floor", "mc", "filelock", "sqlite", "lmdb"])))
-        w("MetadataCache's acquisition also publishes a holder record (pwrite + ftruncate of the lock file) and "
-          "clears it on release, so that waiters and `status` can say who holds the lock.\n")
+        w("MetadataCache's acquisition also publishes a holder record (one pwrite into a fixed slot of the lock "
+          "file) and blanks it on release, so that waiters and `status` can say who holds the lock.\n")
     if "4" in S:
         w("## 4. Lock handover\n")
         w("A holder process releases at a recorded CLOCK_MONOTONIC time (taken just before its release call); "
@@ -471,8 +467,8 @@ def markdown(doc, S):
         w("- **idle waiter:** the holder releases a random 0–50 ms after the waiter blocked — the common case (a "
           "refresher waits for another's fetch, its CPU goes idle), and uniform over filelock's polling period.\n"
           "- **back-to-back:** the holder releases within 1 ms — hot caches and CPUs, as a queue of busy writers.\n")
-        w("*release call* = how long the holder's release call took (MetadataCache clears its holder record with "
-          "`ftruncate` before unlocking). *Waiter CPU* = the waiter's user+system time (getrusage) per wait, and "
+        w("*release call* = how long the holder's release call took (MetadataCache blanks its holder record with "
+          "one `pwrite` before unlocking). *Waiter CPU* = the waiter's user+system time (getrusage) per wait, and "
           "as a share of one core over one long wait.\n")
         for regime, title in (("idle", "Idle waiter (release 0–50 ms after the waiter blocked)"),
                               ("hot", "Back-to-back (release within 1 ms)")):
