@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import MetadataCache
 import Synchronization
 
 /// Runs async library code (`CacheStore.refresh`) from the synchronous `main`.
@@ -18,7 +19,11 @@ enum BlockingAsync {
 
     static func run<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
         var fds: [Int32] = [-1, -1]
-        guard pipe(&fds) == 0 else { fatalError("pipe failed: errno \(errno)") }
+        // Out of descriptors (EMFILE/ENFILE) is the only realistic failure: an I/O
+        // error (exit 74) that names it, not a crash.
+        guard pipe(&fds) == 0 else {
+            throw MetadataCacheError.io(operation: "pipe", path: "(wake-up pipe of the refresh)", errno: Errno(rawValue: errno))
+        }
         defer { fds.forEach { close($0) } }
         for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         let outcome = Outcome<T>()
@@ -27,6 +32,8 @@ enum BlockingAsync {
             let result: Result<T, any Error>
             do { result = .success(try await body()) } catch { result = .failure(error) }
             outcome.value.withLock { $0 = result }
+            // One byte into an empty blocking pipe whose read end is open: only an
+            // interruption can make it fail.
             var byte: UInt8 = 1
             while write(writeEnd, &byte, 1) == -1 && errno == EINTR {}
         }
