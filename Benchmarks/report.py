@@ -294,8 +294,11 @@ WHY = {
         "number the generation (open, fstat, pread, close), a statfs for the free-space check, a separate write "
         "for the header (the file is one page longer than the floor's), two getpid and two getrandom. "
         "`perf record` over 400 refreshes: ~87 % of the time is in the kernel, user space other than XXH64 under "
-        "3 %. `Benchmarks/experiments/refresh-fileops.c` adds these file operations to the C floor. Across runs on "
-        "the development machine the 1 MiB ratio ranged 1.08–1.16×: the goal sits within run-to-run noise. Not "
+        "3 %. `Benchmarks/experiments/refresh-fileops.c` adds these file operations to the C floor. At 16 MiB the "
+        "hash alone is ~0.73 ms, about 7 % of a 10 ms floor, which leaves 3 % for everything else while the "
+        "floor itself moves between 9.9 and 11.3 ms from run to run (fsync of 16 MiB on a virtio disk). Across "
+        "full runs on the development machine the ratios ranged 1.08–1.16× at 1 MiB and 1.04–1.18× at 16 MiB "
+        "(compare the same sizes in figure 8 of the same run): the goal sits within run-to-run noise. Not "
         "done: hashing on a second thread while the kernel copies the payload (hides the hash on ≥ 2 cores, adds "
         "a thread to every commit), remembering the previous header by file identity (saves three syscalls)."),
     "Lock handover median": (
