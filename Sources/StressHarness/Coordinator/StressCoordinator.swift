@@ -114,7 +114,7 @@ final class StressCoordinator {
         let builder = StressReportBuilder(
             options: options, analysis: analysis, outcomes: outcomes, inspection: inspection,
             cliEvents: options.useCLI ? CLICommitEvents(path: layout.cliEventsPath) : nil,
-            measuredSeconds: Double(stop - start) / 1e9, malformedLogLines: logReader.malformedLines, stall: stall,
+            measuredSeconds: Double(stop - start) / 1e9, malformedLogLines: logReader.malformedLines, tornLogAppends: logReader.tornAppends, stall: stall,
             runEnd: stop)
         return builder.build()
     }

@@ -14,6 +14,8 @@ struct StressReportBuilder {
     var cliEvents: CLICommitEvents?
     var measuredSeconds: Double
     var malformedLogLines: Int
+    /// Appends cut short by a kill (see `WriterIntervalLog.Reader.tornAppends`).
+    var tornLogAppends: Int = 0
     /// Set when the coordinator gave up waiting for the writers.
     var stall: String?
     /// Nanoseconds from each kill to the end of the measured phase.
@@ -136,6 +138,9 @@ struct StressReportBuilder {
             v.append("unterminated holds: \(unterminated.count) writers logged acquiring the lock and never releasing or being killed (first: pid \(unterminated[0].pid))")
         }
         if malformedLogLines > 0 { v.append("interval log: \(malformedLogLines) malformed lines") }
+        if tornLogAppends > 0 && options.killWritersEveryMilliseconds == nil {
+            v.append("interval log: \(tornLogAppends) appends cut short, but no process was killed")
+        }
         if let stall { v.append("stalled: \(stall)") }
 
         // Kill chaos.

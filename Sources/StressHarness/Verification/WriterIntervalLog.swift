@@ -53,6 +53,14 @@ public final class WriterIntervalLog: Sendable {
         private var offset: Int64 = 0
         private var pending: [UInt8] = []
         public private(set) var malformedLines = 0
+        /// Lines that were a torn start of one record followed by a whole record:
+        /// what a writer SIGKILLed inside its append leaves behind. A write(2) to
+        /// a regular file stops at a page boundary when a fatal signal is pending,
+        /// so an append that crosses a 4 KiB boundary can end early ("ex" of an
+        /// `exit` line) and the next append continues the same line. The whole
+        /// record is kept; the torn one is lost, as if the kill had come just
+        /// before it. Only kill chaos can explain one (the report checks).
+        public private(set) var tornAppends = 0
 
         public init(path: String) { self.path = path }
         deinit { if fd >= 0 { close(fd) } }
@@ -76,6 +84,9 @@ public final class WriterIntervalLog: Sendable {
                 let line = String(decoding: pending[start..<newline], as: UTF8.self)
                 if let record = WriterRecord(line: Substring(line)) {
                     records.append(record)
+                } else if let record = Self.recordAfterTornAppend(line) {
+                    records.append(record)
+                    tornAppends += 1
                 } else {
                     malformedLines += 1
                 }
@@ -83,6 +94,17 @@ public final class WriterIntervalLog: Sendable {
             }
             pending.removeFirst(start)
             return records
+        }
+
+        /// The whole record that ends `line`, when what precedes it is not a
+        /// record by itself (the start of one cut short), or nil.
+        static func recordAfterTornAppend(_ line: String) -> WriterRecord? {
+            var index = line.index(after: line.startIndex)
+            while index < line.endIndex {
+                if let record = WriterRecord(line: line[index...]) { return record }
+                index = line.index(after: index)
+            }
+            return nil
         }
     }
 }
