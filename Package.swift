@@ -2,7 +2,7 @@
 import PackageDescription
 
 // MetadataCache: one JSON metadata document on local disk, shared safely by many
-// processes. Toolchain only: this manifest must never declare a `.package(...)`.
+// processes. Toolchain only: this manifest declares no package dependencies, ever.
 let package = Package(
     name: "MetadataCache",
     platforms: [.macOS(.v15)],
