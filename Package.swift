@@ -49,6 +49,7 @@ let package = Package(
         // Foundation) adds ~9 ms to every start, so only http(s) refreshes pay it.
         .executableTarget(
             name: "metacache-fetch",
+            dependencies: ["MetadataCache"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // The stress harness: many concurrent refreshers, readers and updaters as
