@@ -46,16 +46,7 @@ enum CLIReaderWorker {
             switch termination {
             case .exited(0):
                 let verdict = output.withUnsafeBytes { verifier.check($0, headerGeneration: nil) }
-                switch verdict {
-                case .good:
-                    stats.succeeded += 1
-                case let .torn(why):
-                    stats.tornReads += 1
-                    stats.note("read \(stats.reads): \(why)")
-                case let .regressed(from, to):
-                    stats.staleReads += 1
-                    stats.note("read \(stats.reads): generation went back from \(from) to \(to)")
-                }
+                stats.count(verdict, read: "read \(stats.reads)")
             case .exited(65):
                 stats.corruptReads += 1
                 stats.note("read \(stats.reads): exit 65: \(stderr.prefix(300))")

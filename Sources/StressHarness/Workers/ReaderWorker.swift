@@ -46,16 +46,7 @@ enum ReaderWorker {
                 continue
             }
             let verdict = snapshot.payload.withUnsafeBytes { verifier.check($0, headerGeneration: snapshot.generation) }
-            switch verdict {
-            case .good:
-                stats.succeeded += 1
-            case let .torn(why):
-                stats.tornReads += 1
-                stats.note("read \(stats.reads) (generation \(snapshot.generation)): \(why)")
-            case let .regressed(from, to):
-                stats.staleReads += 1
-                stats.note("read \(stats.reads): generation went back from \(from) to \(to)")
-            }
+            stats.count(verdict, read: "read \(stats.reads) (generation \(snapshot.generation))")
         }
         WorkerReport.send(stats)
         return 0

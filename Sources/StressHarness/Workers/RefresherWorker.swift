@@ -66,23 +66,8 @@ enum RefresherWorker {
                         }
                     }
                 }
-            } catch let error as MetadataCacheError {
-                if case .lockTimeout = error {
-                    hooks.timedOut()
-                    shared.update { $0.timeouts += 1 }
-                } else {
-                    hooks.failed()
-                    shared.update {
-                        $0.failures += 1
-                        $0.note("refresh \(sequence): \(error)")
-                    }
-                }
             } catch {
-                hooks.failed()
-                shared.update {
-                    $0.failures += 1
-                    $0.note("refresh \(sequence): \(error)")
-                }
+                shared.countFailure(error, of: "refresh \(sequence)", hooks: hooks)
             }
             let elapsed = MonotonicClock.nanoseconds() - started
             shared.update { $0.operationLatency.record(elapsed) }

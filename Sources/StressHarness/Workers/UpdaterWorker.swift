@@ -50,23 +50,8 @@ enum UpdaterWorker {
                     $0.succeeded += 1
                     $0.updates += 1
                 }
-            } catch let error as MetadataCacheError {
-                if case .lockTimeout = error {
-                    hooks.timedOut()
-                    shared.update { $0.timeouts += 1 }
-                } else {
-                    hooks.failed()
-                    shared.update {
-                        $0.failures += 1
-                        $0.note("update \(sequence): \(error)")
-                    }
-                }
             } catch {
-                hooks.failed()
-                shared.update {
-                    $0.failures += 1
-                    $0.note("update \(sequence): \(error)")
-                }
+                shared.countFailure(error, of: "update \(sequence)", hooks: hooks)
             }
             let elapsed = MonotonicClock.nanoseconds() - started
             shared.update { $0.operationLatency.record(elapsed) }
