@@ -49,6 +49,16 @@ public struct CommonSettings: Sendable {
         return options
     }
 
+    /// The observers of a command that prints nothing of its own progress:
+    /// `--verbose` diagnostics on `standardError`, and the `--events` sink, each
+    /// only when asked for.
+    func optionalObservers(standardError: any OutputChannel) throws(CommandFailure) -> [any CacheObserver] {
+        var observers: [any CacheObserver] = []
+        if verbose { observers.append(DiagnosticLog(output: standardError, verbose: true, quiet: quiet)) }
+        if let sink = try eventsSink() { observers.append(sink) }
+        return observers
+    }
+
     /// The `--events` sink, when asked for.
     public func eventsSink() throws(CommandFailure) -> JSONLinesEventSink? {
         guard let eventsPath else { return nil }

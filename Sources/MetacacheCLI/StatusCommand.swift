@@ -10,9 +10,7 @@ struct StatusCommand {
     let context: CommandContext
 
     func run() throws(CommandFailure) -> ExitCode {
-        var observers: [any CacheObserver] = []
-        if common.verbose { observers.append(DiagnosticLog(output: context.standardError, verbose: true, quiet: common.quiet)) }
-        if let sink = try common.eventsSink() { observers.append(sink) }
+        let observers = try common.optionalObservers(standardError: context.standardError)
         let status: CacheStatus
         do {
             let store = try CacheStore(
