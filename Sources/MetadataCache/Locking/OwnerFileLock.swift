@@ -119,6 +119,10 @@ package struct OwnerFileLock: Sendable {
     package func breakOwnerFile(expectedInode: UInt64) throws(MetadataCacheError) -> Bool {
         let aside = layout.path(
             of: layout.ownerBreakPrefix + "\(ProcessIdentity.currentPID)-" + Hex.format(UInt64.random(in: 0...UInt64.max)))
+        // Rename aside first, then check what we moved: an unlink by name could
+        // remove a file a new holder created a moment ago (the bug kopi's fallback
+        // has). rename is atomic, so exactly one breaker gets the file; if its
+        // inode is not the expected one it is put back below.
         do {
             try sys.rename(layout.ownerPath, to: aside)
         } catch .io(_, _, .noSuchFile) {

@@ -103,6 +103,9 @@ package struct WriterLockAcquisition: Sendable {
         var waited = Duration.zero
         var watchdog: LockWaitWatchdog?
         do throws(MetadataCacheError) {
+            // One non-blocking attempt first: uncontended, that is the whole cost;
+            // contended, we learn it before blocking, so we can read the holder,
+            // refuse a self-deadlock and announce the wait at once.
             if try !sys.tryFlock(fd, path: lockPath) {
                 let holder = readRecord(fd: fd)
                 try refuseSelfDeadlock(holder: holder, reentrancy: reentrancy)

@@ -75,6 +75,10 @@ extension CacheWriterLockGuard {
         } catch .corruptCache {
             let aside = store.layout.corruptAsidePath(
                 millisecondsSinceEpoch: Int64((Date().timeIntervalSince1970 * 1000).rounded()))
+            // rename, not unlink or copy: one atomic step that keeps the evidence
+            // (bytes and inode) for whoever investigates, and leaves readers with
+            // "no cache" rather than a half-moved file. We hold the writer lock, so
+            // no commit can rename a new cache into place in between.
             try store.sys.rename(store.cachePath, to: aside)
             store.options.observer?.observe(.corruptCacheMovedAside(path: store.cachePath, movedTo: aside))
             return aside
