@@ -145,14 +145,22 @@ import TestSupport
     @Test(arguments: [
         ("0", LockTimeout.immediate), ("0.0", .immediate), ("10", .after(.seconds(10))), ("2.5", .after(.milliseconds(2500))),
         ("infinite", .infinite), ("INF", .infinite), (" 3 ", .after(.seconds(3))), ("7s", .after(.seconds(7))),
+        (".5", .after(.milliseconds(500))), ("1000000000", .after(.seconds(1_000_000_000))), ("0.0000000001", .immediate),
     ])
     func lockTimeoutsParse(text: String, expected: LockTimeout) {
         #expect(LockTimeout(parsing: text) == expected)
     }
 
-    @Test(arguments: ["", "-1", "abc", "1e3", ".5", "5.", "nan", "1.2.3", "10m"])
+    @Test(arguments: ["", "-1", "abc", "1e3", ".", "s", "5.", "nan", "1.2.3", "10m", "1000000001", "10000000000", "99999999999"])
     func badLockTimeoutsAreRejected(text: String) {
         #expect(LockTimeout(parsing: text) == nil)
+    }
+
+    /// Past ~9.2e9 s the nanosecond count overflows Int64: such values must be
+    /// refused, never trap.
+    @Test(arguments: [1e9 + 1, 1e10, 1e12, Double.greatestFiniteMagnitude, .infinity, -.infinity, .nan, -1])
+    func outOfRangeSecondsAreRejectedWithoutTrapping(seconds: Double) {
+        #expect(LockTimeout.seconds(seconds) == nil)
     }
 
     @Test func timestampsRoundTripAtMillisecondPrecision() {

@@ -8,15 +8,23 @@ public enum LockTimeout: Sendable, Hashable, CustomStringConvertible {
     /// Wait until the lock is free or the wait is cancelled.
     case infinite
 
-    /// `0` means `.immediate`; negative and non-finite values are rejected (nil).
+    /// The longest finite timeout accepted: 10^9 s, about 31.7 years. Anything longer
+    /// is meant as "forever" and should say `infinite`; accepting it would overflow
+    /// the nanosecond count (9.2 * 10^9 s) instead.
+    public static let maximumSeconds: Double = 1_000_000_000
+
+    /// `0` means `.immediate`; negative, non-finite and over-`maximumSeconds` values
+    /// are rejected (nil).
     public static func seconds(_ seconds: Double) -> LockTimeout? {
-        guard seconds.isFinite, seconds >= 0 else { return nil }
-        if seconds == 0 { return .immediate }
-        return .after(.nanoseconds(Int64((seconds * 1e9).rounded())))
+        guard seconds.isFinite, seconds >= 0, seconds <= maximumSeconds else { return nil }
+        let nanoseconds = Int64((seconds * 1e9).rounded())
+        if nanoseconds == 0 { return .immediate }
+        return .after(.nanoseconds(nanoseconds))
     }
 
-    /// Parses `0`, `2.5`, `10`, `infinite` (also `inf`, `none`), as accepted by the CLI,
-    /// environment and config file. Nil for anything else.
+    /// Parses `0`, `2.5`, `.5`, `10`, `10s`, `infinite` (also `inf`, `none`, `forever`),
+    /// as accepted by the CLI, environment and config file. Nil for anything else,
+    /// including values over `maximumSeconds`.
     public init?(parsing text: String) {
         let t = text.trimmingWhitespace().lowercased()
         if t == "infinite" || t == "inf" || t == "none" || t == "forever" {
@@ -26,7 +34,7 @@ public enum LockTimeout: Sendable, Hashable, CustomStringConvertible {
         var digits = t
         if digits.hasSuffix("s") { digits.removeLast() }
         guard !digits.isEmpty, digits.allSatisfy({ $0.isNumber || $0 == "." }),
-            digits.filter({ $0 == "." }).count <= 1, digits.first != ".", digits.last != ".",
+            digits.filter({ $0 == "." }).count <= 1, digits.contains(where: \.isNumber), digits.last != ".",
             let value = Double(digits), let timeout = LockTimeout.seconds(value)
         else { return nil }
         self = timeout
