@@ -25,10 +25,13 @@ package struct CacheFileReader: Sendable {
     package init(sys: SystemCalls) { self.sys = sys }
 
     /// Opens the cache file read-only; nil when it does not exist. `O_NOFOLLOW`:
-    /// a symlink where the cache should be is refused, not followed.
+    /// a symlink where the cache should be is refused, not followed. `O_NONBLOCK`:
+    /// opening a FIFO planted where the cache should be would otherwise block until
+    /// some writer opens it — a reader must never wait. (It changes nothing for the
+    /// regular file a cache is; fstat then refuses anything else.)
     private func openIfExists(_ path: String) throws(MetadataCacheError) -> Int32? {
         do {
-            return try sys.open(path, flags: O_RDONLY | O_NOFOLLOW)
+            return try sys.open(path, flags: O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
         } catch .io(_, _, .noSuchFile) {
             return nil
         } catch .io(_, _, .tooManySymlinks) {
@@ -47,6 +50,12 @@ package struct CacheFileReader: Sendable {
         guard size >= CacheHeader.minimumLength else {
             throw .corruptCache(path: path, problem: .truncatedHeader(size: size))
         }
+
+        // A file far larger than any default-sized cache is checked by its header
+        // before the whole-file buffer is allocated: a foreign multi-gigabyte file
+        // planted at the cache path must fail as "not a cache file", not exhaust
+        // memory. Normal sizes skip this (one pread saved on the hot path).
+        if size > Self.headerCheckedFirstAbove { try checkHeaderAnnounces(size: size, fd: fd, path: path) }
 
         // One allocation of exactly the file size and (normally) one read(2): the
         // payload is handed out in place, without a second copy.
@@ -86,6 +95,23 @@ package struct CacheFileReader: Sendable {
             source: header.source, validators: HTTPValidators(etag: header.etag, lastModified: header.lastModified),
             writerPID: header.writerPID, writerHost: header.writerHost, path: path,
             fileIdentity: CacheFileIdentity(status), fileSize: size)
+    }
+
+    /// Files larger than this (the default payload limit plus the largest header)
+    /// have their header checked before the payload is read.
+    static let headerCheckedFirstAbove = (64 << 20) + CacheHeader.maximumLength
+
+    /// Throws unless the file starts with a valid header whose lengths add up to
+    /// exactly `size`.
+    private func checkHeaderAnnounces(size: Int, fd: Int32, path: String) throws(MetadataCacheError) {
+        let prefix = try readPrefix(fd, path: path, count: CacheHeader.maximumLength)
+        do throws(CacheCorruption) {
+            let (header, headerLength) = try withBytes(of: prefix) { (b) throws(CacheCorruption) in try CacheHeader.decode(b) }
+            let expected = headerLength + Int(clamping: header.payloadLength)
+            guard expected == size else { throw .lengthMismatch(expected: expected, actual: size) }
+        } catch {
+            throw .corruptCache(path: path, problem: error)
+        }
     }
 
     /// Reads and verifies only the header (not the payload checksum): enough to
