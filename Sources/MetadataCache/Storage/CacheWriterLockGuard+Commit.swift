@@ -139,7 +139,8 @@ extension CacheWriterLockGuard {
                 lastModified: validators.lastModified, writerHost: ProcessIdentity.hostName)
             let durable = DurableCommit(
                 layout: store.layout, sys: store.sys, fileMode: mode_t(options.fileMode),
-                freeSpaceMargin: options.freeSpaceMargin)
+                freeSpaceMargin: options.freeSpaceMargin,
+                permissionErrorsMayBeTransient: DurableCommit.permissionErrorsMayBeTransient(on: store.fileSystem))
             let lock = self.lock
             let result = try durable.commit(
                 header: header.encoded(), payload: bytes, renameBudget: lock.remainingBudget, retries: retries,

@@ -34,11 +34,13 @@ import Darwin
 ///    after crash" with delayed allocation.
 /// 5. `rename` over the cache file. POSIX makes the replacement atomic for
 ///    readers: the name points at the old inode or the new one, never neither.
-///    Transient failures (`EBUSY`, `EAGAIN`, `ETXTBSY`, and `EACCES`/`EPERM` that
-///    network and Windows-backed filesystems report while another process has the
-///    file open) are retried with exponential backoff — 50 ms doubling, each sleep at
-///    most 1 s — but never beyond what the lock wait left of the lock-timeout
-///    budget (a 10 s timeout after a 3 s wait leaves 7 s of retries).
+///    Transient failures (`EBUSY`, `EAGAIN`, `ETXTBSY`, and — except on the local
+///    filesystems where they can only mean a permanent permission problem —
+///    `EACCES`/`EPERM`, which network and Windows-backed filesystems report while
+///    another process has the file open) are retried with exponential backoff —
+///    50 ms doubling, each sleep at most 1 s — but never beyond what the lock wait
+///    left of the lock-timeout budget (a 10 s timeout after a 3 s wait leaves 7 s
+///    of retries). Anything else fails at once.
 /// 6. `fsync` the directory. The rename is a change to the directory; until the
 ///    directory is flushed, a power failure can bring back the old name (or, on
 ///    some filesystems, lose both). Without this step a "successful" refresh can
@@ -48,6 +50,19 @@ package struct DurableCommit: Sendable {
     package let sys: SystemCalls
     package let fileMode: mode_t
     package let freeSpaceMargin: UInt64
+    /// Whether `EACCES`/`EPERM` from rename may be momentary here (see step 5).
+    package let permissionErrorsMayBeTransient: Bool
+
+    package init(
+        layout: StoreLayout, sys: SystemCalls, fileMode: mode_t, freeSpaceMargin: UInt64,
+        permissionErrorsMayBeTransient: Bool = true
+    ) {
+        self.layout = layout
+        self.sys = sys
+        self.fileMode = fileMode
+        self.freeSpaceMargin = freeSpaceMargin
+        self.permissionErrorsMayBeTransient = permissionErrorsMayBeTransient
+    }
 
     package struct Result: Sendable {
         package var renameRetries: Int
@@ -62,11 +77,23 @@ package struct DurableCommit: Sendable {
     }
 
     /// Errors of `rename` worth retrying: they describe a momentary condition.
-    package static func isTransientRenameError(_ errno: Errno) -> Bool {
+    /// `EACCES`/`EPERM` only where `permissionErrorsMayBeTransient` (a sticky
+    /// directory on ext4 refusing to replace another user's file will refuse
+    /// forever; retrying would only make the user wait out the budget).
+    package static func isTransientRenameError(_ errno: Errno, permissionErrorsMayBeTransient: Bool = true) -> Bool {
         switch errno.rawValue {
-        case EBUSY, EAGAIN, ETXTBSY, EACCES, EPERM: true
+        case EBUSY, EAGAIN, ETXTBSY: true
+        case EACCES, EPERM: permissionErrorsMayBeTransient
         default: false
         }
+    }
+
+    /// Local filesystems whose `rename` reports `EACCES`/`EPERM` only for lasting
+    /// permission problems. Any other (network, FUSE, 9p/drvfs, unknown) may report
+    /// them while another client or Windows process has the file open.
+    package static func permissionErrorsMayBeTransient(on fileSystem: FileSystemType?) -> Bool {
+        guard let fileSystem else { return true }
+        return !["ext4", "xfs", "btrfs", "tmpfs", "overlayfs", "zfs", "apfs", "hfs"].contains(fileSystem.name)
     }
 
     /// The backoff sleep before retry number `attempt` (1-based): 50 ms doubling,
@@ -132,7 +159,9 @@ package struct DurableCommit: Sendable {
                 tempExists = false
                 break
             } catch let error {
-                guard case let .io(_, _, errno) = error, Self.isTransientRenameError(errno) else { throw error }
+                guard case let .io(_, _, errno) = error,
+                    Self.isTransientRenameError(errno, permissionErrorsMayBeTransient: permissionErrorsMayBeTransient)
+                else { throw error }
                 let elapsed = clock.now - firstAttempt
                 let limit = renameBudget ?? Self.maximumUnboundedRetryTime
                 guard elapsed < limit else { throw error }

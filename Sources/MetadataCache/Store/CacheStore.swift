@@ -193,7 +193,7 @@ public struct CacheStore: Sendable {
     }
 
     /// The filesystem type under the directory (statfs), looked up once.
-    private var fileSystem: FileSystemType? {
+    package var fileSystem: FileSystemType? {
         state.fileSystem.withLock { cached in
             if let cached { return cached }
             cached = try? sys.fileSystemType(directory)
