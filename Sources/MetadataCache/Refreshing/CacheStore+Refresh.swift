@@ -6,10 +6,25 @@ import Foundation
 
 /// What a fetch closure is told about the cache it refreshes.
 public struct FetchRequest: Sendable {
-    /// The cache under the lock, header only (payload not loaded): generation,
-    /// validators for a conditional request, source. Nil when there is none or it
-    /// is corrupt.
+    /// The cache as read and fully verified under the lock: generation, validators
+    /// for a conditional request, source. Nil when there is none or it is corrupt —
+    /// so a corrupt cache is never revalidated with its stored validators (a `304`
+    /// would confirm bytes that no longer verify) but fetched unconditionally.
     public let current: CachedVersion?
+}
+
+/// Which commits by other processes satisfy a refresh that waited for the lock.
+public enum RefreshCoalescing: Sendable, Hashable {
+    /// Any commit made while this refresh waited: concurrent refreshers of one
+    /// upstream (the default).
+    case anySource
+    /// Only a commit whose recorded source is exactly this one. A refresh from a
+    /// different source (the user asked for `--source other.json`) must not be
+    /// satisfied by a daemon's refresh from the usual URL.
+    case sameSource(String)
+    /// Never: this refresh commits its own document whatever others did (a document
+    /// piped on stdin exists nowhere else).
+    case never
 }
 
 /// A cache version's header facts, without the payload.
@@ -33,6 +48,16 @@ public struct CachedVersion: Sendable, Equatable {
         self.validators = validators
         self.writerPID = writerPID
         self.writerHost = writerHost
+    }
+
+    init(_ snapshot: CacheSnapshot) {
+        generation = snapshot.generation
+        commitID = snapshot.commitID
+        fetchedAt = snapshot.fetchedAt
+        source = snapshot.source
+        validators = snapshot.validators
+        writerPID = snapshot.writerPID
+        writerHost = snapshot.writerHost
     }
 
     init(_ header: CacheHeader) {
@@ -76,32 +101,35 @@ extension CacheStore {
     /// Refreshes the cache from `fetch`, coalescing with concurrent refreshers.
     ///
     /// 1. Without taking any lock: if `maximumAge` is given (and not `force`) and the
-    ///    cache is younger, returns `.skippedFresh`.
+    ///    cache verifies and is younger, returns `.skippedFresh`. The check reads and
+    ///    verifies the whole file, not just its header: a cache whose payload no
+    ///    longer verifies is never "fresh", or a host calling `refresh(ifOlderThan:)`
+    ///    then `read()` would fail on every call until the header aged.
     /// 2. Takes the writer lock (waiting up to `timeout`), so concurrent refreshes of
     ///    all processes run one at a time and never download twice.
-    /// 3. Re-reads the header under the lock: if another process committed since this
-    ///    call began (and not `force`), returns `.coalesced` without fetching.
+    /// 3. Reads and verifies the cache again under the lock: if another process
+    ///    committed since this call began (and not `force`, and `coalescing` accepts
+    ///    that commit's source), returns `.coalesced` without fetching. A corrupt
+    ///    cache counts as none.
     /// 4. Calls `fetch` while holding the lock and commits its result.
     ///
     /// Concurrent calls in one process queue behind each other (no `selfDeadlock`).
     /// Cancelling the task cancels the wait, or the fetch (the lock is released and
     /// nothing is written).
     public func refresh(
-        ifOlderThan maximumAge: Duration? = nil, force: Bool = false, timeout: LockTimeout? = nil,
-        cancellation: CancellationToken? = nil,
+        ifOlderThan maximumAge: Duration? = nil, force: Bool = false, coalescing: RefreshCoalescing = .anySource,
+        timeout: LockTimeout? = nil, cancellation: CancellationToken? = nil,
         fetch: @Sendable (FetchRequest) async throws -> FetchResult
     ) async throws -> RefreshOutcome {
-        let before = try? readHeader()
-        if !force, let maximumAge, let header = before ?? nil {
-            let version = CachedVersion(header)
-            if version.age <= maximumAge { return .skippedFresh(age: version.age, maximumAge: maximumAge) }
+        let before = verifiedVersion()
+        if !force, let maximumAge, let before, before.age <= maximumAge {
+            return .skippedFresh(age: before.age, maximumAge: maximumAge)
         }
         let lock = try await acquireHeldLockAsync(timeout: timeout, cancellation: cancellation, reentrancy: .queue)
         let writer = CacheWriterLockGuard(lock: lock, store: self)
-        let now = try? readHeader()
-        let current = (now ?? nil).map(CachedVersion.init)
+        let current = verifiedVersion()
         if !force, let current {
-            if current.commitID != (before ?? nil)?.commitID {
+            if current.commitID != before?.commitID, Self.accepts(coalescing, commitFrom: current.source) {
                 return .coalesced(current, lockWaited: writer.waited)
             }
             if let maximumAge, current.age <= maximumAge {
@@ -116,6 +144,27 @@ extension CacheStore {
             return .fetched(try writer.commit(data, source: source, validators: validators))
         case let .notModified(validators):
             return .revalidated(try writer.commitRevalidation(validators: validators))
+        }
+    }
+
+    /// The current cache's facts if it exists and verifies completely; nil when it
+    /// is missing, corrupt or unreadable: a refresh then treats it as absent and
+    /// rebuilds it. Corruption is still reported (`readCorrupt`), so an observer
+    /// learns why this refresh fetched.
+    private func verifiedVersion() -> CachedVersion? {
+        do {
+            return try reader.read(cachePath).map(CachedVersion.init)
+        } catch {
+            if case let .corruptCache(path, problem) = error { options.observer?.observe(.readCorrupt(path: path, problem: problem)) }
+            return nil
+        }
+    }
+
+    private static func accepts(_ coalescing: RefreshCoalescing, commitFrom source: String?) -> Bool {
+        switch coalescing {
+        case .anySource: true
+        case let .sameSource(wanted): source == wanted
+        case .never: false
         }
     }
 

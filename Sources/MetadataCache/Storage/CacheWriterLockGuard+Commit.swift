@@ -107,8 +107,10 @@ extension CacheWriterLockGuard {
         let retries = DurableCommit.RetryCounter()
         do throws(MetadataCacheError) {
             // Step 1 of the protocol: nothing touches the disk until the payload is
-            // known good.
-            guard bytes.count <= options.maximumPayloadBytes else {
+            // known good. A revalidation rewrites bytes that were committed and
+            // verified before: a lower limit set since must not turn a `304` into
+            // a failure.
+            if case .next = rule, bytes.count > options.maximumPayloadBytes {
                 throw MetadataCacheError.payloadTooLarge(bytes: bytes.count, limit: options.maximumPayloadBytes)
             }
             if validation == .strictJSON {
@@ -124,7 +126,14 @@ extension CacheWriterLockGuard {
             switch rule {
             case .next:
                 // A corrupt or missing cache restarts at 1; commit ids still differ.
-                let previous = (try? store.readHeader())??.generation ?? 0
+                // Any other failure to read the previous header (EIO, EMFILE) fails
+                // the commit: numbering on would silently restart the generation.
+                let previous: UInt64
+                do throws(MetadataCacheError) {
+                    previous = try store.readHeader()?.generation ?? 0
+                } catch .corruptCache {
+                    previous = 0
+                }
                 generation = previous &+ 1
             case let .same(g):
                 generation = g
