@@ -49,7 +49,7 @@ struct CommitSyscallMap: Sendable {
                 seen[step, default: [:]][index, default: 0] += 1
             }
         }
-        guard !seen.isEmpty else { throw CalibrationError(description: "no header write (\\211MCACHE) in any calibration trace") }
+        guard !seen.isEmpty else { throw CalibrationError(description: "no header writev (\\211MCACHE) in any calibration trace") }
     }
 
     /// Traces `runs` clean commits made by `commit` (which is given the strace

@@ -39,7 +39,7 @@ enum Strace {
     /// The command prefix that only records the commit-related calls (the same
     /// watchdog, so the calibrated process tree is the one struck later).
     static func recording(output: String) -> [String] {
-        [path ?? "strace", "-f", "-o", output, "-e", "trace=write,pwrite64,fsync,rename,renameat,renameat2"] + watchdog
+        [path ?? "strace", "-f", "-o", output, "-e", "trace=write,writev,pwrite64,fsync,rename,renameat,renameat2"] + watchdog
     }
 
     static let watchdogSeconds = 20

@@ -50,7 +50,7 @@ struct StraceCrashAndFaultTests {
     }
 
     @Test(arguments: [
-        StraceCrashPoint.betweenWrites, .beforeFsync, .beforeRename, .beforeDirectoryFsync, .beforeRelease,
+        StraceCrashPoint.beforeWrite, .beforeFsync, .beforeRename, .beforeDirectoryFsync, .beforeRelease,
     ])
     func aSIGKILLAtARealSystemCallLeavesTheOldOrNewVersionAndARecoverableDirectory(point: StraceCrashPoint) async throws {
         let map = try Self.map.get()
@@ -65,7 +65,7 @@ struct StraceCrashAndFaultTests {
         if let orphan = point.orphan {
             let temp = try #require(state.temps.first, "\(point): no orphaned temp file")
             let headerLength = s.oldFile.count - s.old.expectedPayload.count
-            let expected = orphan == .headerOnly ? headerLength : headerLength + s.new.expectedPayload.count
+            let expected = orphan == .empty ? 0 : headerLength + s.new.expectedPayload.count
             #expect(state.tempSize(temp) == expected, "\(point): the temp holds \(state.tempSize(temp)) bytes, expected \(expected)")
         }
         try await CrashRecovery.check(

@@ -4,7 +4,7 @@ struct StraceCrashPoint: CustomStringConvertible, Sendable {
     let step: CommitStep
     /// nil: the rename happened, no temp remains; otherwise what the orphan holds.
     let orphan: Orphan?
-    enum Orphan: Sendable { case headerOnly, complete }
+    enum Orphan: Sendable { case empty, complete }
     var renamed: Bool { orphan == nil }
     var description: String { name }
 
@@ -14,7 +14,7 @@ struct StraceCrashPoint: CustomStringConvertible, Sendable {
         "\(step.calls):signal=SIGKILL:when=\(try map.candidate(step, attempt: attempt))"
     }
 
-    static let betweenWrites = StraceCrashPoint(name: "between the header and payload writes", step: .payloadWrite, orphan: .headerOnly)
+    static let beforeWrite = StraceCrashPoint(name: "after creating the temp, before writing it", step: .write, orphan: .empty)
     static let beforeFsync = StraceCrashPoint(name: "after the writes, before fsync", step: .tempFsync, orphan: .complete)
     static let beforeRename = StraceCrashPoint(name: "after fsync and close, before rename", step: .rename, orphan: .complete)
     static let beforeDirectoryFsync = StraceCrashPoint(name: "after rename, before the directory fsync", step: .directoryFsync, orphan: nil)
@@ -35,9 +35,8 @@ struct StraceFaultPoint: CustomStringConvertible, Sendable {
     }
 
     static let all: [StraceFaultPoint] = [
-        StraceFaultPoint(name: "ENOSPC on the header write", step: .headerWrite, errno: "ENOSPC", exitCode: 73),
-        StraceFaultPoint(name: "ENOSPC on the payload write", step: .payloadWrite, errno: "ENOSPC", exitCode: 73),
-        StraceFaultPoint(name: "EIO on the payload write", step: .payloadWrite, errno: "EIO", exitCode: 74),
+        StraceFaultPoint(name: "ENOSPC on the write", step: .write, errno: "ENOSPC", exitCode: 73),
+        StraceFaultPoint(name: "EIO on the write", step: .write, errno: "EIO", exitCode: 74),
         StraceFaultPoint(name: "EIO on fsync", step: .tempFsync, errno: "EIO", exitCode: 74),
         StraceFaultPoint(name: "EXDEV on rename", step: .rename, errno: "EXDEV", exitCode: 74),
         StraceFaultPoint(name: "EROFS on rename", step: .rename, errno: "EROFS", exitCode: 73),
@@ -56,7 +55,7 @@ struct StraceInterruptStorm: CustomStringConvertible, Sendable {
         return "\(step.calls):error=EINTR:when=\(first)..\(first + Self.length - 1)"
     }
 
-    static let all = [StraceInterruptStorm(step: .headerWrite), StraceInterruptStorm(step: .tempFsync), StraceInterruptStorm(step: .rename)]
+    static let all = [StraceInterruptStorm(step: .write), StraceInterruptStorm(step: .tempFsync), StraceInterruptStorm(step: .rename)]
 
     /// How many injected interruptions a trace shows.
     static func count(inTrace text: String) -> Int {

@@ -54,15 +54,14 @@ struct StraceTrace: Sendable {
     /// The thread that wrote the cache header, and where each step of the commit
     /// that happened falls in `calls`.
     func commitSteps() -> (thread: String, positions: [CommitStep: Int])? {
-        guard let header = calls.firstIndex(where: { $0.name == "write" && $0.text.contains("\\211MCACHE") }) else { return nil }
-        let thread = calls[header].thread
+        guard let write = calls.firstIndex(where: { $0.name == "writev" && $0.text.contains("\\211MCACHE") }) else { return nil }
+        let thread = calls[write].thread
         func next(_ name: String, after position: Int?, where test: (Call) -> Bool = { _ in true }) -> Int? {
             guard let position else { return nil }
             return calls[(position + 1)...].firstIndex { $0.thread == thread && $0.name == name && test($0) }
         }
-        var p: [CommitStep: Int] = [.headerWrite: header]
-        p[.payloadWrite] = next("write", after: header)
-        p[.tempFsync] = next("fsync", after: p[.payloadWrite])
+        var p: [CommitStep: Int] = [.write: write]
+        p[.tempFsync] = next("fsync", after: write)
         p[.rename] = next("rename", after: p[.tempFsync]) { $0.text.contains(".tmp-") }
         p[.directoryFsync] = next("fsync", after: p[.rename])
         p[.releaseBlank] = next("pwrite64", after: p[.directoryFsync]) { $0.text.contains(", 1024, 0)") }

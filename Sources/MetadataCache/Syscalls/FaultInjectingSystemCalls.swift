@@ -237,6 +237,48 @@ package final class FaultInjectingSystemCalls: SystemCallProvider {
         default: return try base.write(fd, from: buffer)
         }
     }
+    /// Each buffer of a `writev` counts as one `write` occurrence, so a plan such as
+    /// `write#1` (the header) / `write#2` (the payload) names the same bytes whether
+    /// the library gathers them into one call or not. Buffers whose decision is to
+    /// proceed are written together by one real `writev`; at the first buffer with
+    /// a fault, those before it are written, then the fault acts on that buffer the
+    /// way it would on a `write` of it alone. An interruption after some bytes went
+    /// out is reported as the short transfer a kernel would report.
+    package func writev(_ fd: Int32, from buffers: [UnsafeRawBufferPointer]) throws(Errno) -> Int {
+        var pending: [UnsafeRawBufferPointer] = []
+        func flush() throws(Errno) -> Int { pending.isEmpty ? 0 : try base.writev(fd, from: pending) }
+        for buffer in buffers {
+            let decision = decide(.write, nil)
+            switch decision {
+            case .proceed, .report:
+                pending.append(buffer)
+                continue
+            case .pause:
+                onPause(.write, nil)
+                pending.append(buffer)
+                continue
+            default:
+                break
+            }
+            let written = try flush()
+            switch decision {
+            case let .short(n):
+                return written + (try base.write(fd, from: UnsafeRawBufferPointer(rebasing: buffer.prefix(max(1, n)))))
+            case let .fail(e):
+                if e == .interrupted, written > 0 { return written }
+                throw e
+            case .crashBefore:
+                crash()
+            case .crashAfter:
+                // "Mid-write": half of this buffer reaches the file, then the process dies.
+                _ = try? base.write(fd, from: UnsafeRawBufferPointer(rebasing: buffer.prefix(max(1, buffer.count / 2))))
+                crash()
+            case .proceed, .report, .pause:
+                preconditionFailure("handled above")
+            }
+        }
+        return try flush()
+    }
     package func pwrite(_ fd: Int32, from buffer: UnsafeRawBufferPointer, at offset: Int64) throws(Errno) -> Int {
         try run(.pwrite, nil) { () throws(Errno) in try base.pwrite(fd, from: buffer, at: offset) }
     }

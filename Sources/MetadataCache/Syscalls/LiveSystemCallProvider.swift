@@ -49,6 +49,12 @@ package struct LiveSystemCallProvider: SystemCallProvider {
         try check(platformPwrite(fd, buffer.baseAddress, buffer.count, off_t(offset)))
     }
 
+    package func writev(_ fd: Int32, from buffers: [UnsafeRawBufferPointer]) throws(Errno) -> Int {
+        // writev only reads through iov_base; the C type is merely not const.
+        var vectors = buffers.map { iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count) }
+        return try check(platformWritev(fd, &vectors, Int32(vectors.count)))
+    }
+
     package func fsync(_ fd: Int32) throws(Errno) {
         #if canImport(Darwin)
         // On Darwin fsync() only pushes data to the drive, whose volatile cache may
@@ -160,6 +166,7 @@ package struct LiveSystemCallProvider: SystemCallProvider {
 @inline(__always) private func platformPread(_ fd: Int32, _ b: UnsafeMutableRawPointer?, _ n: Int, _ o: off_t) -> Int { Glibc.pread(fd, b, n, o) }
 @inline(__always) private func platformWrite(_ fd: Int32, _ b: UnsafeRawPointer?, _ n: Int) -> Int { Glibc.write(fd, b, n) }
 @inline(__always) private func platformPwrite(_ fd: Int32, _ b: UnsafeRawPointer?, _ n: Int, _ o: off_t) -> Int { Glibc.pwrite(fd, b, n, o) }
+@inline(__always) private func platformWritev(_ fd: Int32, _ v: UnsafePointer<iovec>, _ n: Int32) -> Int { Glibc.writev(fd, v, n) }
 @inline(__always) private func platformFsync(_ fd: Int32) -> Int32 { Glibc.fsync(fd) }
 @inline(__always) private func platformFtruncate(_ fd: Int32, _ l: off_t) -> Int32 { Glibc.ftruncate(fd, l) }
 @inline(__always) private func platformFstat(_ fd: Int32, _ s: inout stat) -> Int32 { Glibc.fstat(fd, &s) }
@@ -176,6 +183,7 @@ package struct LiveSystemCallProvider: SystemCallProvider {
 @inline(__always) private func platformPread(_ fd: Int32, _ b: UnsafeMutableRawPointer?, _ n: Int, _ o: off_t) -> Int { Darwin.pread(fd, b, n, o) }
 @inline(__always) private func platformWrite(_ fd: Int32, _ b: UnsafeRawPointer?, _ n: Int) -> Int { Darwin.write(fd, b, n) }
 @inline(__always) private func platformPwrite(_ fd: Int32, _ b: UnsafeRawPointer?, _ n: Int, _ o: off_t) -> Int { Darwin.pwrite(fd, b, n, o) }
+@inline(__always) private func platformWritev(_ fd: Int32, _ v: UnsafePointer<iovec>, _ n: Int32) -> Int { Darwin.writev(fd, v, n) }
 @inline(__always) private func platformFsync(_ fd: Int32) -> Int32 { Darwin.fsync(fd) }
 @inline(__always) private func platformFtruncate(_ fd: Int32, _ l: off_t) -> Int32 { Darwin.ftruncate(fd, l) }
 @inline(__always) private func platformFstat(_ fd: Int32, _ s: inout stat) -> Int32 { Darwin.fstat(fd, &s) }

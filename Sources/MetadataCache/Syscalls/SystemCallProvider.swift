@@ -17,6 +17,9 @@ package protocol SystemCallProvider: Sendable {
     func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> Int
     func pread(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(Errno) -> Int
     func write(_ fd: Int32, from buffer: UnsafeRawBufferPointer) throws(Errno) -> Int
+    /// Gathers `buffers`, in order, into one `writev`; returns the bytes written
+    /// (possibly fewer than all of them).
+    func writev(_ fd: Int32, from buffers: [UnsafeRawBufferPointer]) throws(Errno) -> Int
     func pwrite(_ fd: Int32, from buffer: UnsafeRawBufferPointer, at offset: Int64) throws(Errno) -> Int
     /// Flushes file data and metadata to stable storage (`F_FULLFSYNC` on Darwin,
     /// where plain `fsync` only reaches the drive's volatile cache).

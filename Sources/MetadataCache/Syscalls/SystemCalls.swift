@@ -106,6 +106,25 @@ package struct SystemCalls: Sendable {
         }
     }
 
+    /// Writes every byte of `buffers`, in order, with as few system calls as the
+    /// kernel allows: one `writev` normally; after a short transfer or an interrupt
+    /// the next `writev` starts exactly where the last one stopped.
+    package func writeAll(_ fd: Int32, _ buffers: [UnsafeRawBufferPointer], path: String) throws(MetadataCacheError) {
+        var rest = buffers.filter { $0.count > 0 }
+        while !rest.isEmpty {
+            let pending = rest
+            let n = try retryingInterrupts("write", path) { () throws(Errno) in try provider.writev(fd, from: pending) }
+            // 0 bytes for a non-empty request: no progress is possible; report it.
+            if n <= 0 { throw .io(operation: "write", path: path, errno: .ioError) }
+            var skip = n
+            while let first = rest.first, skip >= first.count {
+                skip -= first.count
+                rest.removeFirst()
+            }
+            if skip > 0 { rest[0] = UnsafeRawBufferPointer(rebasing: rest[0][skip...]) }
+        }
+    }
+
     /// Writes every byte of `buffer` at `offset` (no shared file position).
     package func pwriteAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, at offset: Int64, path: String)
         throws(MetadataCacheError)

@@ -32,6 +32,9 @@ package struct LockBypassingSystemCalls: SystemCallProvider {
     package func write(_ fd: Int32, from buffer: UnsafeRawBufferPointer) throws(Errno) -> Int {
         try base.write(fd, from: buffer)
     }
+    package func writev(_ fd: Int32, from buffers: [UnsafeRawBufferPointer]) throws(Errno) -> Int {
+        try base.writev(fd, from: buffers)
+    }
     package func pwrite(_ fd: Int32, from buffer: UnsafeRawBufferPointer, at offset: Int64) throws(Errno) -> Int {
         try base.pwrite(fd, from: buffer, at: offset)
     }
