@@ -39,16 +39,37 @@ import Glibc
 
     static let backends: [LockBackendSelection] = [.advisory, .lockFile]
 
+    /// A payload large enough for the checksum to run on a second thread during
+    /// the write, where the header is written twice (provisional, then final).
+    /// Advisory backend: pwrite #1 is the holder record, #2 the final header.
+    static let largePayloadBytes = ConcurrentChecksum.minimumBytes + 4096
+    static let largePayloadSteps: [CrashStep] = [
+        CrashStep(name: "mid-write of the payload, checksum running", faults: { _ in ["write#2=crash-after"] }, renamed: false),
+        CrashStep(name: "after the provisional header, before the final one", faults: { _ in ["pwrite#2=crash-before"] }, renamed: false),
+        CrashStep(name: "after the final header, before fsync", faults: { _ in ["fsync#1=crash-before"] }, renamed: false),
+        CrashStep(name: "after rename", faults: { _ in ["rename@.tmp-=crash-after"] }, renamed: true),
+    ]
+
     @Test(arguments: steps, backends)
     func aCrashLeavesTheOldOrTheNewVersionAndARecoverableDirectory(step: CrashStep, backend: LockBackendSelection) async throws {
+        try await crash(at: step, backend: backend, payloadBytes: 64 * 1024)
+    }
+
+    @Test(arguments: largePayloadSteps)
+    func aCrashWhileTheChecksumRunsConcurrentlyLeavesTheOldOrTheNewVersion(step: CrashStep) async throws {
+        try await crash(at: step, backend: .advisory, payloadBytes: Self.largePayloadBytes)
+    }
+
+    func crash(at step: CrashStep, backend: LockBackendSelection, payloadBytes: Int) async throws {
         let dir = TemporaryDirectory("crash")
-        let old = CommitOnceChild(directory: dir.path, sequence: 1, backend: backend)
+        let old = CommitOnceChild(directory: dir.path, sequence: 1, payloadBytes: payloadBytes, backend: backend)
         let seeded = try await old.run()
         #expect(seeded.exitCode == 0, "seeding failed: \(seeded.stdoutText) \(seeded.stderr)")
         let before = CacheDirectoryState(dir.path)
         let oldFile = try #require(before.cacheFile)
 
-        let crashing = CommitOnceChild(directory: dir.path, sequence: 2, backend: backend, faults: step.faults(backend))
+        let crashing = CommitOnceChild(
+            directory: dir.path, sequence: 2, payloadBytes: payloadBytes, backend: backend, faults: step.faults(backend))
         let crash = try await crashing.run()
         #expect(crash.termination == .signaled(SIGKILL), "expected a SIGKILL at \(step): \(crash.termination) \(crash.stdoutText)")
 

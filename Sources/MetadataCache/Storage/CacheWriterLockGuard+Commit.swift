@@ -139,8 +139,8 @@ extension CacheWriterLockGuard {
                 generation = g
             }
             let now = Date()
-            let header = CacheHeader(
-                payloadLength: UInt64(bytes.count), payloadChecksum: XXH64.hash(bytes), generation: generation,
+            var header = CacheHeader(
+                payloadLength: UInt64(bytes.count), payloadChecksum: 0, generation: generation,
                 commitID: UInt64.random(in: 1...UInt64.max),
                 fetchedAtMilliseconds: Int64((fetchedAt.timeIntervalSince1970 * 1000).rounded()),
                 committedAtMilliseconds: Int64((now.timeIntervalSince1970 * 1000).rounded()),
@@ -152,7 +152,10 @@ extension CacheWriterLockGuard {
                 permissionErrorsMayBeTransient: DurableCommit.permissionErrorsMayBeTransient(on: store.fileSystem))
             let lock = self.lock
             let result = try durable.commit(
-                header: header.encoded(), payload: bytes, renameBudget: lock.remainingBudget, retries: retries,
+                header: { checksum in
+                    header.payloadChecksum = checksum
+                    return header.encoded()
+                }, payload: bytes, renameBudget: lock.remainingBudget, retries: retries,
                 beforeRename: { () throws(MetadataCacheError) in try lock.verifyStillHeld() })
             let duration = ContinuousClock.now - started
             options.observer?.observe(.commitSucceeded(

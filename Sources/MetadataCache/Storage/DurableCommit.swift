@@ -31,7 +31,13 @@ import Darwin
 ///    each write that extends a new file costs the filesystem an inode update
 ///    (measured on ext4 here: ~50-80 µs per extra write of a 1 MiB refresh, about 5 %
 ///    of the bare-syscall floor), and copying the payload behind the header in
-///    memory would cost more than that.
+///    memory would cost more than that. The header carries the payload's XXH64;
+///    for payloads of `ConcurrentChecksum.minimumBytes` and more on a machine with
+///    a second core, the hash runs on another thread during the write: the header
+///    goes out with a zero checksum, then is rewritten in place with one `pwrite`
+///    once the hash is known — still before the fsync, so the file made durable
+///    and renamed is always the final one. No reader can see a temp file, and a
+///    crash in between leaves an orphan for the sweeper.
 /// 4. `fsync` the temp file (F_FULLFSYNC on Darwin). Without it, the rename can reach
 ///    the disk before the data: after a power failure the cache file exists with the
 ///    new name but zero length or stale blocks — the classic ext4 "zero-length file
@@ -107,18 +113,26 @@ package struct DurableCommit: Sendable {
         return .milliseconds(min(milliseconds, 1000))
     }
 
-    /// Writes `header ++ payload` as the new cache file.
+    /// Writes `header(checksum) ++ payload` as the new cache file, where checksum is
+    /// the payload's XXH64. `header` must encode to the same length whatever the
+    /// checksum (the format's checksum field has a fixed width).
     /// - Parameters:
     ///   - renameBudget: how long rename retries may take, counted from the first
     ///     rename attempt (nil: no limit other than `maximumUnboundedRetryTime`).
     ///   - beforeRename: last check before the point of no return (the lock-file
     ///     backend verifies it still owns the lock).
     package func commit(
-        header: [UInt8], payload: UnsafeRawBufferPointer, renameBudget: Duration?, retries: RetryCounter = RetryCounter(),
+        header encodeHeader: (_ payloadChecksum: UInt64) -> [UInt8], payload: UnsafeRawBufferPointer,
+        renameBudget: Duration?, retries: RetryCounter = RetryCounter(),
         beforeRename: () throws(MetadataCacheError) -> Void
     ) throws(MetadataCacheError) -> Result {
         let clock = ContinuousClock()
         let started = clock.now
+        // The thread reads the caller's payload: whatever happens below, wait for it
+        // before returning (a deferred join runs after every other cleanup).
+        let concurrentChecksum = ConcurrentChecksum.start(payload)
+        defer { _ = concurrentChecksum?.value() }
+        let header = encodeHeader(concurrentChecksum == nil ? XXH64.hash(payload) : 0)
         let total = UInt64(header.count + payload.count)
 
         // 1. Enough room for the whole new file (both files coexist until the rename).
@@ -141,9 +155,17 @@ package struct DurableCommit: Sendable {
             if tempExists { sys.unlinkIgnoringErrors(tempPath) }
         }
 
-        // 3. Every byte, header first, in one gathered write.
+        // 3. Every byte, header first, in one gathered write; with a concurrent
+        // checksum, then the final header over the provisional one.
         try withBytes(of: header) { (bytes) throws(MetadataCacheError) in
             try sys.writeAll(fd, [bytes, payload], path: tempPath)
+        }
+        if let concurrentChecksum {
+            let final = encodeHeader(concurrentChecksum.value())
+            precondition(final.count == header.count, "the header's length must not depend on the checksum")
+            try withBytes(of: final) { (bytes) throws(MetadataCacheError) in
+                try sys.pwriteAll(fd, bytes, at: 0, path: tempPath)
+            }
         }
 
         // 4. Data on stable storage before the name can point at it.
