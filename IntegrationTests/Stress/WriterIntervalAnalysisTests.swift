@@ -69,6 +69,36 @@ import Testing
         #expect(a.kills.first?.hitHolder == false)
     }
 
+    @Test func aVictimThatExitsAfterTheKillRecordHeldUntilItsExit() {
+        // The kill record is written before SIGKILL is sent: the victim can still
+        // log its exit (and release) in between, so it held until 160, and pid 2
+        // entering at 155 overlapped it.
+        let a = WriterIntervalAnalysis(records: [
+            Self.enter(100, pid: 1), .kill(time: 150, pid: 1, worker: 1, slot: 0),
+            Self.enter(155, pid: 2), Self.exit(160, pid: 1, generation: 2),
+            Self.exit(200, pid: 2, generation: 3),
+        ])
+        #expect(a.overlaps.count == 1)
+        #expect(a.overlaps.first?.first.pid == 1)
+        #expect(a.overlaps.first?.first.end == 160)
+        #expect(a.kills.first?.hitHolder == false, "the victim had released when the signal came")
+        #expect(a.kills.first?.reacquireNanoseconds == nil)
+        #expect(a.intervals.first { $0.pid == 1 }?.killed == false)
+    }
+
+    @Test func aVictimThatExitsAfterTheKillRecordIsAnOrdinaryHold() {
+        let a = WriterIntervalAnalysis(records: [
+            .seed(time: 0, generation: 1),
+            Self.enter(100, pid: 1), .kill(time: 150, pid: 1, worker: 1, slot: 0), Self.exit(160, pid: 1, generation: 2),
+            Self.enter(170, attempt: 120, pid: 2), Self.exit(200, pid: 2, generation: 3),
+        ])
+        #expect(a.overlaps.isEmpty)
+        #expect(a.commitOrderViolations.isEmpty)
+        #expect(a.kills.first?.hitHolder == false)
+        #expect(a.reacquire.count == 0)
+        #expect(a.handover.count == 1, "pid 2 was waiting for pid 1's release")
+    }
+
     @Test func anAcquisitionBeforeTheKillOfTheHolderIsAnOverlap() {
         let a = WriterIntervalAnalysis(records: [
             Self.enter(100, pid: 1), Self.enter(140, pid: 2), .kill(time: 150, pid: 1, worker: 1, slot: 0),

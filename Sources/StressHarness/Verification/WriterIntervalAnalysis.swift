@@ -7,7 +7,10 @@
 ///   strictly inside the real hold (enter after acquiring, exit before releasing),
 ///   so any intersection means two processes held the writer lock at once. A
 ///   writer killed while holding is taken to hold until the instant the kill was
-///   sent (a lower bound of its death, so this never reports a false overlap).
+///   sent (a lower bound of its death, so this never reports a false overlap) —
+///   or, if it still logged `exit` after the kill record (the record is written
+///   just before the signal is sent), until that exit: it released by itself, so
+///   the hold is an ordinary one and the kill did not land on a holder.
 /// - **Commit order**: the generations of logged commits, in time order, must rise
 ///   by exactly one, except where killed writers may have committed without
 ///   logging (at most one unlogged commit per kill in between). A repeated or
@@ -42,7 +45,8 @@ public struct WriterIntervalAnalysis: Sendable {
         public var time: UInt64
         public var pid: Int32
         public var worker: Int
-        /// The victim held the lock (an open interval) when the kill was sent.
+        /// The victim held the lock (an open interval) when the kill was sent, and
+        /// did not log its `exit` after the kill record.
         public var hitHolder: Bool
         /// Kill to the next acquisition, for kills that hit a holder; nil if no one
         /// acquired before the run ended.
@@ -73,11 +77,15 @@ public struct WriterIntervalAnalysis: Sendable {
 
     public init(records: [WriterRecord]) {
         var open: [Int32: Interval] = [:]
+        /// Holds a kill record closed, by pid: their interval and kill indices, in
+        /// case the victim logs its `exit` after the kill record after all.
+        var closedByKill: [Int32: (interval: Int, kill: Int)] = [:]
         var commits: [(time: UInt64, generation: UInt64)] = []
         var killTimes: [UInt64] = []
         for record in records {
             switch record {
             case let .enter(t, attempt, pid, worker, slot, role, _):
+                closedByKill[pid] = nil
                 if let stale = open.removeValue(forKey: pid) {
                     // A second enter without an exit: the first never closed.
                     var s = stale
@@ -93,6 +101,13 @@ public struct WriterIntervalAnalysis: Sendable {
                 if var interval = open.removeValue(forKey: pid) {
                     interval.end = t
                     intervals.append(interval)
+                } else if let closed = closedByKill.removeValue(forKey: pid) {
+                    // The victim logged its exit between the kill record and the
+                    // signal: it held until here (exit precedes the release), and
+                    // the kill found it no longer holding.
+                    intervals[closed.interval].end = t
+                    intervals[closed.interval].killed = false
+                    kills[closed.kill].hitHolder = false
                 }
                 if committed {
                     commit.record(commitNanoseconds)
@@ -116,6 +131,7 @@ public struct WriterIntervalAnalysis: Sendable {
                 if var interval = open.removeValue(forKey: pid) {
                     interval.end = t
                     interval.killed = true
+                    closedByKill[pid] = (intervals.count, kills.count)
                     intervals.append(interval)
                     hit = true
                 }
