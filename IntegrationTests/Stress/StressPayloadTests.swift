@@ -19,7 +19,7 @@ import Testing
     @Test func everySingleBitFlipIsRejected() throws {
         let bytes = try Self.payload.build(fillSeed: 1)
         for offset in stride(from: 0, to: bytes.count, by: 37) {
-            for bit in [0, 3, 6] {
+            for bit in [0, 3, 6, 7] {
                 var damaged = bytes
                 damaged[offset] ^= UInt8(1 << bit)
                 #expect(throws: StressPayload.Defect.self, "flip at \(offset) bit \(bit)") { try StressPayload.parse(damaged) }
@@ -64,6 +64,56 @@ import Testing
         older.generation = 41
         let olderBytes = try older.build(fillSeed: 1)
         #expect(olderBytes.withUnsafeBytes { verifier.check($0, headerGeneration: 41) } == .regressed(from: 42, to: 41))
+    }
+
+    /// Flipping the top bit of two words: with one multiply per word (the
+    /// earlier digest) the change stays in bit 63 and the second flip cancels
+    /// the first, for every payload.
+    @Test func flippingTheTopBitOfTwoWordsChangesTheDigest() throws {
+        let bytes = try Self.payload.build(fillSeed: 1)
+        let original = PayloadDigest.digest(bytes)
+        for (first, second) in [(7, 15), (7, 4095 - 8 * 3), (1023, 2047), (8 * 100 + 7, 8 * 101 + 7)] {
+            var damaged = bytes
+            damaged[first] ^= 0x80
+            damaged[second] ^= 0x80
+            #expect(PayloadDigest.digest(damaged) != original, "bit 7 of bytes \(first) and \(second)")
+        }
+        var damaged = bytes
+        damaged[7] ^= 0x80
+        damaged[15] ^= 0x80
+        #expect(throws: StressPayload.Defect.self) { try StressPayload.parse(damaged) }
+    }
+
+    /// Random damage of 2 to 16 flipped bits anywhere, and the structured kind
+    /// (the same bit flipped in 2 to 4 words), over many payload-like inputs.
+    @Test func manyRandomMultiBitChangesAllChangeTheDigest() {
+        var state: UInt64 = 0x5EED
+        func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        let length = 512
+        var collisions: [String] = []
+        for trial in 0..<20_000 {
+            var bytes = (0..<length).map { _ in UInt8(truncatingIfNeeded: next()) }
+            if trial % 2 == 0 { for i in bytes.indices { bytes[i] = 0x61 + bytes[i] % 26 } }  // ASCII, like the filler
+            let original = PayloadDigest.digest(bytes)
+            var damaged = bytes
+            var flips: [(Int, Int)] = []
+            if trial % 4 == 3 {
+                let bit = Int(next() % 64)
+                for _ in 0..<(2 + Int(next() % 3)) { flips.append((Int(next() % UInt64(length / 8)) * 8 + bit / 8, bit % 8)) }
+            } else {
+                for _ in 0..<(2 + Int(next() % 15)) { flips.append((Int(next() % UInt64(length)), Int(next() % 8))) }
+            }
+            for (offset, bit) in flips { damaged[offset] ^= UInt8(1 << bit) }
+            guard damaged != bytes else { continue }  // the flips cancelled each other
+            if PayloadDigest.digest(damaged) == original { collisions.append("trial \(trial): \(flips)") }
+        }
+        #expect(collisions.isEmpty, "\(collisions.count) collisions, first: \(collisions.prefix(3))")
     }
 
     @Test func theDigestIsNotTheLibrarysAndSeesEveryByte() {
