@@ -35,6 +35,30 @@ import TestSupport
         #expect(reader.malformedLines == 0)
     }
 
+    @Test func pollingFollowsAppendsAndAnUnchangedFileYieldsNothing() throws {
+        let directory = TemporaryDirectory("interval-log")
+        let path = directory.path + "/intervals.log"
+        let log = try WriterIntervalLog(path: path)
+        let reader = WriterIntervalLog.Reader(path: path)
+        #expect(reader.poll().isEmpty)
+        log.append(Self.enter)
+        #expect(reader.poll() == [Self.enter])
+        #expect(reader.poll().isEmpty, "nothing new")
+        // A line completed across two polls, and a file larger than one read.
+        let line = Array(Self.exit.line.utf8)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        handle.seekToEndOfFile()
+        handle.write(Data(line[..<5]))
+        #expect(reader.poll().isEmpty)
+        handle.write(Data(line[5...]))
+        #expect(reader.poll() == [Self.exit])
+        for _ in 0..<2000 { log.append(Self.enter) }
+        #expect(reader.poll().count == 2000)
+        #expect(reader.poll().isEmpty)
+        #expect(reader.malformedLines == 0)
+        try handle.close()
+    }
+
     @Test func garbageIsStillMalformed() throws {
         let (records, reader) = try read("not a record at all\n" + Self.exit.line)
         #expect(records == [Self.exit])
