@@ -13,13 +13,18 @@ struct StressRun: Sendable {
     let directory: TemporaryDirectory
 
     /// Runs the harness (on a thread of its own: see `BlockingWork`).
-    /// - Parameter arguments: everything but `--dir` and `--json`.
-    static func start(_ arguments: [String], seconds: Double) async throws -> StressRun {
+    /// - Parameters:
+    ///   - arguments: everything but `--dir` and `--json`.
+    ///   - openFileLimit: a soft `RLIMIT_NOFILE` for the harness and its workers
+    ///     (set by `ulimit -n` in a shell that then execs the harness).
+    static func start(_ arguments: [String], seconds: Double, openFileLimit: Int? = nil) async throws -> StressRun {
         let directory = TemporaryDirectory("stress")
         // A subdirectory the harness creates itself (mode 0700).
         let dir = directory.path + "/cache"
-        let result = try await BlockingWork.run {
-            try ChildProcess.run(Self.harness, ["--dir", dir, "--json"] + arguments, timeout: .seconds(Int64(seconds) + 180))
+        var command = [Self.harness, "--dir", dir, "--json"] + arguments
+        if let openFileLimit { command = ["/bin/sh", "-c", "ulimit -n \(openFileLimit) && exec \"$0\" \"$@\""] + command }
+        let result = try await BlockingWork.run { [command] in
+            try ChildProcess.run(command[0], Array(command.dropFirst()), timeout: .seconds(Int64(seconds) + 180))
         }
         return StressRun(result: result, directory: directory)
     }

@@ -182,6 +182,16 @@ public final class ChildProcess: @unchecked Sendable {
         }
     }
 
+    /// Closes every pipe to and from the child (what was already read stays in
+    /// `standardOutput`/`standardError`; captured files stay until deinit). For a
+    /// parent that keeps a reaped child's record but not its descriptors.
+    public func closePipes() {
+        closeStdin()
+        for fd in [stdoutRead, stderrRead] where fd >= 0 { close(fd) }
+        stdoutRead = -1
+        stderrRead = -1
+    }
+
     /// The next line of the child's stdout (without the newline); nil at end of file.
     /// Throws if no full line arrives within `timeout`.
     public func readLine(timeout: Duration = .seconds(30)) throws -> String? {

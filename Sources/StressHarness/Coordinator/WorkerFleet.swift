@@ -13,13 +13,15 @@ import Darwin
 ///
 /// Guarantee: every process it starts is reaped — collected normally, killed and
 /// waited for, or killed by `ChildProcess`'s deinit if the run is abandoned — so a
-/// run never leaves workers behind.
+/// run never leaves workers behind. A killed worker's pipes are closed as soon as
+/// it is reaped, and the fleet forgets it (its captured stderr file goes with
+/// it): the number of kills a run can do is not bounded by the descriptor limit. (The report learns about
+/// killed workers from the interval log, not from here.)
 final class WorkerFleet {
     final class Member {
         let slot: WorkerSlot
         let invocation: WorkerInvocation
         let process: ChildProcess
-        var killedByHarness = false
 
         init(slot: WorkerSlot, invocation: WorkerInvocation, process: ChildProcess) {
             self.slot = slot
@@ -38,7 +40,6 @@ final class WorkerFleet {
 
     let executable: String
     private(set) var current: [WorkerSlot: Member] = [:]
-    private(set) var killed: [Member] = []
     private var nextWorkerID = 1
 
     init(executable: String) { self.executable = executable }
@@ -77,13 +78,13 @@ final class WorkerFleet {
         current.values.first { $0.process.pid == pid }
     }
 
-    /// SIGKILLs a current worker and reaps it; returns nothing until it is gone.
+    /// SIGKILLs a current worker, reaps it and drops it: returns once it is gone
+    /// and its pipes are closed.
     func kill(_ member: Member) {
-        member.killedByHarness = true
         member.process.signal(SIGKILL)
         _ = try? member.process.wait(timeout: .seconds(30))
         current[member.slot] = nil
-        killed.append(member)
+        member.process.closePipes()
     }
 
     /// Tells workers to stop starting new operations.
