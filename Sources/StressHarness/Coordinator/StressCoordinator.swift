@@ -129,11 +129,12 @@ final class StressCoordinator {
         let writerSlots = Set(fleet.current.keys.filter { $0.role != .reader && $0.role != .cliReader })
         var done: Set<WorkerSlot> = []
         var commitsBySlot: [Int: Int] = [:]
-        var lastProgress = start
-        let stallLimit = UInt64((options.lockTimeout.duration.map { Double($0.components.seconds) } ?? 540) + 60) * 1_000_000_000
+        var stallWatch = StallWatch(
+            writerSlots: writerSlots.count, lockTimeoutSeconds: options.lockTimeout.duration.map { Double($0.components.seconds) },
+            start: start)
         func follow() {
             let fresh = logReader.poll()
-            if !fresh.isEmpty { lastProgress = MonotonicClock.nanoseconds() }
+            if !fresh.isEmpty { stallWatch.progressed(at: MonotonicClock.nanoseconds()) }
             records += fresh
             chaos?.observe(fresh)
             for record in fresh {
@@ -155,8 +156,8 @@ final class StressCoordinator {
             } else if writerSlots.isSubset(of: done) {
                 return nil
             }
-            if now - lastProgress > stallLimit {
-                return "no writer logged anything for \((now - lastProgress) / 1_000_000_000) s; still running: \(writerSlots.subtracting(done).sorted { $0.description < $1.description })"
+            if let idle = stallWatch.stall(now: now) {
+                return "no writer logged anything for \(idle / 1_000_000_000) s; still running: \(writerSlots.subtracting(done).sorted { $0.description < $1.description })"
             }
             if var c = chaos {
                 if let pid = c.victim(now: now, isOurs: { fleet.member(pid: $0) != nil }), let victim = fleet.member(pid: pid) {
