@@ -6,9 +6,10 @@ import MetadataCache
 /// payload from the version found under the lock.
 ///
 /// Guarantee: every refresh is bracketed in the interval log by `WriterLogHooks`
-/// (enter at acquisition, exit at the end of the commit); timeouts and failures
-/// are logged too, so the coordinator can account for every operation even if
-/// this process is killed.
+/// (enter at acquisition, exit at the end of the commit, or when the read under
+/// the lock fails and nothing is committed); timeouts and failures are logged
+/// too, so the coordinator can account for every operation even if this process
+/// is killed.
 enum RefresherWorker {
     static func run(_ w: WorkerInvocation) async -> Int32 {
         guard let logPath = w.logPath, let log = try? WriterIntervalLog(path: logPath) else {
@@ -40,8 +41,19 @@ enum RefresherWorker {
                 } else {
                     let splice = w.sabotage == .tornPayload
                     let outcome = try await store.refresh(force: true, timeout: w.lockTimeout) { request in
-                        // Under the lock: the current version, to carry its counters.
-                        let current = PayloadSuccession.inspect(try? store.read())
+                        // Under the lock: the current version, to carry its counters. A
+                        // read that fails fails this refresh: taking it for "no cache"
+                        // would commit every update counter reset to zero (and the
+                        // report would blame lost updates). Still holding the lock,
+                        // so the hold is closed here; nothing is committed.
+                        let snapshot: CacheSnapshot?
+                        do {
+                            snapshot = try store.read()
+                        } catch {
+                            hooks.exit(committed: false, generation: 0)
+                            throw error
+                        }
+                        let current = PayloadSuccession.inspect(snapshot)
                         if case let .defective(why) = current {
                             shared.update {
                                 $0.tornReads += 1

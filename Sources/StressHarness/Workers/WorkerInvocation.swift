@@ -29,7 +29,8 @@ public struct WorkerInvocation: Sendable, Equatable {
     public var iterations: Int?
     public var cliPath: String?
     public var sabotage: Sabotage?
-    /// `InjectedFault.parse` specs (commit-once only).
+    /// `InjectedFault.parse` specs, for a worker that uses the library (the crash
+    /// and fault tests give them to commit-once workers and to a refresher).
     public var faults: [String] = []
     /// Sequence number of the payload (commit-once only).
     public var sequence: UInt64 = 1
