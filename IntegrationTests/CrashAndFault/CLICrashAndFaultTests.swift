@@ -21,9 +21,13 @@ import Glibc
 /// those strikes always land. Writes are struck in the harness's commit-once
 /// worker (single-threaded: StraceCrashAndFaultTests) and by the library's fault
 /// seam; the CLI meets a real full disk in RealFullFilesystemTests.
-@Suite(.enabled(if: Strace.isAvailable && CLIUnderTest.isUsable, CLIUnderTest.skipReason))
+///
+/// Skipped, with the reason printed, only where strace cannot trace; a broken CLI
+/// fails every test (`CLIUnderTest.requireUsable`).
+@Suite(.enabled(if: Strace.isAvailable, Strace.skipReason))
 struct CLICrashAndFaultTests {
     static let map: Result<CommitSyscallMap, any Error> = Result {
+        try CLIUnderTest.requireUsable()
         let dir = TemporaryDirectory("cli-calibrate")
         let cli = CLIUnderTest(dir)
         _ = try cli.refreshBlocking(sequence: 1)
@@ -58,6 +62,7 @@ struct CLICrashAndFaultTests {
 
     @Test(arguments: [StraceCrashPoint.beforeFsync, .beforeRename, .beforeDirectoryFsync])
     func aKilledRefreshIsRecoveredWithTheCLIItself(point: StraceCrashPoint) async throws {
+        try CLIUnderTest.requireUsable()
         let map = try Self.map.get()
         let s = try await StraceStrike.aim { attempt in
             let s = try await Self.strike(try point.injection(map, attempt: attempt))
@@ -106,6 +111,7 @@ struct CLICrashAndFaultTests {
 
     @Test(arguments: faultPoints)
     func aFailingSystemCallFailsTheRefreshWithTheDocumentedStatus(point: StraceFaultPoint) async throws {
+        try CLIUnderTest.requireUsable()
         let map = try Self.map.get()
         let s = try await StraceStrike.aim { attempt in
             let s = try await Self.strike(try point.injection(map, attempt: attempt))
@@ -121,6 +127,7 @@ struct CLICrashAndFaultTests {
 
     @Test(arguments: storms)
     func anEINTRStormDoesNotFailTheRefresh(storm: StraceInterruptStorm) async throws {
+        try CLIUnderTest.requireUsable()
         let map = try Self.map.get()
         let s = try await StraceStrike.aim { attempt in
             let s = try await Self.strike(try storm.injection(map, attempt: attempt))

@@ -7,13 +7,21 @@ import TestSupport
 struct CLIUnderTest: Sendable {
     static var path: String { BuiltProducts.path(of: "metacache") }
     static let status = HarnessExecutables.probeCLI(at: path)
-    static var isUsable: Bool { if case .usable = status { true } else { false } }
-    static var skipReason: Comment {
-        if let reason = Strace.unavailableReason { return Comment(rawValue: "skipped: \(reason)") }
+
+    /// Fails the calling test unless the built CLI answers `--version`.
+    /// `swift test` builds `metacache` with everything else, so a CLI that is
+    /// missing, the placeholder or crashing is a broken build under test — a
+    /// failure, never a reason to skip.
+    static func requireUsable() throws(Unusable) {
         switch status {
-        case .usable: return ""
-        case let .missing(why), let .placeholder(why), let .broken(why): return Comment(rawValue: "skipped: \(why)")
+        case .usable: return
+        case let .missing(why), let .placeholder(why), let .broken(why):
+            throw Unusable(description: "the metacache CLI under test is not usable: \(why)")
         }
+    }
+
+    struct Unusable: Error, CustomStringConvertible {
+        let description: String
     }
 
     let root: String

@@ -56,8 +56,8 @@ struct RealFullFilesystemTests {
         #expect(exact, "the cache is not exactly the new payload")
     }
 
-    @Test(.enabled(if: CLIUnderTest.isUsable, CLIUnderTest.skipReason))
-    func theCLIRefusesARefreshThatCannotFitWithStatus73() async throws {
+    @Test func theCLIRefusesARefreshThatCannotFitWithStatus73() async throws {
+        try CLIUnderTest.requireUsable()
         let fs = try TmpfsMount(sizeBytes: Self.size)
         let work = TemporaryDirectory("cli-full")
         let cache = fs.path + "/cache"
