@@ -92,5 +92,7 @@ import TestSupport
         #expect(r.reads > 20)
         #expect(r.commits > 5)
         #expect(r.cliRefreshMillis != nil)
+        // The readers' header generations were tied to the refreshes that wrote them.
+        #expect((r.cliCommitsCheckedAgainstReads ?? 0) > 5, "\(String(describing: r.cliCommitsCheckedAgainstReads))")
     }
 }

@@ -129,7 +129,7 @@ import Testing
             Self.enter(1, attempt: 0, pid: 9), Self.exit(2, pid: 9, generation: 7),
             .timeout(time: 3, attempt: 1, pid: 9, worker: 9, slot: 2, role: .updater),
             .failure(time: 4, pid: 9, worker: 9, slot: 2, role: .cliRefresher),
-            .cliRefresh(time: 5, attempt: 4, pid: 9, worker: 9, slot: 0, exitCode: 75),
+            .cliRefresh(time: 5, attempt: 4, pid: 9, worker: 9, slot: 0, exitCode: 75, child: 12, sequence: 3),
             .done(time: 6, pid: 9, worker: 9, slot: 0, role: .refresher), .kill(time: 7, pid: 9, worker: 9, slot: 0),
             .seed(time: 8, generation: 1), .stop(time: 9),
         ]

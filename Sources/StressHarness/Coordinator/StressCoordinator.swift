@@ -113,7 +113,7 @@ final class StressCoordinator {
         let inspection = AfterRunInspection.inspect(directory: layout.directory, backend: options.lockBackend)
         let builder = StressReportBuilder(
             options: options, analysis: analysis, outcomes: outcomes, inspection: inspection,
-            cliEvents: options.useCLI ? CLICommitEvents(path: layout.cliEventsPath) : nil,
+            cliEvents: options.useCLI ? CLICommitEvents(path: layout.cliEventsPath, seedGeneration: analysis.seedGeneration) : nil,
             measuredSeconds: Double(stop - start) / 1e9, malformedLogLines: logReader.malformedLines, tornLogAppends: logReader.tornAppends, stall: stall,
             runEnd: stop)
         return builder.build()

@@ -42,6 +42,10 @@ public struct StressReport: Codable, Sendable {
     public var reacquireMillis: LatencySummary
     /// CLI mode: the whole `metacache cache refresh` process.
     public var cliRefreshMillis: LatencySummary?
+    /// CLI mode: distinct (generation, payload) pairs the readers saw over a
+    /// CLI-written payload that were checked against the refresh that committed
+    /// the generation (null without `--use-cli`).
+    public var cliCommitsCheckedAgainstReads: Int?
     public var throughput: Throughput
 
     public var violations: [String] = []
@@ -53,7 +57,8 @@ public struct StressReport: Codable, Sendable {
         case readErrors, staleReads, writerOverlaps, commitOrderViolations, lostUpdates, phantomUpdates, timeouts
         case writerFailures, workerCrashes, kills, killsWhileHolding, maxReacquireMillis, orphanTempsAfterSweep
         case sweptAfterRun, lockFreeAfterRun, finalCacheVerified, finalGeneration, readLatencyMicros, lockWaitMicros
-        case commitMicros, handoverMicros, reacquireMillis, cliRefreshMillis, throughput, violations, ok
+        case commitMicros, handoverMicros, reacquireMillis, cliRefreshMillis, cliCommitsCheckedAgainstReads, throughput
+        case violations, ok
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -90,6 +95,7 @@ public struct StressReport: Codable, Sendable {
         try c.encode(handoverMicros, forKey: .handoverMicros)
         try c.encode(reacquireMillis, forKey: .reacquireMillis)
         try c.encode(cliRefreshMillis, forKey: .cliRefreshMillis)
+        try c.encode(cliCommitsCheckedAgainstReads, forKey: .cliCommitsCheckedAgainstReads)
         try c.encode(throughput, forKey: .throughput)
         try c.encode(violations, forKey: .violations)
         try c.encode(ok, forKey: .ok)

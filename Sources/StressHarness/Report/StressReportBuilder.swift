@@ -39,6 +39,7 @@ struct StressReportBuilder {
         var writerProblems: [String] = []
         var crashes: [String] = []
         var updatesReported: [Int: Int] = [:]
+        var observedCommits: [ObservedCommit] = []
 
         for outcome in outcomes {
             if let problem = outcome.problem { crashes.append("\(outcome.member.slot) (pid \(outcome.member.process.pid)): \(problem)") }
@@ -54,6 +55,7 @@ struct StressReportBuilder {
             case .reader, .cliReader:
                 readLatency.merge(s.readLatency)
                 readProblems += s.problems
+                observedCommits += s.observedCommits
             case .cliRefresher:
                 cliRefresh.merge(s.operationLatency)
                 writerProblems += s.problems
@@ -74,11 +76,18 @@ struct StressReportBuilder {
         r.writerFailures += analysis.failures
         r.writerOverlaps = analysis.overlaps.count
         r.commitOrderViolations = analysis.commitOrderViolations.count
+        var attribution: CLICommitAttribution?
         if let cli = cliEvents {
             r.commits += cli.commits
-            r.writerOverlaps += cli.duplicateGenerations.count
+            r.writerOverlaps += cli.overlaps.count
+            r.commitOrderViolations += cli.commitOrderViolations.count
             if cli.commit.count > 0 { r.commitMicros = LatencySummary(cli.commit, divisor: 1000) }
             if cli.lockWait.count > 0 { r.lockWaitMicros = LatencySummary(cli.lockWait, divisor: 1000) }
+            let a = CLICommitAttribution(
+                events: cli, refreshes: analysis.cliRefreshes, seedGeneration: analysis.seedGeneration, observed: observedCommits)
+            r.tornReads += a.mismatches.count
+            r.cliCommitsCheckedAgainstReads = a.checked
+            attribution = a
         }
         r.kills = analysis.kills.count
         r.killsWhileHolding = analysis.kills.filter(\.hitHolder).count
@@ -114,8 +123,10 @@ struct StressReportBuilder {
         }
 
         func first(_ list: [String]) -> String { list.first.map { " (first: \($0))" } ?? "" }
-        if r.tornReads > 0 {
-            v.append("torn reads: \(r.tornReads) reads failed the harness's own verification" + first(readProblems + writerProblems))
+        // (Mismatched CLI commits are counted in `tornReads` too, and named below.)
+        let verifiedTorn = r.tornReads - (attribution?.mismatches.count ?? 0)
+        if verifiedTorn > 0 {
+            v.append("torn reads: \(verifiedTorn) reads failed the harness's own verification" + first(readProblems + writerProblems))
         }
         if r.corruptReads > 0 { v.append("corrupt reads: \(r.corruptReads) reads were rejected as corrupt" + first(readProblems + writerProblems)) }
         if r.missingReads > 0 { v.append("missing reads: \(r.missingReads) reads found no cache although one was committed before the run") }
@@ -124,8 +135,25 @@ struct StressReportBuilder {
         if !analysis.overlaps.isEmpty {
             v.append("writer overlaps: \(analysis.overlaps.count) lock intervals overlapped another (first: \(analysis.overlaps[0]))")
         }
-        if let cli = cliEvents, !cli.duplicateGenerations.isEmpty {
-            v.append("writer overlaps: CLI refreshes committed generation(s) \(cli.duplicateGenerations.prefix(5).map(String.init).joined(separator: ", ")) more than once")
+        if let cli = cliEvents {
+            if !cli.overlaps.isEmpty {
+                v.append("writer overlaps: \(cli.overlaps.count) metacache processes acquired the lock while another held it, by the order of the events file (first: \(cli.overlaps[0]))")
+            }
+            if !cli.commitOrderViolations.isEmpty {
+                v.append("commit order: \(cli.commitOrderViolations.count) CLI commits did not follow the previous generation by one, in the events file's order (first: \(cli.commitOrderViolations[0]))")
+            }
+            if !cli.unterminated.isEmpty {
+                v.append("unterminated holds: \(cli.unterminated.count) metacache processes logged acquiring the lock and never a commit or release (first: pid \(cli.unterminated[0]))")
+            }
+            if cli.malformedLines > 0 { v.append("CLI events: \(cli.malformedLines) malformed lines in the events file") }
+        }
+        if let a = attribution {
+            if !a.mismatches.isEmpty {
+                v.append("torn reads: \(a.mismatches.count) CLI reads paired a header with a payload from another commit (first: \(a.mismatches[0]))")
+            }
+            if !a.uncommitted.isEmpty {
+                v.append("CLI reads: readers saw generation(s) \(a.uncommitted.prefix(5).map(String.init).joined(separator: ", ")) that no logged CLI commit produced")
+            }
         }
         if !analysis.commitOrderViolations.isEmpty {
             v.append("commit order: \(analysis.commitOrderViolations.count) out-of-sequence generations (first: \(analysis.commitOrderViolations[0]))")

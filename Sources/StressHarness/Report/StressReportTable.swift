@@ -38,6 +38,9 @@ enum StressReportTable {
             r.missingReads + r.readErrors + r.staleReads == 0)
         check("writer overlaps", "\(r.writerOverlaps)", r.writerOverlaps == 0)
         check("commit order violations", "\(r.commitOrderViolations)", r.commitOrderViolations == 0)
+        if let checked = r.cliCommitsCheckedAgainstReads {
+            check("CLI reads matched to their commit", "\(checked) checked", r.tornReads == 0)
+        }
         check("lost / phantom updates", "\(r.lostUpdates)/\(r.phantomUpdates)", r.lostUpdates + r.phantomUpdates == 0)
         check("lock timeouts", "\(r.timeouts)", r.timeouts == 0)
         check("writer failures", "\(r.writerFailures)", r.writerFailures == 0)

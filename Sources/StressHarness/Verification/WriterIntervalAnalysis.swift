@@ -67,7 +67,27 @@ public struct WriterIntervalAnalysis: Sendable {
     public private(set) var updatesBySlot: [Int: Int] = [:]
     public private(set) var timeouts = 0
     public private(set) var failures = 0
-    public private(set) var cliRefreshes: [(exitCode: Int32, nanoseconds: UInt64)] = []
+    /// One `metacache cache refresh` process, as its CLI refresher logged it.
+    public struct CLIRefresh: Sendable, Equatable {
+        public var exitCode: Int32
+        public var nanoseconds: UInt64
+        public var worker: Int
+        /// The `metacache` process's pid, and the payload sequence it was given.
+        public var child: Int32
+        public var sequence: UInt64
+
+        public init(exitCode: Int32, nanoseconds: UInt64, worker: Int, child: Int32, sequence: UInt64) {
+            self.exitCode = exitCode
+            self.nanoseconds = nanoseconds
+            self.worker = worker
+            self.child = child
+            self.sequence = sequence
+        }
+    }
+
+    public private(set) var cliRefreshes: [CLIRefresh] = []
+    /// The generation the coordinator committed before the run.
+    public private(set) var seedGeneration: UInt64?
     public private(set) var stopTime: UInt64?
     /// Workers (by slot) that logged `done`.
     public private(set) var doneWorkers: Set<Int> = []
@@ -121,8 +141,9 @@ public struct WriterIntervalAnalysis: Sendable {
                 timeouts += 1
             case .failure:
                 failures += 1
-            case let .cliRefresh(t, attempt, _, _, _, code):
-                cliRefreshes.append((code, t >= attempt ? t - attempt : 0))
+            case let .cliRefresh(t, attempt, _, worker, _, code, child, sequence):
+                cliRefreshes.append(CLIRefresh(
+                    exitCode: code, nanoseconds: t >= attempt ? t - attempt : 0, worker: worker, child: child, sequence: sequence))
             case let .done(_, _, _, slot, _):
                 doneWorkers.insert(slot)
             case let .kill(t, pid, worker, _):
@@ -137,6 +158,7 @@ public struct WriterIntervalAnalysis: Sendable {
                 }
                 kills.append(Kill(time: t, pid: pid, worker: worker, hitHolder: hit, reacquireNanoseconds: nil))
             case let .seed(t, generation):
+                seedGeneration = generation
                 commits.append((t, generation))
             case let .stop(t):
                 stopTime = t

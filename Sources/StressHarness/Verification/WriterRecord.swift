@@ -19,8 +19,11 @@ public enum WriterRecord: Sendable, Equatable {
     /// An operation failed for another reason (details on the worker's stderr).
     case failure(time: UInt64, pid: Int32, worker: Int, slot: Int, role: WriterRole)
     /// One whole CLI refresh (`metacache cache refresh` as a process): started at
-    /// `attempt`, exited at `time` with `exitCode`.
-    case cliRefresh(time: UInt64, attempt: UInt64, pid: Int32, worker: Int, slot: Int, exitCode: Int32)
+    /// `attempt`, exited at `time` with `exitCode`. `child` is the `metacache`
+    /// process's pid (as its `--events` lines name it) and `sequence` the payload
+    /// it was given, so a committed generation can be traced to its payload.
+    case cliRefresh(
+        time: UInt64, attempt: UInt64, pid: Int32, worker: Int, slot: Int, exitCode: Int32, child: Int32, sequence: UInt64)
     /// The worker finished all its work and is about to exit normally.
     case done(time: UInt64, pid: Int32, worker: Int, slot: Int, role: WriterRole)
     /// Coordinator: about to SIGKILL `pid`.
@@ -33,7 +36,7 @@ public enum WriterRecord: Sendable, Equatable {
     public var time: UInt64 {
         switch self {
         case let .enter(t, _, _, _, _, _, _), let .exit(t, _, _, _, _, _, _, _, _), let .timeout(t, _, _, _, _, _),
-            let .failure(t, _, _, _, _), let .cliRefresh(t, _, _, _, _, _), let .done(t, _, _, _, _),
+            let .failure(t, _, _, _, _), let .cliRefresh(t, _, _, _, _, _, _, _), let .done(t, _, _, _, _),
             let .kill(t, _, _, _), let .seed(t, _), let .stop(t):
             t
         }
@@ -46,7 +49,7 @@ public enum WriterRecord: Sendable, Equatable {
         case let .exit(t, pid, w, s, r, op, c, g, ns): "exit \(t) \(pid) \(w) \(s) \(r.rawValue) \(op) \(c ? 1 : 0) \(g) \(ns)\n"
         case let .timeout(t, a, pid, w, s, r): "timeout \(t) \(a) \(pid) \(w) \(s) \(r.rawValue)\n"
         case let .failure(t, pid, w, s, r): "failure \(t) \(pid) \(w) \(s) \(r.rawValue)\n"
-        case let .cliRefresh(t, a, pid, w, s, code): "cli-refresh \(t) \(a) \(pid) \(w) \(s) \(code)\n"
+        case let .cliRefresh(t, a, pid, w, s, code, child, seq): "cli-refresh \(t) \(a) \(pid) \(w) \(s) \(code) \(child) \(seq)\n"
         case let .done(t, pid, w, s, r): "done \(t) \(pid) \(w) \(s) \(r.rawValue)\n"
         case let .kill(t, pid, w, s): "kill \(t) \(pid) \(w) \(s)\n"
         case let .seed(t, g): "seed \(t) \(g)\n"
@@ -83,9 +86,10 @@ public enum WriterRecord: Sendable, Equatable {
             guard f.count == 6, let t = u(1), let pid = p(2), let w = n(3), let s = n(4), let role = r(5) else { return nil }
             self = .failure(time: t, pid: pid, worker: w, slot: s, role: role)
         case "cli-refresh":
-            guard f.count == 7, let t = u(1), let a = u(2), let pid = p(3), let w = n(4), let s = n(5), let code = p(6)
+            guard f.count == 9, let t = u(1), let a = u(2), let pid = p(3), let w = n(4), let s = n(5), let code = p(6),
+                let child = p(7), let seq = u(8)
             else { return nil }
-            self = .cliRefresh(time: t, attempt: a, pid: pid, worker: w, slot: s, exitCode: code)
+            self = .cliRefresh(time: t, attempt: a, pid: pid, worker: w, slot: s, exitCode: code, child: child, sequence: seq)
         case "done":
             guard f.count == 6, let t = u(1), let pid = p(2), let w = n(3), let s = n(4), let role = r(5) else { return nil }
             self = .done(time: t, pid: pid, worker: w, slot: s, role: role)

@@ -5,10 +5,12 @@ import TestSupport
 /// A refresher that runs the real CLI: writes its next payload to a source file,
 /// then runs `metacache cache refresh --source FILE --force` as a process.
 ///
-/// Guarantee: every CLI refresh is logged with its exit status and duration. The
-/// CLI's critical section is inside another program, so its exclusion is checked
-/// from the events it reports (`--events`): every commit must carry a distinct
-/// generation (see `CLICommitEvents`).
+/// Guarantee: every CLI refresh is logged with its exit status, duration, the
+/// `metacache` pid and the payload sequence it was given. The CLI's critical
+/// section is inside another program, so its exclusion and commit order are
+/// checked from the order of the events it appends to the shared `--events` file
+/// (see `CLICommitEvents`), and the pid ties each committed generation to its
+/// payload, for checking what readers saw.
 enum CLIRefresherWorker {
     static func run(_ w: WorkerInvocation) -> Int32 {
         guard let logPath = w.logPath, let log = try? WriterIntervalLog(path: logPath), let cli = w.cliPath,
@@ -44,8 +46,12 @@ enum CLIRefresherWorker {
             if let events = w.eventsPath { arguments += ["--events", events] }
             let started = MonotonicClock.nanoseconds()
             let result: ChildProcess.Result
+            let child: Int32
             do {
-                result = try ChildProcess.run(cli, arguments, timeout: .seconds(600))
+                let process = try ChildProcess(cli, arguments, stdout: .captured, stderr: .captured)
+                child = process.pid
+                let termination = try process.wait(timeout: .seconds(600))
+                result = ChildProcess.Result(termination: termination, stdout: process.standardOutput, stderr: process.standardError)
             } catch {
                 stats.failures += 1
                 log.append(.failure(time: MonotonicClock.nanoseconds(), pid: pid, worker: w.worker, slot: w.slot, role: .cliRefresher))
@@ -55,7 +61,9 @@ enum CLIRefresherWorker {
             let ended = MonotonicClock.nanoseconds()
             stats.operationLatency.record(ended - started)
             let code = result.exitCode ?? -1
-            log.append(.cliRefresh(time: ended, attempt: started, pid: pid, worker: w.worker, slot: w.slot, exitCode: code))
+            log.append(.cliRefresh(
+                time: ended, attempt: started, pid: pid, worker: w.worker, slot: w.slot, exitCode: code, child: child,
+                sequence: UInt64(operation)))
             switch code {
             case 0:
                 stats.succeeded += 1

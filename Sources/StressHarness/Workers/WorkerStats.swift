@@ -37,6 +37,10 @@ public struct WorkerStats: Codable, Sendable, Equatable {
     public var readLatency = LatencyHistogram()
     /// Per writer operation: the whole refresh/update (or `metacache cache refresh`).
     public var operationLatency = LatencyHistogram()
+    /// CLI readers: each distinct header generation seen over a CLI-written
+    /// payload, with that payload's writer and sequence (checked by the
+    /// coordinator against the refresh that committed the generation).
+    public var observedCommits: [ObservedCommit] = []
     /// The first few problems, verbatim.
     public var problems: [String] = []
 
