@@ -15,23 +15,25 @@ import Darwin
 /// lock is probed with the harness's own non-blocking `flock` and a look for an
 /// owner file, and the final cache is read, verified by the library and then by
 /// the harness (`StressPayload.parse`, header generation = payload generation).
-struct AfterRunInspection {
-    var swept: [String] = []
+package struct AfterRunInspection: Sendable {
+    package var swept: [String] = []
     /// Set when the sweeper found the lock held and removed nothing.
-    var sweepSkippedBecauseHeldBy: String?
-    var sweepError: String?
+    package var sweepSkippedBecauseHeldBy: String?
+    package var sweepError: String?
     /// Temp files still present after the sweep.
-    var orphanTemps: [String] = []
-    var advisoryLockFree = true
-    var ownerFilePresent = false
-    var libraryReportsLockHeld = false
-    var finalPayload: StressPayload?
-    var finalGeneration: UInt64?
-    var finalCacheProblem: String?
+    package var orphanTemps: [String] = []
+    package var advisoryLockFree = true
+    package var ownerFilePresent = false
+    package var libraryReportsLockHeld = false
+    package var finalPayload: StressPayload?
+    package var finalGeneration: UInt64?
+    package var finalCacheProblem: String?
 
-    var lockFree: Bool { advisoryLockFree && !ownerFilePresent && !libraryReportsLockHeld }
+    package init() {}
 
-    static func inspect(directory: String, backend: LockBackendSelection) -> AfterRunInspection {
+    package var lockFree: Bool { advisoryLockFree && !ownerFilePresent && !libraryReportsLockHeld }
+
+    package static func inspect(directory: String, backend: LockBackendSelection) -> AfterRunInspection {
         var result = AfterRunInspection()
         var options = CacheStoreOptions()
         options.lockBackend = backend
@@ -83,7 +85,7 @@ struct AfterRunInspection {
     }
 
     /// Tries an exclusive `flock` without waiting; a missing lock file is free.
-    static func advisoryLockIsFree(_ path: String) -> Bool {
+    package static func advisoryLockIsFree(_ path: String) -> Bool {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard fd >= 0 else { return true }
         defer { close(fd) }

@@ -6,26 +6,26 @@
 /// updater (whose counter must stay exact) — chosen with the run's seeded
 /// generator. If no refresher holds the lock when a kill is due, the kill waits
 /// until one does.
-struct KillChaos {
-    struct Holder: Equatable {
-        var pid: Int32
-        var role: WriterRole
+package struct KillChaos {
+    package struct Holder: Equatable, Sendable {
+        package var pid: Int32
+        package var role: WriterRole
     }
 
-    let intervalNanoseconds: UInt64
-    private(set) var nextKill: UInt64
+    package let intervalNanoseconds: UInt64
+    package private(set) var nextKill: UInt64
     private var random: SeededGenerator
     /// Open intervals by pid, from the log.
-    private(set) var holders: [Int32: Holder] = [:]
+    package private(set) var holders: [Int32: Holder] = [:]
 
-    init(intervalMilliseconds: Int, start: UInt64, seed: UInt64) {
+    package init(intervalMilliseconds: Int, start: UInt64, seed: UInt64) {
         intervalNanoseconds = UInt64(intervalMilliseconds) * 1_000_000
         nextKill = start + intervalNanoseconds
         random = SeededGenerator(seed: seed ^ 0x6B69_6C6C)
     }
 
     /// Follows the log: who holds the lock now.
-    mutating func observe(_ records: [WriterRecord]) {
+    package mutating func observe(_ records: [WriterRecord]) {
         for record in records {
             switch record {
             case let .enter(_, _, pid, _, _, role, _): holders[pid] = Holder(pid: pid, role: role)
@@ -37,14 +37,14 @@ struct KillChaos {
     }
 
     /// The pid to kill now, if a kill is due and a refresher holds the lock.
-    mutating func victim(now: UInt64, isOurs: (Int32) -> Bool) -> Int32? {
+    package mutating func victim(now: UInt64, isOurs: (Int32) -> Bool) -> Int32? {
         guard now >= nextKill else { return nil }
         let candidates = holders.values.filter { $0.role == .refresher && isOurs($0.pid) }.map(\.pid).sorted()
         return candidates.randomElement(using: &random)
     }
 
     /// Schedules the next kill one interval after this one.
-    mutating func killed(pid: Int32, at time: UInt64) {
+    package mutating func killed(pid: Int32, at time: UInt64) {
         holders[pid] = nil
         nextKill = time + intervalNanoseconds
     }

@@ -30,14 +30,6 @@ final class WorkerFleet {
         }
     }
 
-    /// What a collected worker left.
-    struct Outcome {
-        let member: Member
-        let stats: WorkerStats?
-        let termination: ChildProcess.Termination?
-        let problem: String?
-    }
-
     let executable: String
     private(set) var current: [WorkerSlot: Member] = [:]
     private var nextWorkerID = 1
@@ -93,8 +85,8 @@ final class WorkerFleet {
     }
 
     /// Reads each current worker's STATS line and reaps it.
-    func collect(_ roles: Set<WorkerInvocation.Role>, timeout: Duration) -> [Outcome] {
-        var outcomes: [Outcome] = []
+    func collect(_ roles: Set<WorkerInvocation.Role>, timeout: Duration) -> [WorkerOutcome] {
+        var outcomes: [WorkerOutcome] = []
         for member in current.values.sorted(by: { $0.invocation.worker < $1.invocation.worker })
         where roles.contains(member.slot.role) {
             var stats: WorkerStats?
@@ -112,7 +104,8 @@ final class WorkerFleet {
                 problem = [problem, "\(reason)", stderr.isEmpty ? nil : "stderr: \(stderr.suffix(600))"]
                     .compactMap { $0 }.joined(separator: "; ")
             }
-            outcomes.append(Outcome(member: member, stats: stats, termination: termination, problem: problem))
+            outcomes.append(WorkerOutcome(
+                slot: member.slot, pid: member.process.pid, stats: stats, termination: termination, problem: problem))
         }
         return outcomes
     }

@@ -3,4 +3,9 @@ public struct WorkerSlot: Hashable, Sendable, CustomStringConvertible {
     public var role: WorkerInvocation.Role
     public var index: Int
     public var description: String { "\(role.rawValue) \(index)" }
+
+    public init(role: WorkerInvocation.Role, index: Int) {
+        self.role = role
+        self.index = index
+    }
 }

@@ -6,24 +6,42 @@
 /// logged commits, cleanliness from the after-run inspection. A run also fails
 /// when it proved nothing: a configured role that made no progress, or kill chaos
 /// whose kills never hit a lock holder.
-struct StressReportBuilder {
-    var options: StressOptions
-    var analysis: WriterIntervalAnalysis
-    var outcomes: [WorkerFleet.Outcome]
-    var inspection: AfterRunInspection
-    var cliEvents: CLICommitEvents?
-    var measuredSeconds: Double
-    var malformedLogLines: Int
+package struct StressReportBuilder {
+    package var options: StressOptions
+    package var analysis: WriterIntervalAnalysis
+    package var outcomes: [WorkerOutcome]
+    package var inspection: AfterRunInspection
+    package var cliEvents: CLICommitEvents?
+    package var measuredSeconds: Double
+    package var malformedLogLines: Int
     /// Appends cut short by a kill (see `WriterIntervalLog.Reader.tornAppends`).
-    var tornLogAppends: Int = 0
+    package var tornLogAppends: Int
     /// Set when the coordinator gave up waiting for the writers.
-    var stall: String?
-    /// Nanoseconds from each kill to the end of the measured phase.
-    var runEnd: UInt64
+    package var stall: String?
+    /// When the measured phase ended (monotonic ns): a kill with no acquisition
+    /// after it is tolerated only within the goal of this end.
+    package var runEnd: UInt64
 
-    static let reacquireGoalMillis = 1000.0
+    package init(
+        options: StressOptions, analysis: WriterIntervalAnalysis, outcomes: [WorkerOutcome],
+        inspection: AfterRunInspection, cliEvents: CLICommitEvents? = nil, measuredSeconds: Double,
+        malformedLogLines: Int = 0, tornLogAppends: Int = 0, stall: String? = nil, runEnd: UInt64
+    ) {
+        self.options = options
+        self.analysis = analysis
+        self.outcomes = outcomes
+        self.inspection = inspection
+        self.cliEvents = cliEvents
+        self.measuredSeconds = measuredSeconds
+        self.malformedLogLines = malformedLogLines
+        self.tornLogAppends = tornLogAppends
+        self.stall = stall
+        self.runEnd = runEnd
+    }
 
-    func build() -> StressReport {
+    package static let reacquireGoalMillis = 1000.0
+
+    package func build() -> StressReport {
         var readLatency = LatencyHistogram()
         var cliRefresh = LatencyHistogram()
         var r = StressReport(
@@ -42,7 +60,7 @@ struct StressReportBuilder {
         var observedCommits: [ObservedCommit] = []
 
         for outcome in outcomes {
-            if let problem = outcome.problem { crashes.append("\(outcome.member.slot) (pid \(outcome.member.process.pid)): \(problem)") }
+            if let problem = outcome.problem { crashes.append("\(outcome.slot) (pid \(outcome.pid)): \(problem)") }
             guard let s = outcome.stats else { continue }
             r.reads += s.reads
             r.tornReads += s.tornReads
@@ -51,7 +69,7 @@ struct StressReportBuilder {
             r.readErrors += s.readErrors
             r.staleReads += s.staleReads
             r.writerFailures += s.unexpectedOutcomes
-            switch outcome.member.slot.role {
+            switch outcome.slot.role {
             case .reader, .cliReader:
                 readLatency.merge(s.readLatency)
                 readProblems += s.problems
@@ -60,7 +78,7 @@ struct StressReportBuilder {
                 cliRefresh.merge(s.operationLatency)
                 writerProblems += s.problems
             case .updater:
-                updatesReported[outcome.member.slot.index, default: 0] += s.updates
+                updatesReported[outcome.slot.index, default: 0] += s.updates
                 writerProblems += s.problems
             default:
                 writerProblems += s.problems
@@ -214,7 +232,11 @@ struct StressReportBuilder {
             if inspection.libraryReportsLockHeld { why.append("the library reports the lock held") }
             v.append("after the run: the lock is not free (\(why.joined(separator: "; ")))")
         }
-        if let problem = inspection.finalCacheProblem { v.append("after the run: \(problem)") }
+        if let problem = inspection.finalCacheProblem {
+            v.append("after the run: \(problem)")
+        } else if inspection.finalPayload == nil {
+            v.append("after the run: the final cache was not verified (no payload was read back)")
+        }
 
         r.violations = v
         r.ok = v.isEmpty

@@ -1,0 +1,20 @@
+import TestSupport
+
+/// What a collected worker left: its slot and pid, its final stats, how it
+/// ended, and what went wrong if anything did — no live process handle, so
+/// reports can be built (and tested) from plain values.
+package struct WorkerOutcome: Sendable {
+    package let slot: WorkerSlot
+    package let pid: Int32
+    package let stats: WorkerStats?
+    package let termination: ChildProcess.Termination?
+    package let problem: String?
+
+    package init(slot: WorkerSlot, pid: Int32, stats: WorkerStats?, termination: ChildProcess.Termination?, problem: String?) {
+        self.slot = slot
+        self.pid = pid
+        self.stats = stats
+        self.termination = termination
+        self.problem = problem
+    }
+}
