@@ -45,6 +45,13 @@ struct CommitOnceChild {
         return try ChildProcess.run(command[0], Array(command.dropFirst()))
     }
 
+    /// How many planned faults fired in the child, as its verdict line reports
+    /// (`faults=N`); nil when it printed no verdict.
+    static func firedFaults(_ result: ChildProcess.Result) -> Int? {
+        let line = result.stdoutText.split(separator: "\n").last.map(String.init) ?? ""
+        return line.field("faults").flatMap(Int.init)
+    }
+
     /// What the child printed last.
     enum Verdict: Equatable, CustomStringConvertible {
         case committed(generation: UInt64)

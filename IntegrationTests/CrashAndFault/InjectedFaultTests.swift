@@ -47,6 +47,14 @@ import TestSupport
         #expect(result.exitCode == failure.exitCode, "\(failure): \(result.termination) \(result.stdoutText)")
         #expect(CommitOnceChild.Verdict(result) == .failed(kind: failure.kind, errno: failure.errno), "\(result.stdoutText)")
         #expect(result.stdoutText.contains(dir.path), "the error names the path: \(result.stdoutText)")
+        // The failure is the injected one: a fault aimed at one call fired once,
+        // one aimed at every matching call at least once.
+        let fired = CommitOnceChild.firedFaults(result)
+        if failure.fault.contains("#*") {
+            #expect((fired ?? 0) >= 1, "\(failure): no fault fired: \(result.stdoutText)")
+        } else {
+            #expect(fired == 1, "\(failure): \(result.stdoutText)")
+        }
 
         let after = CacheDirectoryState(dir.path)
         #expect(after.cacheFile == before, "the old cache changed")
@@ -55,25 +63,46 @@ import TestSupport
         #expect(intact, "the old payload does not read back")
     }
 
-    static let absorbed: [String] = [
-        "write#*=eintr:50",
-        "fsync#*=eintr:50",
-        "rename#*=eintr:50",
-        "open#*@.tmp-=eintr:50",
-        "fsyncDirectory#*=eintr:50",
-        "flock#*=eintr:50",
-        "write#*=short:7",
-        "write#*=short:1000",
+    /// A fault every matching call meets, and what its firing count must show.
+    struct AbsorbedCase: CustomStringConvertible, Sendable {
+        let fault: String
+        /// `eintr:N`: each matching call failed exactly N times before going
+        /// through, so the count is a positive multiple of N.
+        var interruptsPerCall: Int?
+        /// `short:N`: every write of the 64 KiB payload moved at most N bytes, so
+        /// at least this many writes were cut short.
+        var minimumShortWrites: Int?
+        var description: String { fault }
+    }
+
+    static let absorbed: [AbsorbedCase] = [
+        AbsorbedCase(fault: "write#*=eintr:50", interruptsPerCall: 50),
+        AbsorbedCase(fault: "fsync#*=eintr:50", interruptsPerCall: 50),
+        AbsorbedCase(fault: "rename#*=eintr:50", interruptsPerCall: 50),
+        AbsorbedCase(fault: "open#*@.tmp-=eintr:50", interruptsPerCall: 50),
+        AbsorbedCase(fault: "fsyncDirectory#*=eintr:50", interruptsPerCall: 50),
+        AbsorbedCase(fault: "flock#*=eintr:50", interruptsPerCall: 50),
+        AbsorbedCase(fault: "write#*=short:7", minimumShortWrites: (64 << 10) / 7),
+        AbsorbedCase(fault: "write#*=short:1000", minimumShortWrites: (64 << 10) / 1000),
     ]
 
     @Test(arguments: absorbed)
-    func interruptionsAndShortWritesAreRetriedUntilTheCommitSucceeds(fault: String) async throws {
+    func interruptionsAndShortWritesAreRetriedUntilTheCommitSucceeds(absorbed: AbsorbedCase) async throws {
+        let fault = absorbed.fault
         let dir = TemporaryDirectory("absorb")
         #expect(try await CommitOnceChild(directory: dir.path, sequence: 1).run().exitCode == 0)
         let child = CommitOnceChild(directory: dir.path, sequence: 2, faults: [fault])
         let result = try await child.run()
         #expect(result.exitCode == 0, "\(fault): \(result.termination) \(result.stdoutText) \(result.stderr)")
         #expect(CommitOnceChild.Verdict(result) == .committed(generation: 2))
+        // The commit met the faults, it did not miss them.
+        let fired = try #require(CommitOnceChild.firedFaults(result), "\(result.stdoutText)")
+        if let perCall = absorbed.interruptsPerCall {
+            #expect(fired >= perCall && fired % perCall == 0, "\(fault): \(fired) EINTRs fired")
+        }
+        if let minimum = absorbed.minimumShortWrites {
+            #expect(fired >= minimum, "\(fault): only \(fired) short writes")
+        }
         let after = CacheDirectoryState(dir.path)
         let exact = try after.verifiedPayload() == child.expectedPayload
         #expect(exact, "the cache is not exactly the new payload")

@@ -42,6 +42,7 @@ struct RealFullFilesystemTests {
         let result = try await big.run()
         #expect(result.exitCode == 73, "\(result.termination) \(result.stdoutText)")
         #expect(CommitOnceChild.Verdict(result) == .failed(kind: "io", errno: "ENOSPC"), "\(result.stdoutText)")
+        #expect((CommitOnceChild.firedFaults(result) ?? 0) >= 1, "the free-space check was not overridden: \(result.stdoutText)")
         let after = CacheDirectoryState(fs.path)
         #expect(after.cacheFile == before, "the old cache changed")
         #expect(after.temps.isEmpty, "temp left behind: \(after.temps)")

@@ -111,6 +111,7 @@ package final class FaultInjectingSystemCalls: SystemCallProvider {
         var counts: [Int: Int] = [:]  // fault index -> matching calls seen
         var interruptsLeft: [Int: Int] = [:]
         var log: [String] = []
+        var fired = 0
     }
 
     private let base: any SystemCallProvider
@@ -128,6 +129,10 @@ package final class FaultInjectingSystemCalls: SystemCallProvider {
 
     /// Every intercepted call as `kind path`, in order (for asserting call order).
     package var callLog: [String] { state.withLock { $0.log } }
+
+    /// How many times a planned fault fired: each injected failure, short
+    /// transfer, report or pause, and each EINTR of an interrupt fault, counts one.
+    package var firedFaults: Int { state.withLock { $0.fired } }
 
     private enum Decision { case proceed, fail(Errno), crashBefore, crashAfter, short(Int), report(UInt64), pause }
 
@@ -172,6 +177,7 @@ package final class FaultInjectingSystemCalls: SystemCallProvider {
                 case .interrupt: decided = false
                 }
             }
+            if decided { s.fired += 1 }
             return decision
         }
     }

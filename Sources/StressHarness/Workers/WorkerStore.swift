@@ -12,6 +12,29 @@ import Darwin
 /// fault plan or sabotage applies only to the worker that was given it.
 enum WorkerStore {
     static func make(_ w: WorkerInvocation, observer: (any CacheObserver)?) throws(WorkerFailure) -> CacheStore {
+        try make(w, observer: observer, injector: try faultInjector(for: w))
+    }
+
+    /// The fault injector for the invocation's `--fault` plan, nil without one. A
+    /// `pause` fault freezes the writer mid-commit, holding the lock, until its
+    /// stdin closes: a live (or, once killed, dead) holder for tests.
+    static func faultInjector(for w: WorkerInvocation) throws(WorkerFailure) -> FaultInjectingSystemCalls? {
+        guard !w.faults.isEmpty else { return nil }
+        var faults: [InjectedFault] = []
+        for spec in w.faults {
+            guard let fault = InjectedFault.parse(spec) else { throw WorkerFailure(usage: "bad --fault '\(spec)'") }
+            faults.append(fault)
+        }
+        return FaultInjectingSystemCalls(faults: faults) { kind, _ in
+            CoordinatorChannel.say("PAUSED at=\(kind.rawValue) pid=\(getpid())")
+            CoordinatorChannel.waitForEndOfInput()
+        }
+    }
+
+    /// The store, with `injector` (from `faultInjector(for:)`) as its system calls.
+    static func make(
+        _ w: WorkerInvocation, observer: (any CacheObserver)?, injector: FaultInjectingSystemCalls?
+    ) throws(WorkerFailure) -> CacheStore {
         var options = CacheStoreOptions()
         options.lockBackend = w.lockBackend
         options.lockTimeout = w.lockTimeout
@@ -22,19 +45,7 @@ enum WorkerStore {
             // other writers' live temps; keep the sabotage to the one broken thing.
             options.sweepOnOpen = false
         }
-        if !w.faults.isEmpty {
-            var faults: [InjectedFault] = []
-            for spec in w.faults {
-                guard let fault = InjectedFault.parse(spec) else { throw WorkerFailure(usage: "bad --fault '\(spec)'") }
-                faults.append(fault)
-            }
-            // A `pause` fault freezes the writer mid-commit, holding the lock, until
-            // its stdin closes: a live (or, once killed, dead) holder for tests.
-            options.systemCalls = SystemCalls(provider: FaultInjectingSystemCalls(faults: faults) { kind, _ in
-                CoordinatorChannel.say("PAUSED at=\(kind.rawValue) pid=\(getpid())")
-                CoordinatorChannel.waitForEndOfInput()
-            })
-        }
+        if let injector { options.systemCalls = SystemCalls(provider: injector) }
         do {
             return try CacheStore(directory: w.directory, options: options)
         } catch {
