@@ -8,6 +8,7 @@ import TestSupport
 import Glibc
 #endif
 
+extension MetacacheIntegration {
 /// The real `metacache cache refresh`, killed by strace at each step of its commit
 /// or made to meet a failing system call — then recovered with the CLI itself:
 /// `status --json` shows the lock free and the orphan, `sweep` removes it, the next
@@ -139,4 +140,5 @@ struct CLICrashAndFaultTests {
         #expect(exact, "the cache is not exactly the new payload")
         #expect(CacheDirectoryState(s.cli.cacheDirectory).temps.isEmpty)
     }
+}
 }

@@ -8,6 +8,7 @@ import TestSupport
 import Glibc
 #endif
 
+extension MetacacheIntegration {
 /// A writer SIGKILLed while holding the lock, whose parent has not reaped it yet
 /// (a zombie: dead, its files closed, its pid still in the process table). Hosts
 /// that spawn refreshes reap when they get round to it; until then the lock must
@@ -51,4 +52,5 @@ import Glibc
         #expect(try store.sweep().removed.count == 1, "the dead writer's temp is an orphan")
         _ = try process.wait(timeout: .seconds(30))
     }
+}
 }

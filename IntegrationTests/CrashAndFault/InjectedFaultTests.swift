@@ -4,6 +4,7 @@ import StressHarness
 import Testing
 import TestSupport
 
+extension MetacacheIntegration {
 /// A refresher process whose system calls fail (the library's fault injector):
 /// it must fail cleanly — the right exit status and error, the old cache byte for
 /// byte, no temp file — or, for interruptions and short transfers that the
@@ -108,4 +109,5 @@ import TestSupport
         #expect(exact, "the cache is not exactly the new payload")
         #expect(after.temps.isEmpty)
     }
+}
 }

@@ -4,6 +4,7 @@ import StressHarness
 import Testing
 import TestSupport
 
+extension MetacacheIntegration {
 /// A genuinely full filesystem: a 4 MiB tmpfs mounted for the test (root with
 /// mount permission; skipped with the reason printed elsewhere).
 @Suite(.enabled(if: TmpfsMount.isAvailable, TmpfsMount.skipReason))
@@ -86,4 +87,5 @@ struct RealFullFilesystemTests {
         let intact = read.stdout == smallPayload
         #expect(read.exitCode == 0 && intact, "the previous cache no longer reads back")
     }
+}
 }

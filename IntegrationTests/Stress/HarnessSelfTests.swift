@@ -7,6 +7,7 @@ import TestSupport
 import Glibc
 #endif
 
+extension MetacacheIntegration {
 /// The harness's checks can fail: each `--sabotage` mode breaks one guarantee on
 /// purpose, and the run must exit 1 naming exactly that kind of violation. Plus
 /// the harness's refusals (usage, a foreign cache, a placeholder CLI).
@@ -84,4 +85,5 @@ import Glibc
         #expect(result.exitCode == 2)
         #expect(result.stderr.contains("placeholder"), "\(result.stderr)")
     }
+}
 }

@@ -3,10 +3,13 @@ import StressHarness
 import Testing
 import TestSupport
 
+extension MetacacheIntegration {
 /// The short stress runs of issue 4, as real processes: refreshers, readers and
 /// updaters hammering one cache directory while the harness checks, by its own
 /// means, that no read is torn, no two writers overlap, no update is lost, and
-/// the directory ends clean. Serialized: each run wants both cores.
+/// the directory ends clean. Nested in the serialized `MetacacheIntegration`:
+/// each run wants both cores and asserts timings (re-acquire under 1 s,
+/// throughput), so no other process-heavy suite may run alongside.
 @Suite(.serialized) struct StressRunTests {
     @Test func fourRefreshersAndEightReadersForTwentySeconds() async throws {
         let run = try await StressRun.start(["--refreshers", "4", "--readers", "8", "--updaters", "0", "--duration", "20"], seconds: 20)
@@ -37,7 +40,11 @@ import TestSupport
         try run.expectEveryInvariant()
         let r = try #require(run.report)
         #expect(r.killsWhileHolding >= 20, "only \(r.killsWhileHolding) of \(r.kills) kills hit the lock holder")
-        #expect(r.reacquireMillis.count == UInt64(r.killsWhileHolding), "a kill was never followed by an acquisition")
+        // Every kill that hit the holder was followed by an acquisition, except
+        // possibly the last, if it came too close to the deadline for anyone to
+        // acquire (the report already fails a kill unanswered for 1 s or more).
+        // Only the last can be unanswered: a later kill needs a later holder.
+        #expect(r.reacquireMillis.count + 1 >= UInt64(r.killsWhileHolding), "a kill was never followed by an acquisition")
         #expect((r.maxReacquireMillis ?? .infinity) < 1000)
     }
 
@@ -95,4 +102,5 @@ import TestSupport
         // The readers' header generations were tied to the refreshes that wrote them.
         #expect((r.cliCommitsCheckedAgainstReads ?? 0) > 5, "\(String(describing: r.cliCommitsCheckedAgainstReads))")
     }
+}
 }
