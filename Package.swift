@@ -52,14 +52,21 @@ let package = Package(
             dependencies: ["MetadataCache"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        // ChildProcess: spawning a program and talking to it through pipes, for
+        // the stress harness and the tests alike (one process spawner for the
+        // whole package; TestSupport re-exports it).
+        .target(
+            name: "ProcessSpawning",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         // The stress harness: many concurrent refreshers, readers and updaters as
         // real processes, checking the invariants independently of the library.
-        // Spawns its workers and the CLI through TestSupport's ChildProcess (one
-        // process spawner for the whole package), probes flock via CSystemShims, and
-        // exits its commit-once worker with the CLI's own exit-code mapping.
+        // Spawns its workers and the CLI through ProcessSpawning, probes flock via
+        // CSystemShims, and exits its commit-once worker with the CLI's own
+        // exit-code mapping. It ships as a product, so it links nothing from Tests/.
         .target(
             name: "StressHarness",
-            dependencies: ["MetadataCache", "MetacacheCLI", "TestSupport", "CSystemShims"],
+            dependencies: ["MetadataCache", "MetacacheCLI", "ProcessSpawning", "CSystemShims"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .executableTarget(
@@ -83,9 +90,12 @@ let package = Package(
             path: "Benchmarks/metacache-bench",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
-        // Test-only helpers shared by the test targets: child processes, temp dirs.
+        // Test-only helpers shared by the test targets: temp dirs, built products,
+        // a loopback HTTP server, pseudo-terminals, FIFOs (and ChildProcess,
+        // re-exported from ProcessSpawning).
         .target(
             name: "TestSupport",
+            dependencies: ["ProcessSpawning"],
             path: "Tests/TestSupport",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),

@@ -1,5 +1,5 @@
 import Foundation
-import TestSupport
+import ProcessSpawning
 
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,4 @@
-import TestSupport
+import ProcessSpawning
 
 /// What a collected worker left: its slot and pid, its final stats, how it
 /// ended, and what went wrong if anything did — no live process handle, so

@@ -1,6 +1,6 @@
 import Foundation
 import MetadataCache
-import TestSupport
+import ProcessSpawning
 
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,6 @@
 import Foundation
 import MetadataCache
-import TestSupport
+import ProcessSpawning
 
 /// A refresher that runs the real CLI: writes its next payload to a source file,
 /// then runs `metacache cache refresh --source FILE --force` as a process.

@@ -5,9 +5,10 @@ import Darwin
 #endif
 import Foundation
 
-/// A real child process for tests: spawned with `posix_spawn`, talked to through
-/// pipes, synchronised by reading lines (never by sleeping), and reaped with a
-/// generous timeout so a hung child fails the test instead of hanging CI.
+/// A real child process — the stress harness's workers and CLI runs, and every
+/// test's — spawned with `posix_spawn`, talked to through pipes, synchronised by
+/// reading lines (never by sleeping), and reaped with a generous timeout so a
+/// hung child fails its caller instead of hanging it.
 public final class ChildProcess: @unchecked Sendable {
     /// Where a standard stream of the child goes.
     public enum Stream {
@@ -37,6 +38,8 @@ public final class ChildProcess: @unchecked Sendable {
 
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
+
+        public init(description: String) { self.description = description }
     }
 
     public let pid: pid_t
@@ -69,7 +72,13 @@ public final class ChildProcess: @unchecked Sendable {
             arguments = ["-C", workingDirectory, executable] + arguments
             executable = "/usr/bin/env"
         }
+        // Glibc declares these as structs; Darwin as opaque pointers that
+        // `_init` allocates.
+        #if canImport(Darwin)
+        var actions: posix_spawn_file_actions_t? = nil
+        #else
         var actions = posix_spawn_file_actions_t()
+        #endif
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         var toCloseInParent: [Int32] = []
@@ -121,7 +130,11 @@ public final class ChildProcess: @unchecked Sendable {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
         }
+        #if canImport(Darwin)
+        var attributes: posix_spawnattr_t? = nil
+        #else
         var attributes = posix_spawnattr_t()
+        #endif
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
         // Children start with default signal handling and an empty mask, whatever
