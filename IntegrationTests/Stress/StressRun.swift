@@ -15,14 +15,21 @@ struct StressRun: Sendable {
     /// Runs the harness (on a thread of its own: see `BlockingWork`).
     /// - Parameters:
     ///   - arguments: everything but `--dir` and `--json`.
-    ///   - openFileLimit: a soft `RLIMIT_NOFILE` for the harness and its workers
-    ///     (set by `ulimit -n` in a shell that then execs the harness).
-    static func start(_ arguments: [String], seconds: Double, openFileLimit: Int? = nil) async throws -> StressRun {
+    ///   - openFileHeadroom: if given, the harness and its workers may open only
+    ///     this many descriptors beyond those they inherit (a soft
+    ///     `RLIMIT_NOFILE` of the inherited count plus this, set by `ulimit -n` in
+    ///     a shell that then execs the harness). Inherited: whatever the test
+    ///     process had open without close-on-exec at that moment, which depends
+    ///     on the tests running alongside, so a fixed limit would be flaky.
+    static func start(_ arguments: [String], seconds: Double, openFileHeadroom: Int? = nil) async throws -> StressRun {
         let directory = TemporaryDirectory("stress")
         // A subdirectory the harness creates itself (mode 0700).
         let dir = directory.path + "/cache"
         var command = [Self.harness, "--dir", dir, "--json"] + arguments
-        if let openFileLimit { command = ["/bin/sh", "-c", "ulimit -n \(openFileLimit) && exec \"$0\" \"$@\""] + command }
+        if let openFileHeadroom {
+            let script = "ulimit -n $(( $(ls /proc/$$/fd | wc -l) + \(openFileHeadroom) )) && exec \"$0\" \"$@\""
+            command = ["/bin/sh", "-c", script] + command
+        }
         let result = try await BlockingWork.run { [command] in
             try ChildProcess.run(command[0], Array(command.dropFirst()), timeout: .seconds(Int64(seconds) + 180))
         }
