@@ -95,7 +95,9 @@ package enum BlockingFlockWait {
                 cancellation: cancellation, progress: progress)
         }
         return try LockWaitInterruptSignal.unblocked { () throws(MetadataCacheError) -> LockWaitOutcome in
-            let watchdogStarted = OSThread.detach {
+            // A larger stack than a syscall-only thread: the watchdog runs the
+            // host's observer (progress events).
+            let watchdogStarted = OSThread.detach(stackSize: OSThread.hostCodeStackSize) {
                 watch(shared, signal: signal, started: started, deadline: deadline, cancellation: cancellation, progress: progress)
             }
             guard watchdogStarted else {

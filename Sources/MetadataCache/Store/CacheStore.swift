@@ -168,7 +168,8 @@ public struct CacheStore: Sendable {
         let result: Result<HeldWriterLock, MetadataCacheError> = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let store = self
-                let started = OSThread.detach {
+                // The acquisition calls the host's observer: give it a full stack.
+                let started = OSThread.detach(stackSize: OSThread.hostCodeStackSize) {
                     do throws(MetadataCacheError) {
                         continuation.resume(returning: .success(
                             try store.acquireHeldLock(timeout: timeout, cancellation: tokens, reentrancy: reentrancy)))
