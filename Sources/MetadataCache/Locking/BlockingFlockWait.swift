@@ -38,19 +38,43 @@ package enum LockWaitOutcome: Sendable {
 /// moves it away from `waiting` first decides. If the lock is granted in the same
 /// instant the watchdog declares a timeout, the watchdog wins and the lock is given
 /// straight back — a late success is reported as the timeout the caller was told.
+///
+/// Progress events run the host's observer, which may be slow or even block, so
+/// the watchdog calls it *outside* the mutex: a grant that arrives meanwhile is
+/// claimed at once and the new holder is never queued behind the observer on the
+/// mutex. What still holds: no progress event is delivered after `wait` returns.
+/// The watchdog marks itself `reporting` (under the mutex, only while the phase
+/// is still `waiting`) for the length of the callback, and a waiter that ends the
+/// wait during that window waits for the callback to finish before returning.
+/// That overlap is rare (a callback takes microseconds, every 500 ms); only then
+/// does a slow observer delay a grant — the price of the guarantee.
 package enum BlockingFlockWait {
     private enum Phase: UInt8 { case waiting, acquired, failed, timedOut, cancelled }
+
+    /// What the mutex protects.
+    private struct State {
+        var phase = Phase.waiting
+        /// The watchdog is inside the progress callback.
+        var reporting = false
+        /// The waiter ended the wait while `reporting` and waits on `ack` for the
+        /// callback to finish.
+        var waiterAwaitsReport = false
+    }
 
     private struct ThreadHandle: @unchecked Sendable { let raw: pthread_t }
 
     /// State shared by the waiter and its watchdog; owns the pipes, which are closed
     /// only when both threads are done with them.
     private final class Coordination: Sendable {
-        let phase = Mutex<Phase>(.waiting)
+        let state = Mutex(State())
         let waiter: ThreadHandle
         /// Waiter -> watchdog: "I have stopped waiting".
         let done: (read: Int32, write: Int32)
-        /// Watchdog -> waiter: "I have stopped sending signals".
+        /// Watchdog -> waiter: "I have stopped sending signals" (after a timeout
+        /// or cancellation), or "the progress callback has returned" (when the
+        /// waiter ended the wait during one). Never both in one wait: the
+        /// watchdog signals only after claiming the outcome itself, and reports
+        /// only while nobody has.
         let ack: (read: Int32, write: Int32)
 
         init?() {
@@ -83,7 +107,8 @@ package enum BlockingFlockWait {
 
     /// Blocks until `fd`'s exclusive lock is granted, the deadline passes or a token
     /// is cancelled. `progress` is called on the watchdog thread with the elapsed
-    /// time, every `progressInterval`, only while still waiting.
+    /// time, every `progressInterval`, only while still waiting, and never after
+    /// this function has returned.
     package static func wait(
         fd: Int32, lockPath: String, sys: SystemCalls, started: ContinuousClock.Instant,
         deadline: ContinuousClock.Instant?, cancellation: [CancellationToken],
@@ -110,14 +135,22 @@ package enum BlockingFlockWait {
             var granted = false
             do throws(MetadataCacheError) {
                 granted = try sys.blockingFlock(fd, path: lockPath) {
-                    shared.phase.withLock { $0 == .waiting }
+                    shared.state.withLock { $0.phase == .waiting }
                 }
             } catch {
                 failure = error
             }
-            let final = shared.phase.withLock { phase -> Phase in
-                if phase == .waiting { phase = granted ? .acquired : .failed }
-                return phase
+            let (final, reportInFlight) = shared.state.withLock { state -> (Phase, Bool) in
+                if state.phase == .waiting { state.phase = granted ? .acquired : .failed }
+                if state.reporting { state.waiterAwaitsReport = true }
+                return (state.phase, state.reporting)
+            }
+            if reportInFlight {
+                // Rare: the wait ended while the watchdog runs a progress callback.
+                // Wait for it to return, so that no progress event follows the end
+                // of the wait.
+                var byte: UInt8 = 0
+                while read(shared.ack.read, &byte, 1) == -1 && errno == EINTR {}
             }
             if final == .acquired {
                 // Not woken now: the wake-up would compete with the new holder for
@@ -156,7 +189,7 @@ package enum BlockingFlockWait {
         let cancelFDs = cancellation.map(\.pollDescriptor).filter { $0 >= 0 }
         var stopReason: Phase?
         while stopReason == nil {
-            if shared.phase.withLock({ $0 }) == .acquired {
+            if shared.state.withLock({ $0.phase }) == .acquired {
                 // The waiter holds the lock and will dismiss us when it releases;
                 // nothing is left to time or cancel.
                 while Coordination.pollReadable([shared.done.read], timeoutMilliseconds: -1) == nil {}
@@ -173,7 +206,21 @@ package enum BlockingFlockWait {
             }
             if now >= nextProgress {
                 let elapsed = now - started
-                shared.phase.withLock { if $0 == .waiting { progress(elapsed) } }
+                // Outside the mutex (see the type's documentation): claim the
+                // right to report while still waiting, report, then release it.
+                let report = shared.state.withLock { state -> Bool in
+                    guard state.phase == .waiting else { return false }
+                    state.reporting = true
+                    return true
+                }
+                if report {
+                    progress(elapsed)
+                    let waiterIsWaiting = shared.state.withLock { state -> Bool in
+                        state.reporting = false
+                        return state.waiterAwaitsReport
+                    }
+                    if waiterIsWaiting { WakeupPipe.post(shared.ack.write) }
+                }
                 while nextProgress <= now { nextProgress += progressInterval }
             }
             var wake = nextProgress
@@ -184,9 +231,9 @@ package enum BlockingFlockWait {
             }
         }
         guard let reason = stopReason else { return }
-        let claimed = shared.phase.withLock { phase -> Bool in
-            guard phase == .waiting else { return false }
-            phase = reason
+        let claimed = shared.state.withLock { state -> Bool in
+            guard state.phase == .waiting else { return false }
+            state.phase = reason
             return true
         }
         guard claimed else { return }
