@@ -22,6 +22,10 @@
 //   hold-then-spawn --dir D -- ARGS...               take the lock, run a child agent
 //                                                     with ARGS, relay its output
 //
+// `acquire --steal-interrupt-signal restart|ignore` first installs a host handler
+// (with SA_RESTART) or SIG_IGN for the signal the library's lock waits use to end
+// a blocking flock, as a host that claims the signal after the library would.
+//
 // Exit codes: 0 done, 75 timeout, 130 cancelled, 76 self-deadlock, 1 other error.
 
 import Foundation
@@ -163,6 +167,30 @@ func report(_ error: Error) -> Never {
     }
 }
 
+/// A host handler that does nothing, installed over the library's.
+func hostHandler(_: Int32) {}
+
+func stealInterruptSignalIfAsked() {
+    guard let mode = args.value("steal-interrupt-signal") else { return }
+    guard let number = LockWaitInterruptSignal.number else {
+        say("ERROR no interrupt signal installed")
+        exit(1)
+    }
+    var action = sigaction()
+    #if canImport(Glibc)
+    action.__sigaction_handler.sa_handler = mode == "ignore" ? SIG_IGN : hostHandler
+    #else
+    action.__sigaction_u.__sa_handler = mode == "ignore" ? SIG_IGN : hostHandler
+    #endif
+    sigemptyset(&action.sa_mask)
+    action.sa_flags = Int32(SA_RESTART)
+    guard sigaction(number, &action, nil) == 0 else {
+        say("ERROR sigaction \(errno)")
+        exit(1)
+    }
+    say("STOLE signal=\(number) mode=\(mode)")
+}
+
 /// Roles using the blocking API (the async overloads are exercised by `--async`
 /// and by `refresh`).
 func runBlocking(_ store: CacheStore) throws {
@@ -176,6 +204,7 @@ func runBlocking(_ store: CacheStore) throws {
 
     case "acquire":
         installInterruptHandler()
+        stealInterruptSignalIfAsked()
         let threadsBefore = threadCount()
         say("STARTED pid=\(getpid()) threads=\(threadsBefore)")
         let writer = try store.acquireWriterLock(timeout: timeout(), cancellation: cancellation)

@@ -228,6 +228,41 @@ import TestSupport
         try agent.wait()
     }
 
+    /// A host that installs its own handler for the library's interrupt signal
+    /// after the library did (with SA_RESTART, or SIG_IGN) would make a blocking
+    /// flock impossible to interrupt: the wait must notice and poll instead, so
+    /// its timeout and cancellation still end it.
+    @Test(arguments: ["restart", "ignore"])
+    func aWaitStillTimesOutAfterTheHostTookTheInterruptSignal(mode: String) throws {
+        let t = try TestStore("stolen-\(mode)")
+        let (agent, holderPID) = try holder(t.directory.path)
+        let waiter = try Agent.start([
+            "acquire", "--dir", t.directory.path, "--timeout", "0.5", "--steal-interrupt-signal", mode,
+        ])
+        _ = try waiter.readLine(until: { $0.hasPrefix("STOLE") })
+        // Generous: a 0.5 s timeout; a wait the watchdog cannot interrupt would
+        // last until the holder lets go, which it does only after this line.
+        let line = try waiter.readLine(until: { $0.hasPrefix("TIMEOUT") || $0.hasPrefix("ACQUIRED") }, timeout: .seconds(20))
+        #expect(line.hasPrefix("TIMEOUT holderPid=\(holderPID)"), "\(line)")
+        #expect(try waiter.wait() == .exited(75))
+        agent.closeStdin()
+        try agent.wait()
+    }
+
+    @Test func aWaitIsStillCancellableAfterTheHostTookTheInterruptSignal() throws {
+        let t = try TestStore("stolen-cancel")
+        let (agent, _) = try holder(t.directory.path)
+        let waiter = try Agent.start([
+            "acquire", "--dir", t.directory.path, "--timeout", "infinite", "--steal-interrupt-signal", "restart",
+        ])
+        _ = try waiter.readLine(until: { $0.hasPrefix("WAITING") })
+        waiter.signal(SIGINT)
+        _ = try waiter.readLine(until: { $0.hasPrefix("CANCELLED") }, timeout: .seconds(20))
+        #expect(try waiter.wait() == .exited(130))
+        agent.closeStdin()
+        try agent.wait()
+    }
+
     @Test func theAsyncPathAlsoHandsOverOnRelease() throws {
         let t = try TestStore("async")
         let (agent, _) = try holder(t.directory.path)

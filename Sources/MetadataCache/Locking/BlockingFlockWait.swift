@@ -114,7 +114,12 @@ package enum BlockingFlockWait {
         deadline: ContinuousClock.Instant?, cancellation: [CancellationToken],
         progress: @escaping @Sendable (Duration) -> Void
     ) throws(MetadataCacheError) -> LockWaitOutcome {
-        guard let signal = LockWaitInterruptSignal.number, let shared = Coordination() else {
+        // The signal must still be ours (a host may have installed its own handler
+        // since, or one with SA_RESTART, and then flock would never return EINTR):
+        // checked on every wait, before blocking, never after the grant.
+        guard let signal = LockWaitInterruptSignal.number, LockWaitInterruptSignal.isStillInstalled,
+            let shared = Coordination()
+        else {
             return try pollingWait(
                 fd: fd, lockPath: lockPath, sys: sys, started: started, deadline: deadline,
                 cancellation: cancellation, progress: progress)
