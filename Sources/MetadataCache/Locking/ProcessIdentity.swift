@@ -82,14 +82,29 @@ package enum ProcessIdentity {
         #endif
     }
 
-    /// Our ancestors, nearest first, each with its start time (up to, excluding, pid 1).
+    /// Our ancestors, nearest first, each with its start time, up to and including
+    /// pid 1.
     package static func ancestors() -> [(pid: Int32, startTime: UInt64?)] {
+        ancestors(from: getppid(), parent: parentPID(of:), startTime: startTime(of:))
+    }
+
+    /// The ancestor walk, with the process table passed in (so it can be tested).
+    ///
+    /// Pid 1 is included: in a container the host tool is often pid 1 itself, and
+    /// its child must recognise it as the holder it is waiting for. That costs
+    /// nothing in the usual case, because an ancestor only counts as the holder if
+    /// host, pid *and* start time match the holder record. The walk stops at pid 1
+    /// (its parent is 0, "none"), at a pid whose parent is unknown, and after 64
+    /// steps (a table that changes under the walk cannot loop it forever).
+    package static func ancestors(
+        from first: Int32, parent: (Int32) -> Int32?, startTime: (Int32) -> UInt64?
+    ) -> [(pid: Int32, startTime: UInt64?)] {
         var result: [(Int32, UInt64?)] = []
-        var pid = getppid()
-        while pid > 1, result.count < 64 {
-            result.append((pid, startTime(of: pid)))
-            guard let parent = parentPID(of: pid), parent != pid else { break }
-            pid = parent
+        var pid = first
+        while pid >= 1, result.count < 64 {
+            result.append((pid, startTime(pid)))
+            guard pid != 1, let next = parent(pid), next != pid else { break }
+            pid = next
         }
         return result
     }
