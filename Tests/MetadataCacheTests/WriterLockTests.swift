@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import TestSupport
 @testable import MetadataCache
@@ -19,9 +20,9 @@ import TestSupport
             #expect(writer.backend == .advisory)
             #expect(writer.waited == .zero)
             #expect(writer.holder.pid == getpid())
-            #expect(HeldWriterLocks.holder(of: t.store.lockPath) != nil)
+            #expect(HeldWriterLocks.holder(of: t.store.layout) != nil)
         }
-        #expect(HeldWriterLocks.holder(of: t.store.lockPath) == nil)
+        #expect(HeldWriterLocks.holder(of: t.store.layout) == nil)
         // Another process can now take it without waiting.
         let result = try Agent.run(["acquire", "--dir", t.directory.path, "--timeout", "0"])
         #expect(result.exitCode == 0, "\(result.stdoutText)")
@@ -288,6 +289,133 @@ import TestSupport
         writer.release()
     }
 
+    /// A nested `update` on the thread that already holds the lock would wait for
+    /// itself (forever with `.infinite`); it must fail at once instead.
+    @Test func aNestedUpdateOnTheHoldingThreadFailsAtOnce() throws {
+        let t = try TestStore("nested-update")
+        let store = t.store
+        let started = ContinuousClock.now
+        var inner: MetadataCacheError?
+        // A finite timeout only so that a regression fails instead of hanging.
+        try store.update(timeout: .after(.seconds(20))) { _ in
+            do {
+                try store.update(timeout: .after(.seconds(20))) { _ in Data("[0]".utf8) }
+            } catch {
+                inner = error as? MetadataCacheError
+            }
+            return Data("[1]".utf8)
+        }
+        guard case let .selfDeadlock(_, holder, ancestor) = inner else {
+            Issue.record("expected selfDeadlock, got \(String(describing: inner))")
+            return
+        }
+        #expect(holder.pid == getpid())
+        #expect(!ancestor)
+        #expect(ContinuousClock.now - started < .seconds(5))
+        // The outer update committed.
+        #expect(try store.read()?.payload == Data("[1]".utf8))
+    }
+
+    /// The same outside any Swift task, where the holder is the thread itself.
+    @Test func aNestedUpdateOnAPlainThreadFailsAtOnce() throws {
+        let t = try TestStore("nested-thread")
+        let store = t.store
+        let done = DispatchSemaphore(value: 0)
+        let result = Mutex<MetadataCacheError?>(nil)
+        Thread.detachNewThread {
+            _ = try? store.update(timeout: .after(.seconds(20))) { _ in
+                do {
+                    try store.update(timeout: .after(.seconds(20))) { _ in Data("[0]".utf8) }
+                } catch {
+                    result.withLock { $0 = error as? MetadataCacheError }
+                }
+                return Data("[1]".utf8)
+            }
+            done.signal()
+        }
+        // Generous: the nested update fails at once; a regression waits 20 s.
+        #expect(done.wait(timeout: .now() + 15) == .success)
+        guard case .selfDeadlock? = result.withLock({ $0 }) else {
+            Issue.record("expected selfDeadlock, got \(String(describing: result.withLock { $0 }))")
+            return
+        }
+    }
+
+    /// And for async code: an update awaited inside a refresh's fetch runs in the
+    /// task that holds the lock.
+    @Test func aNestedAsyncUpdateInsideARefreshFailsAtOnce() async throws {
+        let t = try TestStore("nested-async")
+        let store = t.store
+        let started = ContinuousClock.now
+        do {
+            _ = try await store.refresh(timeout: .after(.seconds(20))) { _ in
+                // An async transform: the async overload of update.
+                try await store.update(timeout: .after(.seconds(20))) { _ async in Data("[0]".utf8) }
+                return .payload(Data("[1]".utf8), source: "test")
+            }
+            Issue.record("the nested update should have failed")
+        } catch let error as MetadataCacheError {
+            guard case .selfDeadlock = error else {
+                Issue.record("expected selfDeadlock, got \(error)")
+                return
+            }
+        }
+        #expect(ContinuousClock.now - started < .seconds(5))
+    }
+
+    /// Same for a nested update inside a raw guard of the same thread.
+    @Test func aNestedUpdateInsideTheThreadsOwnGuardFailsAtOnce() throws {
+        let t = try TestStore("nested-guard")
+        let writer = try t.store.acquireWriterLock()
+        let outcome = Result { try t.store.update(timeout: .after(.seconds(20))) { _ in Data("[0]".utf8) } }
+        guard case let .failure(error) = outcome, case .selfDeadlock? = error as? MetadataCacheError else {
+            Issue.record("expected selfDeadlock, got \(outcome)")
+            return
+        }
+        writer.release()
+    }
+
+    /// Other threads and tasks of the holding process still queue: a blocking
+    /// update in another task waits for the holder and then succeeds — even when
+    /// the holder's guard came from the blocking API and is held across an
+    /// `await` (the holder is the task, not the thread it happened to run on).
+    @Test func anUpdateOnAnotherThreadQueuesBehindTheHolder() async throws {
+        let t = try TestStore("other-thread")
+        let writer = try acquireOnThisThread(t.store)
+        let store = t.store
+        let other = Task.detached { try BlockingUpdate.run(store) }
+        await t.events.waitFor("lockWaitStarted")
+        writer.release()
+        #expect(try await other.value.generation == 1)
+    }
+
+    /// The blocking overload, from an async test.
+    func acquireOnThisThread(_ store: CacheStore) throws -> CacheWriterLockGuard {
+        try store.acquireWriterLock()
+    }
+
+    /// `.refuse` must recognise its own lock however the directory is spelled.
+    @Test func aSecondGuardIsRefusedWhenTheSameDirectoryIsSpelledDifferently() throws {
+        let root = TemporaryDirectory("spelling")
+        try FileManager.default.createDirectory(
+            atPath: root.file("real/cache"), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createSymbolicLink(atPath: root.file("link"), withDestinationPath: root.file("real"))
+        let store = try CacheStore(directory: root.file("real/cache"))
+        let writer = try store.acquireWriterLock()
+        for spelling in [root.file("real/../real/cache"), root.file("link/cache"), root.file("real/cache/")] {
+            let other = try CacheStore(directory: spelling)
+            let started = ContinuousClock.now
+            let outcome = acquisitionError { () throws(MetadataCacheError) in try other.acquireWriterLock(timeout: .after(.seconds(10))) }
+            guard case let .selfDeadlock(_, holder, _) = outcome else {
+                Issue.record("\(spelling): expected selfDeadlock, got \(String(describing: outcome))")
+                continue
+            }
+            #expect(holder.pid == getpid())
+            #expect(ContinuousClock.now - started < .seconds(5))
+        }
+        writer.release()
+    }
+
     @Test func aChildOfTheHolderFailsAtOnceInsteadOfWaitingForItsParent() throws {
         let t = try TestStore("ancestor")
         let result = try Agent.run([
@@ -319,5 +447,12 @@ import TestSupport
         #expect(throws: MetadataCacheError.lockingUnsupported(lockPath: t.store.lockPath, errno: .noLocks)) {
             _ = try t.store.acquireWriterLock()
         }
+    }
+}
+
+/// A blocking `update` run from a detached task (on a thread of its own choosing).
+enum BlockingUpdate {
+    static func run(_ store: CacheStore) throws -> CommitReceipt {
+        try store.update(timeout: .after(.seconds(30))) { _ in Data("[2]".utf8) }
     }
 }

@@ -14,8 +14,8 @@ package final class HeldWriterLock: Sendable {
     package let backend: LockBackendKind
     /// The file whose lock or existence is the lock (`NAME.lock` or `NAME.lock.owner`).
     package let lockPath: String
-    /// The store's `NAME.lock`, the key in `HeldWriterLocks` for both backends.
-    package let registryKey: String
+    /// This store's entry in `HeldWriterLocks` (for both backends).
+    package let registryKey: HeldWriterLocks.Key
     package let record: HolderRecord
     package let waited: Duration
     package let timeout: LockTimeout
@@ -32,7 +32,7 @@ package final class HeldWriterLock: Sendable {
     private let released = Atomic<Bool>(false)
 
     init(
-        backend: LockBackendKind, lockPath: String, registryKey: String, record: HolderRecord, waited: Duration,
+        backend: LockBackendKind, lockPath: String, registryKey: HeldWriterLocks.Key, record: HolderRecord, waited: Duration,
         timeout: LockTimeout, acquisitionStarted: ContinuousClock.Instant, fd: Int32, ownerInode: UInt64?,
         renewal: LeaseRenewal?, ownerLock: OwnerFileLock?, watchdog: LockWaitWatchdog?, sys: SystemCalls,
         observer: (any CacheObserver)?

@@ -60,36 +60,54 @@ package struct WriterLockAcquisition: Sendable {
         return .advisory
     }
 
+    /// - Parameter holder: the thread or task that will hold the lock (for an async
+    ///   caller, its task, not the helper thread that runs this wait).
     package func acquire(
-        timeout: LockTimeout, cancellation: [CancellationToken], reentrancy: Reentrancy
+        timeout: LockTimeout, cancellation: [CancellationToken], reentrancy: Reentrancy, holder: ExecutionContextID
     ) throws(MetadataCacheError) -> HeldWriterLock {
         let started = ContinuousClock.now
-        if reentrancy == .refuse, let mine = HeldWriterLocks.holder(of: layout.lockPath) {
-            throw .selfDeadlock(lockPath: layout.lockPath, holder: mine, holderIsAncestor: false)
+        let key = try HeldWriterLocks.key(for: layout, sys: sys)
+        if let mine = HeldWriterLocks.entry(key) {
+            // This process holds the lock already. A raw second guard is refused; a
+            // queued acquisition (update/refresh) waits for the other holder —
+            // unless that holder is this very thread or task, which cannot release
+            // while it waits here: it would wait for itself until the timeout
+            // (forever with .infinite).
+            if reentrancy == .refuse || mine.holder == holder {
+                throw .selfDeadlock(lockPath: layout.lockPath, holder: mine.record, holderIsAncestor: false)
+            }
         }
+        let registration = Registration(key: key, holder: holder)
         if cancellation.contains(where: \.isCancelled) {
             throw .cancelled(lockPath: layout.lockPath, waited: .zero)
         }
         switch plan {
         case let .advisory(fallbackAllowed):
             do {
-                return try acquireAdvisory(timeout: timeout, started: started, cancellation: cancellation, reentrancy: reentrancy)
+                return try acquireAdvisory(
+                    timeout: timeout, started: started, cancellation: cancellation, reentrancy: reentrancy,
+                    registration: registration)
             } catch .lockingUnsupported(_, let errno) where fallbackAllowed {
                 observer?.observe(.backendFallback(
                     lockPath: layout.lockPath,
                     reason: "flock on \(layout.lockPath) failed with \(errno.name); using owner files instead"))
-                return try acquireOwnerFile(timeout: timeout, started: started, cancellation: cancellation, reentrancy: reentrancy)
+                return try acquireOwnerFile(
+                    timeout: timeout, started: started, cancellation: cancellation, reentrancy: reentrancy,
+                    registration: registration)
             }
         case let .lockFile(reason):
             if let reason { observer?.observe(.backendFallback(lockPath: layout.lockPath, reason: reason)) }
-            return try acquireOwnerFile(timeout: timeout, started: started, cancellation: cancellation, reentrancy: reentrancy)
+            return try acquireOwnerFile(
+                timeout: timeout, started: started, cancellation: cancellation, reentrancy: reentrancy,
+                registration: registration)
         }
     }
 
     // MARK: Advisory
 
     private func acquireAdvisory(
-        timeout: LockTimeout, started: ContinuousClock.Instant, cancellation: [CancellationToken], reentrancy: Reentrancy
+        timeout: LockTimeout, started: ContinuousClock.Instant, cancellation: [CancellationToken], reentrancy: Reentrancy,
+        registration: Registration
     ) throws(MetadataCacheError) -> HeldWriterLock {
         let lockPath = layout.lockPath
         // O_RDWR: the holder writes its record into the lock file. O_NOFOLLOW: a
@@ -108,7 +126,7 @@ package struct WriterLockAcquisition: Sendable {
             // refuse a self-deadlock and announce the wait at once.
             if try !sys.tryFlock(fd, path: lockPath) {
                 let holder = readRecord(fd: fd)
-                try refuseSelfDeadlock(holder: holder, reentrancy: reentrancy)
+                try refuseSelfDeadlock(holder: holder, reentrancy: reentrancy, key: registration.key)
                 guard timeout != .immediate else {
                     observer?.observe(.lockTimedOut(lockPath: lockPath, waited: .zero, holder: holder))
                     throw MetadataCacheError.lockTimeout(lockPath: lockPath, timeout: timeout, waited: .zero, holder: holder)
@@ -120,7 +138,7 @@ package struct WriterLockAcquisition: Sendable {
                 let selfDeadlock = CancellationToken()
                 let deadline = timeout.duration.map { started + $0 }
                 let observer = self.observer
-                let registryKey = layout.lockPath
+                let registryKey = registration.key
                 let outcome = try BlockingFlockWait.wait(
                     fd: fd, lockPath: lockPath, sys: sys, started: started, deadline: deadline,
                     cancellation: cancellation + [selfDeadlock]
@@ -158,11 +176,11 @@ package struct WriterLockAcquisition: Sendable {
         slot.stamp()
         publish(slot, fd: fd)
         let record = slot.record
-        HeldWriterLocks.register(layout.lockPath, record)
+        HeldWriterLocks.register(registration.key, record, holder: registration.holder)
         keep = true
         observer?.observe(.lockAcquired(lockPath: lockPath, backend: .advisory, waited: waited))
         return HeldWriterLock(
-            backend: .advisory, lockPath: lockPath, registryKey: layout.lockPath, record: record, waited: waited,
+            backend: .advisory, lockPath: lockPath, registryKey: registration.key, record: record, waited: waited,
             timeout: timeout, acquisitionStarted: started, fd: fd, ownerInode: nil, renewal: nil, ownerLock: nil,
             watchdog: watchdog, sys: sys, observer: observer)
     }
@@ -190,7 +208,8 @@ package struct WriterLockAcquisition: Sendable {
     // MARK: Lock file
 
     private func acquireOwnerFile(
-        timeout: LockTimeout, started: ContinuousClock.Instant, cancellation: [CancellationToken], reentrancy: Reentrancy
+        timeout: LockTimeout, started: ContinuousClock.Instant, cancellation: [CancellationToken], reentrancy: Reentrancy,
+        registration: Registration
     ) throws(MetadataCacheError) -> HeldWriterLock {
         let owner = OwnerFileLock(
             layout: layout, sys: sys, fileMode: mode_t(options.fileMode), leaseDuration: options.leaseDuration)
@@ -211,14 +230,14 @@ package struct WriterLockAcquisition: Sendable {
             switch attempt {
             case let .acquired(fd, inode):
                 let waited = announced ? now - started : .zero
-                HeldWriterLocks.register(layout.lockPath, record)
+                HeldWriterLocks.register(registration.key, record, holder: registration.holder)
                 observer?.observe(.lockAcquired(lockPath: lockPath, backend: .lockFile, waited: waited))
                 return HeldWriterLock(
-                    backend: .lockFile, lockPath: lockPath, registryKey: layout.lockPath, record: record, waited: waited,
+                    backend: .lockFile, lockPath: lockPath, registryKey: registration.key, record: record, waited: waited,
                     timeout: timeout, acquisitionStarted: started, fd: fd, ownerInode: inode,
                     renewal: owner.startRenewing(fd: fd), ownerLock: owner, watchdog: nil, sys: sys, observer: observer)
             case let .held(holder):
-                try refuseSelfDeadlock(holder: holder, reentrancy: reentrancy)
+                try refuseSelfDeadlock(holder: holder, reentrancy: reentrancy, key: registration.key)
                 let waited = now - started
                 if timeout == .immediate || (deadline.map { now >= $0 } ?? false) {
                     observer?.observe(.lockTimedOut(lockPath: lockPath, waited: waited, holder: holder))
@@ -249,8 +268,16 @@ package struct WriterLockAcquisition: Sendable {
 
     // MARK: Self-deadlock
 
-    private func refuseSelfDeadlock(holder: HolderRecord?, reentrancy: Reentrancy) throws(MetadataCacheError) {
-        if let (holder, ancestor) = Self.selfDeadlockHolder(holder, reentrancy: reentrancy, registryKey: layout.lockPath) {
+    /// Where an acquisition registers in `HeldWriterLocks` once it holds the lock.
+    private struct Registration {
+        let key: HeldWriterLocks.Key
+        let holder: ExecutionContextID
+    }
+
+    private func refuseSelfDeadlock(
+        holder: HolderRecord?, reentrancy: Reentrancy, key: HeldWriterLocks.Key
+    ) throws(MetadataCacheError) {
+        if let (holder, ancestor) = Self.selfDeadlockHolder(holder, reentrancy: reentrancy, registryKey: key) {
             throw .selfDeadlock(lockPath: layout.lockPath, holder: holder, holderIsAncestor: ancestor)
         }
     }
@@ -259,11 +286,11 @@ package struct WriterLockAcquisition: Sendable {
     /// it is one of our ancestors (it waits for us, its child), or it is this very
     /// process and re-entrant acquisition is refused.
     private static func selfDeadlockHolder(
-        _ holder: HolderRecord?, reentrancy: Reentrancy, registryKey: String
+        _ holder: HolderRecord?, reentrancy: Reentrancy, registryKey: HeldWriterLocks.Key
     ) -> (HolderRecord, Bool)? {
         guard let holder, holder.isOnThisHost else { return nil }
         if holder.pid == ProcessIdentity.currentPID {
-            if reentrancy == .refuse, HeldWriterLocks.holder(of: registryKey) != nil { return (holder, false) }
+            if reentrancy == .refuse, HeldWriterLocks.entry(registryKey) != nil { return (holder, false) }
             return nil
         }
         for ancestor in ProcessIdentity.ancestors() where ancestor.pid == holder.pid {

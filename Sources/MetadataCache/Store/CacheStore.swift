@@ -145,12 +145,15 @@ public struct CacheStore: Sendable {
             store: self)
     }
 
+    /// - Parameter holder: the thread or task that will hold the lock: the caller's
+    ///   own, unless the caller acquires on behalf of an async caller.
     package func acquireHeldLock(
-        timeout: LockTimeout?, cancellation: [CancellationToken], reentrancy: WriterLockAcquisition.Reentrancy
+        timeout: LockTimeout?, cancellation: [CancellationToken], reentrancy: WriterLockAcquisition.Reentrancy,
+        holder: ExecutionContextID = .current
     ) throws(MetadataCacheError) -> HeldWriterLock {
         try prepareDirectoryForWriting()
         let held = try acquisition.acquire(
-            timeout: timeout ?? options.lockTimeout, cancellation: cancellation, reentrancy: reentrancy)
+            timeout: timeout ?? options.lockTimeout, cancellation: cancellation, reentrancy: reentrancy, holder: holder)
         if options.sweepOnOpen, !state.sweptAfterOpen.exchange(true, ordering: .sequentiallyConsistent) {
             // Holding the lock proves every temp file in the directory is an orphan.
             _ = OrphanSweeper(layout: layout, sys: sys, observer: observer, leaseDuration: options.leaseDuration)
@@ -164,6 +167,8 @@ public struct CacheStore: Sendable {
     ) async throws(MetadataCacheError) -> HeldWriterLock {
         let taskCancellation = CancellationToken()
         let tokens = [taskCancellation] + (cancellation.map { [$0] } ?? [])
+        // The task holds the lock, not the helper thread that waits for it.
+        let holder = ExecutionContextID.current
         if Task.isCancelled { throw .cancelled(lockPath: lockPath, waited: .zero) }
         let result: Result<HeldWriterLock, MetadataCacheError> = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
@@ -172,14 +177,16 @@ public struct CacheStore: Sendable {
                 let started = OSThread.detach(stackSize: OSThread.hostCodeStackSize) {
                     do throws(MetadataCacheError) {
                         continuation.resume(returning: .success(
-                            try store.acquireHeldLock(timeout: timeout, cancellation: tokens, reentrancy: reentrancy)))
+                            try store.acquireHeldLock(
+                                timeout: timeout, cancellation: tokens, reentrancy: reentrancy, holder: holder)))
                     } catch {
                         continuation.resume(returning: .failure(error))
                     }
                 }
                 if !started {
                     continuation.resume(returning: Result { () throws(MetadataCacheError) in
-                        try store.acquireHeldLock(timeout: timeout, cancellation: tokens, reentrancy: reentrancy)
+                        try store.acquireHeldLock(
+                            timeout: timeout, cancellation: tokens, reentrancy: reentrancy, holder: holder)
                     })
                 }
             }
