@@ -14,12 +14,40 @@ import TestSupport
         }
     }
 
-    func record(pid: Int32, host: String = ProcessIdentity.hostName, start: UInt64?, lease: Double = 30) -> String {
+    func record(
+        pid: Int32, host: String = ProcessIdentity.hostName, start: UInt64?, lease: Double = 30,
+        leaseID: String = "00000000000000aa"
+    ) -> String {
         HolderRecord(
             pid: pid, host: host, processStartTime: start, command: "elsewhere", acquiredAt: Date(),
-            backend: .lockFile, leaseID: "00000000000000aa", leaseSeconds: lease
+            backend: .lockFile, leaseID: leaseID, leaseSeconds: lease
         ).encodedJSON()
     }
+
+    /// Replaces the owner file's contents *in place*: same inode, new content and
+    /// mtime — what a new holder's file that received a reused inode number looks
+    /// like to anyone comparing inodes.
+    func rewriteInPlace(_ t: TestStore, _ contents: String) throws {
+        let path = t.directory.file("metadata.lock.owner")
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        try handle.truncate(atOffset: 0)
+        try handle.write(contentsOf: Data(contents.utf8))
+        try handle.close()
+    }
+
+    func inode(_ t: TestStore) throws -> UInt64 {
+        try #require(try SystemCalls.live.lstatIfExists(t.directory.file("metadata.lock.owner"))).inode
+    }
+
+    func ownerLock(_ t: TestStore, lease: Duration = .seconds(30)) -> OwnerFileLock {
+        OwnerFileLock(layout: t.store.layout, sys: .live, fileMode: 0o600, leaseDuration: lease)
+    }
+
+    /// A live holder on another host (fresh lease): never stale.
+    let someoneElse = HolderRecord(
+        pid: 1, host: "other-host.example", processStartTime: nil, command: "elsewhere", acquiredAt: Date(),
+        backend: .lockFile, leaseID: "00000000000000bb", leaseSeconds: 3600
+    ).encodedJSON()
 
     /// A pid that certainly belonged to a process that has exited.
     func deadPID() throws -> Int32 {
@@ -129,6 +157,104 @@ import TestSupport
         #expect(t.cacheBytes == nil)
         writer.release()
         #expect(t.directory.contents("metadata.lock.owner") == Data(theirs.utf8))
+    }
+
+    /// Inode numbers are reused, so "the same inode" does not mean "our file": a
+    /// file carrying another lease id is someone else's, whatever its inode.
+    @Test func aFileWithOurInodeButAnotherLeaseIDIsNotOursAndSurvivesRelease() throws {
+        let t = try TestStore("same-inode", backend: .lockFile)
+        let writer = try t.store.acquireWriterLock()
+        let ours = try inode(t)
+        try rewriteInPlace(t, someoneElse)
+        #expect(try inode(t) == ours)
+        #expect(throws: MetadataCacheError.self) { try writer.lock.verifyStillHeld() }
+        let outcome = Result { () throws(MetadataCacheError) in try writer.commit(samplePayload) }
+        guard case .failure(.lockLost) = outcome else {
+            Issue.record("expected lockLost, got \(outcome)")
+            return
+        }
+        writer.release()
+        #expect(t.directory.contents("metadata.lock.owner") == Data(someoneElse.utf8))
+        #expect(t.cacheBytes == nil)
+    }
+
+    @Test func breakingAStaleFileSparesANewHoldersFileWithTheSameInode() throws {
+        let t = try TestStore("same-inode-break", backend: .lockFile)
+        try plantOwnerFile(t, record(pid: try deadPID(), start: nil))
+        let owner = ownerLock(t)
+        let observed = try #require(try owner.readOwner())
+        #expect(owner.staleness(of: observed) != nil)
+        // Between judging it stale and breaking it, the file was replaced by a
+        // live holder's whose file got the same inode number.
+        try rewriteInPlace(t, someoneElse)
+        #expect(try inode(t) == observed.status.inode)
+        #expect(try owner.breakStale(observed) == false)
+        #expect(t.directory.contents("metadata.lock.owner") == Data(someoneElse.utf8))
+        #expect(t.directory.listing() == ["metadata.lock.owner"], "nothing left aside")
+    }
+
+    @Test func breakingAStaleMalformedFileSparesANewHoldersStillEmptyFile() throws {
+        let t = try TestStore("same-inode-malformed", backend: .lockFile)
+        try plantOwnerFile(t, "{not json", age: 60)
+        let owner = ownerLock(t, lease: .seconds(5))
+        let observed = try #require(try owner.readOwner())
+        #expect(observed.record == nil)
+        #expect(owner.staleness(of: observed) != nil)
+        // A new holder has just created its file (same inode number) and not yet
+        // written its record: unparseable too, but with a fresh mtime.
+        try rewriteInPlace(t, "")
+        #expect(try inode(t) == observed.status.inode)
+        #expect(try owner.breakStale(observed) == false)
+        #expect(t.directory.contents("metadata.lock.owner") == Data())
+        // The file that was judged stale is still broken when it is what is there.
+        try plantOwnerFile(t, "{not json", age: 60)
+        let again = try #require(try owner.readOwner())
+        #expect(try owner.breakStale(again))
+        #expect(!t.directory.listing().contains("metadata.lock.owner"))
+    }
+
+    @Test func aStaleFileRenewedBeforeTheBreakIsPutBack() throws {
+        let t = try TestStore("renewed-before-break", backend: .lockFile)
+        try plantOwnerFile(t, record(pid: 1, host: "other-host.example", start: nil, lease: 5), age: 60)
+        let owner = ownerLock(t)
+        let observed = try #require(try owner.readOwner())
+        #expect(owner.staleness(of: observed) != nil)
+        // Its holder was only slow: it renews (touches) the file before the break.
+        try FileManager.default.setAttributes([.modificationDate: Date()], ofItemAtPath: t.directory.file("metadata.lock.owner"))
+        #expect(try owner.breakStale(observed) == false)
+        #expect(t.directory.listing().contains("metadata.lock.owner"))
+    }
+
+    /// Creating the owner file succeeded but writing the record failed: the
+    /// clean-up removes the file it created — and only that file, even if a
+    /// breaker replaced it meanwhile.
+    @Test func aFailedCreationRemovesItsOwnFileOnly() throws {
+        let failing = try TestStore(
+            "failed-create", backend: .lockFile, faults: [InjectedFault(.fsync, occurrence: 1, action: .fail(.ioError))])
+        #expect(throws: MetadataCacheError.io(operation: "fsync", path: failing.store.layout.ownerPath, errno: .ioError)) {
+            _ = try failing.store.acquireWriterLock(timeout: .immediate)
+        }
+        #expect(!failing.directory.listing().contains("metadata.lock.owner"))
+
+        let directory = TemporaryDirectory("failed-create-replaced")
+        let theirs = someoneElse
+        let replace: @Sendable (SystemCallKind, String?) -> Void = { _, _ in
+            // While the record is being written, another process (judging the
+            // empty file stale) moved ours away and created its own.
+            let path = directory.file("metadata.lock.owner")
+            try? FileManager.default.moveItem(atPath: path, toPath: directory.file("moved-away"))
+            try? Data(theirs.utf8).write(to: URL(fileURLWithPath: path))
+        }
+        var options = CacheStoreOptions()
+        options.lockBackend = .lockFile
+        options.systemCalls = SystemCalls(provider: FaultInjectingSystemCalls(
+            faults: [
+                InjectedFault(.pwrite, occurrence: 1, action: .pause),
+                InjectedFault(.fsync, occurrence: 1, action: .fail(.ioError)),
+            ], onPause: replace))
+        let store = try CacheStore(directory: directory.path, options: options)
+        #expect(throws: MetadataCacheError.self) { _ = try store.acquireWriterLock(timeout: .immediate) }
+        #expect(directory.contents("metadata.lock.owner") == Data(theirs.utf8), "the clean-up removed another holder's file")
     }
 
     @Test func theHolderRenewsItsLease() throws {

@@ -22,7 +22,8 @@ package final class HeldWriterLock: Sendable {
     package let acquisitionStarted: ContinuousClock.Instant
     package let acquired: ContinuousClock.Instant
     private let fd: Int32
-    private let ownerInode: UInt64?
+    /// Lock-file backend: what identifies our owner file.
+    private let ownership: OwnerFileLock.Ownership?
     private let renewal: LeaseRenewal?
     private let ownerLock: OwnerFileLock?
     /// The sleeping watchdog of the wait that granted this lock, if it waited.
@@ -33,7 +34,7 @@ package final class HeldWriterLock: Sendable {
 
     init(
         backend: LockBackendKind, lockPath: String, registryKey: HeldWriterLocks.Key, record: HolderRecord, waited: Duration,
-        timeout: LockTimeout, acquisitionStarted: ContinuousClock.Instant, fd: Int32, ownerInode: UInt64?,
+        timeout: LockTimeout, acquisitionStarted: ContinuousClock.Instant, fd: Int32, ownership: OwnerFileLock.Ownership?,
         renewal: LeaseRenewal?, ownerLock: OwnerFileLock?, watchdog: LockWaitWatchdog?, sys: SystemCalls,
         observer: (any CacheObserver)?
     ) {
@@ -46,7 +47,7 @@ package final class HeldWriterLock: Sendable {
         self.acquisitionStarted = acquisitionStarted
         self.acquired = .now
         self.fd = fd
-        self.ownerInode = ownerInode
+        self.ownership = ownership
         self.renewal = renewal
         self.ownerLock = ownerLock
         self.watchdog = watchdog
@@ -72,8 +73,10 @@ package final class HeldWriterLock: Sendable {
     /// that judged our lease expired.
     package func verifyStillHeld() throws(MetadataCacheError) {
         guard !isReleased else { throw .lockLost(lockPath: lockPath, reason: "the guard was already released") }
-        if let ownerLock, let ownerInode, !ownerLock.stillOwned(inode: ownerInode) {
-            throw .lockLost(lockPath: lockPath, reason: "the owner file was removed or replaced by another process (lease expired?)")
+        if let ownerLock, let ownership, !ownerLock.isStillOurs(ownership) {
+            throw .lockLost(
+                lockPath: lockPath,
+                reason: "the owner file no longer carries this holder's lease id \(ownership.leaseID): it was removed, replaced or rewritten by another process (lease expired?)")
         }
     }
 
@@ -103,8 +106,9 @@ package final class HeldWriterLock: Sendable {
             watchdog?.dismiss()
         case .lockFile:
             renewal?.stop()
-            if let ownerLock, let ownerInode {
-                _ = try? ownerLock.breakOwnerFile(expectedInode: ownerInode)
+            // Removes the owner file only if it still carries our lease id.
+            if let ownerLock, let ownership {
+                _ = try? ownerLock.release(ownership)
             }
             sys.closeIgnoringErrors(fd)
         }

@@ -181,7 +181,7 @@ package struct WriterLockAcquisition: Sendable {
         observer?.observe(.lockAcquired(lockPath: lockPath, backend: .advisory, waited: waited))
         return HeldWriterLock(
             backend: .advisory, lockPath: lockPath, registryKey: registration.key, record: record, waited: waited,
-            timeout: timeout, acquisitionStarted: started, fd: fd, ownerInode: nil, renewal: nil, ownerLock: nil,
+            timeout: timeout, acquisitionStarted: started, fd: fd, ownership: nil, renewal: nil, ownerLock: nil,
             watchdog: watchdog, sys: sys, observer: observer)
     }
 
@@ -228,14 +228,14 @@ package struct WriterLockAcquisition: Sendable {
             }
             let now = clock.now
             switch attempt {
-            case let .acquired(fd, inode):
+            case let .acquired(ownership):
                 let waited = announced ? now - started : .zero
                 HeldWriterLocks.register(registration.key, record, holder: registration.holder)
                 observer?.observe(.lockAcquired(lockPath: lockPath, backend: .lockFile, waited: waited))
                 return HeldWriterLock(
                     backend: .lockFile, lockPath: lockPath, registryKey: registration.key, record: record, waited: waited,
-                    timeout: timeout, acquisitionStarted: started, fd: fd, ownerInode: inode,
-                    renewal: owner.startRenewing(fd: fd), ownerLock: owner, watchdog: nil, sys: sys, observer: observer)
+                    timeout: timeout, acquisitionStarted: started, fd: ownership.fd, ownership: ownership,
+                    renewal: owner.startRenewing(fd: ownership.fd), ownerLock: owner, watchdog: nil, sys: sys, observer: observer)
             case let .held(holder):
                 try refuseSelfDeadlock(holder: holder, reentrancy: reentrancy, key: registration.key)
                 let waited = now - started
