@@ -5,12 +5,20 @@ import Darwin
 #endif
 import Synchronization
 
-/// A writer lock this process holds: the descriptor, what was published about it,
+/// A writer lock this process holds: the descriptors, what was published about it,
 /// and how to let it go. `CacheWriterLockGuard` owns exactly one and releases it in
 /// its `deinit`; this class exists so the lock can travel through a continuation
 /// (which needs a copyable value) on its way to the guard, and releases in its own
 /// `deinit` as a backstop.
 package final class HeldWriterLock: Sendable {
+    /// The lock-file backend's part of a hold.
+    package struct OwnerFileHold: Sendable {
+        package let lock: OwnerFileLock
+        /// What identifies our owner file (its descriptor, inode and lease id).
+        package let ownership: OwnerFileLock.Ownership
+        package let renewal: LeaseRenewal
+    }
+
     package let backend: LockBackendKind
     /// The file whose lock or existence is the lock (`NAME.lock` or `NAME.lock.owner`).
     package let lockPath: String
@@ -21,11 +29,12 @@ package final class HeldWriterLock: Sendable {
     package let timeout: LockTimeout
     package let acquisitionStarted: ContinuousClock.Instant
     package let acquired: ContinuousClock.Instant
-    private let fd: Int32
-    /// Lock-file backend: what identifies our owner file.
-    private let ownership: OwnerFileLock.Ownership?
-    private let renewal: LeaseRenewal?
-    private let ownerLock: OwnerFileLock?
+    /// The descriptor of `NAME.lock` holding its exclusive `flock`, with our record
+    /// in its slot: always for the advisory backend; for the lock-file backend
+    /// wherever the filesystem supports `flock` (it excludes advisory writers).
+    private let flockFD: Int32?
+    /// Lock-file backend: our owner file.
+    private let ownerFile: OwnerFileHold?
     /// The sleeping watchdog of the wait that granted this lock, if it waited.
     private let watchdog: LockWaitWatchdog?
     private let sys: SystemCalls
@@ -33,10 +42,9 @@ package final class HeldWriterLock: Sendable {
     private let released = Atomic<Bool>(false)
 
     init(
-        backend: LockBackendKind, lockPath: String, registryKey: HeldWriterLocks.Key, record: HolderRecord, waited: Duration,
-        timeout: LockTimeout, acquisitionStarted: ContinuousClock.Instant, fd: Int32, ownership: OwnerFileLock.Ownership?,
-        renewal: LeaseRenewal?, ownerLock: OwnerFileLock?, watchdog: LockWaitWatchdog?, sys: SystemCalls,
-        observer: (any CacheObserver)?
+        backend: LockBackendKind, lockPath: String, registryKey: HeldWriterLocks.Key, record: HolderRecord,
+        waited: Duration, timeout: LockTimeout, acquisitionStarted: ContinuousClock.Instant, flockFD: Int32?,
+        ownerFile: OwnerFileHold?, watchdog: LockWaitWatchdog?, sys: SystemCalls, observer: (any CacheObserver)?
     ) {
         self.backend = backend
         self.lockPath = lockPath
@@ -46,10 +54,8 @@ package final class HeldWriterLock: Sendable {
         self.timeout = timeout
         self.acquisitionStarted = acquisitionStarted
         self.acquired = .now
-        self.fd = fd
-        self.ownership = ownership
-        self.renewal = renewal
-        self.ownerLock = ownerLock
+        self.flockFD = flockFD
+        self.ownerFile = ownerFile
         self.watchdog = watchdog
         self.sys = sys
         self.observer = observer
@@ -73,10 +79,10 @@ package final class HeldWriterLock: Sendable {
     /// that judged our lease expired.
     package func verifyStillHeld() throws(MetadataCacheError) {
         guard !isReleased else { throw .lockLost(lockPath: lockPath, reason: "the guard was already released") }
-        if let ownerLock, let ownership, !ownerLock.isStillOurs(ownership) {
+        if let ownerFile, !ownerFile.lock.isStillOurs(ownerFile.ownership) {
             throw .lockLost(
                 lockPath: lockPath,
-                reason: "the owner file no longer carries this holder's lease id \(ownership.leaseID): it was removed, replaced or rewritten by another process (lease expired?)")
+                reason: "the owner file no longer carries this holder's lease id \(ownerFile.ownership.leaseID): it was removed, replaced or rewritten by another process (lease expired?)")
         }
     }
 
@@ -84,11 +90,18 @@ package final class HeldWriterLock: Sendable {
     package func release() {
         guard !released.exchange(true, ordering: .sequentiallyConsistent) else { return }
         let heldFor = ContinuousClock.now - acquired
-        // Leave the process table first: the moment the kernel lock drops, another
+        // Leave the process table first: the moment the lock drops, another
         // thread of this process may acquire and register.
         HeldWriterLocks.unregister(registryKey)
-        switch backend {
-        case .advisory:
+        if let ownerFile {
+            // The owner file goes first, while the flock (if any) still excludes
+            // everyone on this host: a lock-file acquirer that gets the flock next
+            // must not find our file and wait for a holder that is leaving. It is
+            // removed only if it still carries our lease id.
+            ownerFile.renewal.stop()
+            _ = try? ownerFile.lock.release(ownerFile.ownership)
+        }
+        if let flockFD {
             // Blank the holder record before unlocking, so nobody reads our record
             // after we are gone (a waiter whose ancestor we are would otherwise
             // refuse to wait for the next holder as a self-deadlock). One pwrite of
@@ -98,20 +111,14 @@ package final class HeldWriterLock: Sendable {
             // too, but an explicit unlock wakes waiters before the close-time
             // bookkeeping, and is the last thing a holder does.
             HolderRecordSlot.cleared.withUnsafeBytes { raw in
-                try? sys.pwriteAll(fd, raw, at: 0, path: lockPath)
+                try? sys.pwriteAll(flockFD, raw, at: 0, path: lockPath)
             }
-            try? sys.unlock(fd, path: lockPath)
-            sys.closeIgnoringErrors(fd)
-            // After the unlock: waking the wait's watchdog now delays nobody.
-            watchdog?.dismiss()
-        case .lockFile:
-            renewal?.stop()
-            // Removes the owner file only if it still carries our lease id.
-            if let ownerLock, let ownership {
-                _ = try? ownerLock.release(ownership)
-            }
-            sys.closeIgnoringErrors(fd)
+            try? sys.unlock(flockFD, path: lockPath)
+            sys.closeIgnoringErrors(flockFD)
         }
+        if let ownerFile { sys.closeIgnoringErrors(ownerFile.ownership.fd) }
+        // After the unlock: waking the wait's watchdog now delays nobody.
+        watchdog?.dismiss()
         observer?.observe(.lockReleased(lockPath: lockPath, heldFor: heldFor))
     }
 }

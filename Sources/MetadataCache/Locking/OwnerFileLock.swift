@@ -19,6 +19,10 @@ import Synchronization
 /// stopped renewing its lease) — never a newer holder's file, even one that got
 /// the same inode number.
 ///
+/// This type is the owner file alone; the acquisition (`WriterLockAcquisition`)
+/// pairs it with a non-blocking `flock` on `NAME.lock` where that works, so that
+/// advisory-backend writers are excluded as well.
+///
 /// Used where kernel locks are absent or not coherent across machines. Unlike an
 /// advisory lock, an owner file outlives a crashed holder, so the two hard parts are
 /// stale detection and never deleting someone else's file:

@@ -8,8 +8,19 @@ import Darwin
 /// self-deadlocks, publishes the holder record.
 ///
 /// Guarantee: on return the caller is the only writer of the store among all
-/// processes using the same backend, and `HeldWriterLocks` records it; on a throw,
-/// nothing is held and nothing was published.
+/// processes using either backend wherever the filesystem supports `flock`
+/// (and among all lock-file users where it does not), and `HeldWriterLocks`
+/// records it; on a throw, nothing is held and nothing was published.
+///
+/// Why across backends. A process forced to one backend (`--lock-backend
+/// lockfile`) and one on `auto` (advisory) would otherwise both hold "the" lock,
+/// commit at once, and sweep each other's live temp files. So the lock-file
+/// backend also takes the advisory backend's lock: before creating its owner
+/// file it takes a non-blocking `flock` on `NAME.lock`, exactly as an advisory
+/// writer would, and treats a busy one as "held". Advisory writers need no change:
+/// they already contend for that `flock`. Where `flock` fails with
+/// `ENOLCK`/`EOPNOTSUPP`/`ENOSYS` — the filesystems this backend exists for —
+/// the owner file alone provides exclusion; an advisory writer cannot run there.
 package struct WriterLockAcquisition: Sendable {
     package let layout: StoreLayout
     package let options: CacheStoreOptions
@@ -93,13 +104,13 @@ package struct WriterLockAcquisition: Sendable {
                     reason: "flock on \(layout.lockPath) failed with \(errno.name); using owner files instead"))
                 return try acquireOwnerFile(
                     timeout: timeout, started: started, cancellation: cancellation, reentrancy: reentrancy,
-                    registration: registration)
+                    registration: registration, flockKnownUnsupported: true)
             }
         case let .lockFile(reason):
             if let reason { observer?.observe(.backendFallback(lockPath: layout.lockPath, reason: reason)) }
             return try acquireOwnerFile(
                 timeout: timeout, started: started, cancellation: cancellation, reentrancy: reentrancy,
-                registration: registration)
+                registration: registration, flockKnownUnsupported: false)
         }
     }
 
@@ -181,8 +192,8 @@ package struct WriterLockAcquisition: Sendable {
         observer?.observe(.lockAcquired(lockPath: lockPath, backend: .advisory, waited: waited))
         return HeldWriterLock(
             backend: .advisory, lockPath: lockPath, registryKey: registration.key, record: record, waited: waited,
-            timeout: timeout, acquisitionStarted: started, fd: fd, ownership: nil, renewal: nil, ownerLock: nil,
-            watchdog: watchdog, sys: sys, observer: observer)
+            timeout: timeout, acquisitionStarted: started, flockFD: fd, ownerFile: nil, watchdog: watchdog, sys: sys,
+            observer: observer)
     }
 
     /// Writes the holder record into the lock file's slot: one `pwrite` over bytes
@@ -209,11 +220,21 @@ package struct WriterLockAcquisition: Sendable {
 
     private func acquireOwnerFile(
         timeout: LockTimeout, started: ContinuousClock.Instant, cancellation: [CancellationToken], reentrancy: Reentrancy,
-        registration: Registration
+        registration: Registration, flockKnownUnsupported: Bool
     ) throws(MetadataCacheError) -> HeldWriterLock {
         let owner = OwnerFileLock(
             layout: layout, sys: sys, fileMode: mode_t(options.fileMode), leaseDuration: options.leaseDuration)
         let lockPath = layout.ownerPath
+        // NAME.lock, opened exactly as the advisory backend opens it (O_RDWR: we
+        // publish our record into its slot for advisory waiters; O_NOFOLLOW: a
+        // planted symlink must not redirect that write), for the flock that
+        // excludes advisory writers (see the type's documentation).
+        let flockFD = try sys.open(
+            layout.lockPath, flags: O_RDWR | O_CREAT | O_NOFOLLOW, mode: mode_t(options.fileMode),
+            operation: "open lock file")
+        var keepFlockFD = false
+        defer { if !keepFlockFD { sys.closeIgnoringErrors(flockFD) } }
+        var flockUsable = !flockKnownUnsupported
         let clock = ContinuousClock()
         let deadline = timeout.duration.map { started + $0 }
         var announced = false
@@ -223,19 +244,60 @@ package struct WriterLockAcquisition: Sendable {
         while true {
             let record = HolderRecord.forCurrentProcess(
                 backend: .lockFile, leaseSeconds: options.leaseDuration.seconds)
-            let attempt = try owner.attempt(record: record) { holder, reason in
-                observer?.observe(.staleLockBroken(lockPath: lockPath, holder: holder, reason: reason))
+            // The advisory side first: a non-blocking flock, never a wait (this
+            // backend polls). Taken before the owner file so that, while an
+            // advisory writer holds the lock, polling costs one flock call rather
+            // than creating, fsyncing and removing an owner file every time.
+            var holdsFlock = false
+            if flockUsable {
+                do {
+                    holdsFlock = try sys.tryFlock(flockFD, path: layout.lockPath)
+                } catch .io(_, _, let errno) where errno.meansLockingUnsupported {
+                    // No flock on this filesystem: the case this backend exists
+                    // for. Owner files alone exclude (no advisory writer can run).
+                    flockUsable = false
+                }
+            }
+            let attempt: OwnerFileLock.Attempt
+            if flockUsable && !holdsFlock {
+                // Held through NAME.lock: by an advisory writer, or by a lock-file
+                // writer (which also published its record into the slot).
+                attempt = .held(readRecord(fd: flockFD) ?? (try? owner.readOwner())?.record)
+            } else {
+                do throws(MetadataCacheError) {
+                    attempt = try owner.attempt(record: record) { holder, reason in
+                        observer?.observe(.staleLockBroken(lockPath: lockPath, holder: holder, reason: reason))
+                    }
+                } catch {
+                    if holdsFlock { try? sys.unlock(flockFD, path: layout.lockPath) }
+                    throw error
+                }
+                if case .held = attempt, holdsFlock {
+                    // An owner file of a live holder (another host, or a filesystem
+                    // where its flock was unsupported): give the flock back.
+                    try? sys.unlock(flockFD, path: layout.lockPath)
+                    holdsFlock = false
+                }
             }
             let now = clock.now
             switch attempt {
             case let .acquired(ownership):
+                if holdsFlock {
+                    // Our record in NAME.lock's slot, as an advisory holder
+                    // publishes it: advisory waiters and self-deadlock checks read
+                    // it there. Cleared before the unlock (HeldWriterLock.release).
+                    publish(HolderRecordSlot(record), fd: flockFD)
+                    keepFlockFD = true
+                }
                 let waited = announced ? now - started : .zero
                 HeldWriterLocks.register(registration.key, record, holder: registration.holder)
                 observer?.observe(.lockAcquired(lockPath: lockPath, backend: .lockFile, waited: waited))
+                let hold = HeldWriterLock.OwnerFileHold(
+                    lock: owner, ownership: ownership, renewal: owner.startRenewing(fd: ownership.fd))
                 return HeldWriterLock(
                     backend: .lockFile, lockPath: lockPath, registryKey: registration.key, record: record, waited: waited,
-                    timeout: timeout, acquisitionStarted: started, fd: ownership.fd, ownership: ownership,
-                    renewal: owner.startRenewing(fd: ownership.fd), ownerLock: owner, watchdog: nil, sys: sys, observer: observer)
+                    timeout: timeout, acquisitionStarted: started, flockFD: holdsFlock ? flockFD : nil, ownerFile: hold,
+                    watchdog: nil, sys: sys, observer: observer)
             case let .held(holder):
                 try refuseSelfDeadlock(holder: holder, reentrancy: reentrancy, key: registration.key)
                 let waited = now - started

@@ -16,6 +16,13 @@ import Foundation
 /// after a store's first acquisition, or via `CacheStore.sweep()`, which tries the
 /// lock without waiting).
 ///
+/// "No other process" includes writers of the *other* backend: a lock-file holder
+/// also holds the advisory `flock` on `NAME.lock` wherever `flock` works, so
+/// holding either backend's lock excludes both; where `flock` does not work, every
+/// writer on that filesystem uses owner files. (Not covered: writers on different
+/// hosts of a network filesystem whose `flock` is not coherent across clients,
+/// using different backends — see docs/design.md, "What is not guaranteed".)
+///
 /// Also removed: leftovers of the lock-file backend's break/release protocol
 /// (`NAME.lock.owner.break-PID-*`) whose creator pid is gone, and which are older
 /// than a lease. Cost when there is nothing to sweep: one directory scan.
