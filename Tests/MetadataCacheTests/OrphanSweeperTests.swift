@@ -60,6 +60,76 @@ import TestSupport
         #expect(t.tempFiles.isEmpty)
     }
 
+    /// A pid that certainly belonged to a process that has exited.
+    func deadPID() throws -> Int32 {
+        let child = try ChildProcess("/bin/true", [])
+        try child.wait()
+        return child.pid
+    }
+
+    func ownerRecord(pid: Int32, host: String = ProcessIdentity.hostName, start: UInt64?, lease: Double = 30) -> Data {
+        Data(HolderRecord(
+            pid: pid, host: host, processStartTime: start, command: "elsewhere", acquiredAt: Date(),
+            backend: .lockFile, leaseID: "00000000000000cc", leaseSeconds: lease
+        ).encodedJSON().utf8)
+    }
+
+    @Test func aStaleOwnerFileIsSweptOnOpenAndOnDemand() throws {
+        let t = try TestStore("sweep-owner")
+        try t.directory.write("metadata.lock.owner", ownerRecord(pid: try deadPID(), start: nil))
+        let report = try t.store.sweep()
+        #expect(report.removed == [t.directory.file("metadata.lock.owner")])
+        #expect(!t.directory.listing().contains("metadata.lock.owner"))
+        #expect(t.directory.listing().allSatisfy { !$0.contains(".break-") }, "nothing left aside")
+        let reason = t.events.events.compactMap { event -> String? in
+            if case let .sweepRemoved(_, reason) = event { return reason }
+            return nil
+        }.first
+        #expect(reason?.contains("no longer running") == true, "\(String(describing: reason))")
+
+        // On open: a store's first acquisition sweeps it too (advisory backend).
+        let fresh = try TestStore("sweep-owner-open")
+        try fresh.directory.write("metadata.lock.owner", ownerRecord(pid: try deadPID(), start: nil))
+        let writer = try fresh.store.acquireWriterLock(timeout: .immediate)
+        #expect(writer.backend == .advisory)
+        #expect(!fresh.directory.listing().contains("metadata.lock.owner"))
+        writer.release()
+    }
+
+    /// Holding the lock proves temp files orphaned, but not owner files: only the
+    /// stale rules do. A live holder's owner file (one on another host with a
+    /// fresh lease, or one on this host whose process runs) is kept.
+    @Test func aLiveHoldersOwnerFileIsNeverSwept() throws {
+        let t = try TestStore("sweep-owner-live")
+        let live = [
+            ownerRecord(pid: getpid(), start: ProcessIdentity.currentStartTime),
+            ownerRecord(pid: 1, host: "other-host.example", start: nil, lease: 3600),
+        ]
+        for record in live {
+            try t.directory.write("metadata.lock.owner", record)
+            let report = try t.store.sweep()
+            #expect(!report.skipped)
+            #expect(report.removed.isEmpty)
+            #expect(t.directory.contents("metadata.lock.owner") == record)
+        }
+    }
+
+    /// A real lock-file holder: the sweep cannot take the lock (the holder also
+    /// holds NAME.lock's flock), skips, and its owner file stays.
+    @Test func aLockFileHoldersOwnerFileSurvivesASweep() throws {
+        let t = try TestStore("sweep-owner-holder")
+        let holder = try Agent.start(["hold", "--dir", t.directory.path, "--backend", "lockfile"])
+        _ = try holder.readLine(until: { $0.hasPrefix("ACQUIRED") })
+        let before = try #require(t.directory.contents("metadata.lock.owner"))
+        let report = try t.store.sweep()
+        #expect(report.skipped)
+        #expect(report.skippedBecauseHeldBy?.pid == holder.pid)
+        #expect(t.directory.contents("metadata.lock.owner") == before)
+        holder.closeStdin()
+        #expect(try holder.wait() == .exited(0))
+        #expect(!t.directory.listing().contains("metadata.lock.owner"))
+    }
+
     @Test(arguments: [
         "open@.tmp-=crash-after", "write#1=crash-after", "write#2=crash-after", "fsync=crash-before",
         "fsync=crash-after", "rename=crash-before", "rename=crash-after", "fsyncDirectory=crash-after",

@@ -23,9 +23,19 @@ import Foundation
 /// hosts of a network filesystem whose `flock` is not coherent across clients,
 /// using different backends — see docs/design.md, "What is not guaranteed".)
 ///
-/// Also removed: leftovers of the lock-file backend's break/release protocol
-/// (`NAME.lock.owner.break-PID-*`) whose creator pid is gone, and which are older
-/// than a lease. Cost when there is nothing to sweep: one directory scan.
+/// Also removed:
+/// - a stale owner file `NAME.lock.owner` of the lock-file backend (its holder
+///   crashed), by the same rules and the same safe removal as a lock-file
+///   acquisition uses (`OwnerFileLock.breakStale`: same host, the pid is gone or
+///   reused; other host, the lease expired; malformed, silent for a lease; then
+///   rename aside and remove only if it still carries the lease id judged stale).
+///   A live holder's owner file is never removed: holding the lock does not prove
+///   an owner file stale (its holder may be on another host, or on a filesystem
+///   without `flock`), only the stale rules do;
+/// - leftovers of that removal protocol (`NAME.lock.owner.break-PID-*`) whose
+///   creator pid is gone, and which are older than a lease.
+///
+/// Cost when there is nothing to sweep: one directory scan.
 package struct OrphanSweeper: Sendable {
     package let layout: StoreLayout
     package let sys: SystemCalls
@@ -43,6 +53,11 @@ package struct OrphanSweeper: Sendable {
                     removed.append(path)
                     observer?.observe(.sweepRemoved(path: path, reason: "temp file of a writer that died mid-commit"))
                 }
+            } else if name == ownerFileName {
+                if let reason = breakStaleOwnerFile() {
+                    removed.append(path)
+                    observer?.observe(.sweepRemoved(path: path, reason: "stale lock owner file (\(reason))"))
+                }
             } else if name.hasPrefix(layout.ownerBreakPrefix), isAbandonedBreakFile(name: name, path: path) {
                 if (try? sys.unlink(path)) != nil {
                     removed.append(path)
@@ -57,6 +72,16 @@ package struct OrphanSweeper: Sendable {
     package func tempFiles() -> [String] {
         ((try? sys.listDirectory(layout.directory)) ?? []).filter { $0.hasPrefix(layout.tempPrefix) }.sorted()
             .map(layout.path(of:))
+    }
+
+    private var ownerFileName: String { layout.name + ".lock.owner" }
+
+    /// Breaks the owner file if it is provably stale; returns why, or nil if it
+    /// was kept (live or unprovable holder, or replaced before the break).
+    private func breakStaleOwnerFile() -> String? {
+        let owner = OwnerFileLock(layout: layout, sys: sys, fileMode: 0o600, leaseDuration: leaseDuration)
+        guard let observed = try? owner.readOwner(), let reason = owner.staleness(of: observed) else { return nil }
+        return (try? owner.breakStale(observed)) == true ? reason : nil
     }
 
     private func isAbandonedBreakFile(name: String, path: String) -> Bool {
