@@ -21,6 +21,10 @@
 //                                                     waits for stdin to close
 //   hold-then-spawn --dir D -- ARGS...               take the lock, run a child agent
 //                                                     with ARGS, relay its output
+//   status-loop --dir D [--max N]                    CacheStore.status() in a tight loop;
+//                                                     prints LOOPING after the first,
+//                                                     stops when stdin closes (or after
+//                                                     N), prints DONE statuses=… held=…
 //
 // `acquire --steal-interrupt-signal restart|ignore` first installs a host handler
 // (with SA_RESTART) or SIG_IGN for the signal the library's lock waits use to end
@@ -256,6 +260,21 @@ func runBlocking(_ store: CacheStore) throws {
         for line in String(decoding: output, as: UTF8.self).split(separator: "\n") { say("CHILD \(line)") }
         say("CHILD-EXIT status=\(child.terminationStatus) elapsedMs=\(Int((ContinuousClock.now - started).milliseconds))")
         writer.release()
+
+    case "status-loop":
+        let cap = Int(args.value("max") ?? "") ?? 1_000_000
+        var count = 0
+        var held = 0
+        var stdin = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
+        while count < cap {
+            if try store.status().lock.held { held += 1 }
+            count += 1
+            if count == 1 { say("LOOPING") }
+            // stdin becomes readable (end of file) when the test is done.
+            stdin.revents = 0
+            if poll(&stdin, 1, 0) > 0 { break }
+        }
+        say("DONE statuses=\(count) held=\(held) capped=\(count >= cap ? 1 : 0)")
 
     default:
         say("ERROR usage unknown command '\(args.command)'")

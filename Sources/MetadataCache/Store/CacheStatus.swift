@@ -113,33 +113,74 @@ extension CacheStore {
             lock: lock, orphanTemps: orphans)
     }
 
-    /// Whether the writer lock is held, by whom, under which backend. Probes an
-    /// advisory lock with a shared non-blocking attempt (released at once; it never
-    /// blocks a writer for longer than that attempt) and never creates the lock file.
+    /// Whether the writer lock is held, by whom, under which backend.
+    ///
+    /// Lock-free and harmless to writers: it never takes, waits for or creates a
+    /// lock or a file. It reads the owner file (lock-file backend), then — on
+    /// Linux — the kernel's lock table (`/proc/locks`) for an exclusive `flock` on
+    /// `NAME.lock`'s inode, and reads the holder record only when one is held, so
+    /// a crashed holder's leftover record is never reported as a holder.
+    ///
+    /// Why not simply try the lock: a probe with a shared non-blocking `flock`,
+    /// however brief, makes a writer's non-blocking attempt at that instant fail
+    /// (`metacache cache sweep` and `--lock-timeout 0` report a timeout; a normal
+    /// refresh prints a spurious "Waiting…"). That probe remains only the fallback
+    /// where there is no `/proc/locks` (Darwin, `/proc` not mounted).
+    ///
+    /// Limits of the lock table: a holder in another pid namespace (a container
+    /// sharing the directory with the host) is not listed, and is reported as not
+    /// holding; where the table names the file by a different device than `stat`
+    /// (btrfs subvolumes, some stacked filesystems) a lock on the same inode
+    /// counts when its pid is the one in the published holder record.
     public func lockState() -> CacheStatus.LockState {
         let owner = OwnerFileLock(layout: layout, sys: sys, fileMode: 0o600, leaseDuration: options.leaseDuration)
-        if let current = try? owner.readOwner(),
-            owner.staleness(of: current.record, status: current.status) == nil
-        {
+        if let current = try? owner.readOwner(), owner.staleness(of: current) == nil {
             return CacheStatus.LockState(held: true, backend: .lockFile, holder: current.record)
         }
         let planned = acquisition.plannedBackend
+        let free = CacheStatus.LockState(held: false, backend: planned, holder: nil)
+        guard let lockFile = (try? sys.lstatIfExists(lockPath)) ?? nil, lockFile.kind == .regular else { return free }
+        if let table = KernelLockTable.current() {
+            let locks = table.exclusiveFlocks(onInode: lockFile.inode)
+            guard !locks.isEmpty else { return free }
+            let record = readHolderSlot()
+            let held = locks.contains { $0.isOnDevice(lockFile.device) }
+                || locks.contains { lock in record.map { $0.isOnThisHost && $0.pid == lock.pid } ?? false }
+            guard held else { return free }
+            return CacheStatus.LockState(held: true, backend: record?.backend ?? .advisory, holder: record)
+        }
+        return probeWithSharedLock(planned: planned)
+    }
+
+    /// The record in `NAME.lock`'s slot (nil if blank or malformed).
+    private func readHolderSlot() -> HolderRecord? {
         guard let fd = try? sys.open(lockPath, flags: O_RDONLY | O_NOFOLLOW, operation: "open lock file") else {
-            return CacheStatus.LockState(held: false, backend: planned, holder: nil)
+            return nil
         }
         defer { sys.closeIgnoringErrors(fd) }
-        guard let free = try? sys.tryFlock(fd, exclusive: false, path: lockPath) else {
-            return CacheStatus.LockState(held: false, backend: planned, holder: nil)
-        }
-        if free {
-            try? sys.unlock(fd, path: lockPath)
-            return CacheStatus.LockState(held: false, backend: planned, holder: nil)
-        }
         var buffer = [UInt8](repeating: 0, count: HolderRecordSlot.size)
         let n = (try? buffer.withUnsafeMutableBytes { (b) throws(MetadataCacheError) in
             try sys.preadFully(fd, into: b, at: 0, path: lockPath)
         }) ?? 0
-        return CacheStatus.LockState(held: true, backend: .advisory, holder: HolderRecordSlot.parse(buffer[0..<n]))
+        return HolderRecordSlot.parse(buffer[0..<n])
+    }
+
+    /// The fallback without a kernel lock table: a shared non-blocking attempt,
+    /// released at once. It never blocks a writer for longer than that attempt,
+    /// but a writer's own non-blocking attempt in that instant sees the lock busy.
+    private func probeWithSharedLock(planned: LockBackendKind) -> CacheStatus.LockState {
+        let free = CacheStatus.LockState(held: false, backend: planned, holder: nil)
+        guard let fd = try? sys.open(lockPath, flags: O_RDONLY | O_NOFOLLOW, operation: "open lock file") else {
+            return free
+        }
+        defer { sys.closeIgnoringErrors(fd) }
+        guard let unlocked = try? sys.tryFlock(fd, exclusive: false, path: lockPath) else { return free }
+        if unlocked {
+            try? sys.unlock(fd, path: lockPath)
+            return free
+        }
+        let record = readHolderSlot()
+        return CacheStatus.LockState(held: true, backend: record?.backend ?? .advisory, holder: record)
     }
 
     /// Removes orphaned temp files and stale owner files now, if the writer lock is
