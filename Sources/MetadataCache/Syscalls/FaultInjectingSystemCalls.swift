@@ -117,14 +117,19 @@ package final class FaultInjectingSystemCalls: SystemCallProvider {
     private let base: any SystemCallProvider
     private let state: Mutex<State>
     private let onPause: @Sendable (SystemCallKind, String?) -> Void
+    /// When set, `fileSystemType` reports this instead of asking `statfs`
+    /// (backend selection on a simulated network filesystem).
+    private let reportedFileSystem: FileSystemType?
 
     package init(
         base: any SystemCallProvider = LiveSystemCallProvider(), faults: [InjectedFault],
-        onPause: @escaping @Sendable (SystemCallKind, String?) -> Void = { _, _ in }
+        onPause: @escaping @Sendable (SystemCallKind, String?) -> Void = { _, _ in },
+        reportedFileSystem: FileSystemType? = nil
     ) {
         self.base = base
         self.state = Mutex(State(faults: faults))
         self.onPause = onPause
+        self.reportedFileSystem = reportedFileSystem
     }
 
     /// Every intercepted call as `kind path`, in order (for asserting call order).
@@ -333,7 +338,10 @@ package final class FaultInjectingSystemCalls: SystemCallProvider {
         }
     }
     package func fileSystemType(_ path: String) throws(Errno) -> FileSystemType {
-        try run(.fileSystemType, path) { () throws(Errno) in try base.fileSystemType(path) }
+        try run(.fileSystemType, path) { () throws(Errno) in
+            if let reportedFileSystem { return reportedFileSystem }
+            return try base.fileSystemType(path)
+        }
     }
     package func listDirectory(_ path: String) throws(Errno) -> [String] {
         try run(.listDirectory, path) { () throws(Errno) in try base.listDirectory(path) }
