@@ -179,6 +179,35 @@ import TestSupport
         try agent.wait()
     }
 
+    /// The progress callback runs outside the wait's mutex; a grant that arrives
+    /// while it runs is claimed at once, and the wait returns only after the
+    /// callback did: no progress event follows the acquisition.
+    @Test func aGrantDuringAProgressCallbackIsTakenAndNoProgressFollowsIt() throws {
+        let dir = TemporaryDirectory("grant-in-progress")
+        let (agent, _) = try holder(dir.path)
+        let log = Mutex<[String]>([])
+        let released = Mutex(false)
+        var options = CacheStoreOptions()
+        options.observer = CacheEventHandler { event in
+            log.withLock { $0.append(event.name) }
+            guard case .lockWaitProgress = event, !released.withLock({ $0 }) else { return }
+            // Inside the first progress callback: make the holder let go and wait
+            // until it has, so the grant arrives while this callback still runs.
+            released.withLock { $0 = true }
+            agent.closeStdin()
+            _ = try? agent.readLine(until: { $0.hasPrefix("RELEASED") })
+            log.withLock { $0.append("callbackReturned") }
+        }
+        let store = try CacheStore(directory: dir.path, options: options)
+        let writer = try store.acquireWriterLock(timeout: .after(.seconds(30)))
+        writer.release()
+        let names = log.withLock { $0 }
+        let acquired = try #require(names.firstIndex(of: "lockAcquired"))
+        #expect(names.firstIndex(of: "callbackReturned").map { $0 < acquired } == true, "\(names)")
+        #expect(!names[acquired...].contains("lockWaitProgress"), "\(names)")
+        try agent.wait()
+    }
+
     @Test func aCancelTokenEndsTheWaitPromptly() async throws {
         let t = try TestStore("token")
         let (agent, _) = try holder(t.directory.path)
