@@ -7,7 +7,8 @@ import Foundation
 /// Who holds (or held) the writer lock, as published by the holder.
 ///
 /// The advisory backend writes it into `NAME.lock` after acquiring and clears it
-/// before releasing; the lock-file backend writes it into the owner file. Waiters and
+/// before releasing; the lock-file backend writes it into the owner file, and also
+/// into `NAME.lock` where it holds that file's `flock` too. Waiters and
 /// `status` read it to say who they are waiting for. A record is advisory
 /// information only: it may be stale (holder crashed), empty (holder just acquired)
 /// or torn (read mid-write); a malformed record is ignored, never fatal.
