@@ -414,7 +414,9 @@ import TestSupport
         let t = try TestStore("other-thread")
         let writer = try acquireOnThisThread(t.store)
         let store = t.store
-        let other = Task.detached { try BlockingUpdate.run(store) }
+        // On a thread of its own: blocked in the lock wait on a pool thread, it
+        // could leave none to resume this test, which must release the lock.
+        let other = Task { try await BlockingWork.run { try BlockingUpdate.run(store) } }
         await t.events.waitFor("lockWaitStarted")
         writer.release()
         #expect(try await other.value.generation == 1)
