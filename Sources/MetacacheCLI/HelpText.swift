@@ -9,7 +9,7 @@ public enum HelpText {
         case .root: "Usage: metacache cache <refresh|read|status|verify|sweep> [options]   |   metacache --version | --help"
         case .cache: "Usage: metacache cache <refresh|read|status|verify|sweep> [options]"
         case .subcommand(.refresh):
-            "Usage: metacache cache refresh [--source SRC] [--if-older-than DURATION] [--force] [--max-bytes N] [common options]"
+            "Usage: metacache cache refresh [--source SRC] [--if-older-than DURATION] [--force] [--max-bytes N] [--fetch-timeout SECONDS] [common options]"
         case .subcommand(.read): "Usage: metacache cache read [--meta] [common options]"
         case .subcommand(.status): "Usage: metacache cache status [--json] [common options]"
         case .subcommand(.verify): "Usage: metacache cache verify [--repair] [common options]"
