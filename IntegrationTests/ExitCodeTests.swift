@@ -42,6 +42,13 @@ extension MetacacheIntegration {
         (["cache", "read", "--name", "../etc"], "invalid --name"),
         (["cache", "refresh", "--force=yes"], "option '--force' does not take a value"),
         (["cache", "refresh", "--source", "ftp://example.invalid/x.json"], "unsupported scheme 'ftp://'"),
+        // An explicit --lock-timeout is checked by every command, even those that never wait.
+        (["cache", "read", "--lock-timeout", "soon"], "invalid lock timeout \"soon\" from --lock-timeout"),
+        (["cache", "status", "--lock-timeout=-1"], "invalid lock timeout \"-1\" from --lock-timeout"),
+        (["cache", "verify", "--lock-timeout", "ten"], "invalid lock timeout \"ten\" from --lock-timeout"),
+        (["cache", "sweep", "--lock-timeout", "1e10"], "invalid lock timeout \"1e10\" from --lock-timeout: at most 1000000000 s"),
+        (["cache", "refresh", "--fetch-timeout", "10000000000"], "invalid --fetch-timeout '10000000000': expected a positive number of seconds, at most 1000000000 s"),
+        (["cache", "refresh", "--fetch-timeout", "0"], "invalid --fetch-timeout '0'"),
     ])
     func usageErrorsExit64WithAMessageAndTheUsageLine(arguments: [String], expected: String) throws {
         let dir = TemporaryDirectory("exit64")

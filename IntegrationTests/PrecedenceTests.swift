@@ -61,6 +61,40 @@ extension MetacacheIntegration {
         #expect(try verboseTimeout(cache.cacheDir, ["--lock-timeout", "3"]).exitCode == 0)
     }
 
+    /// A timeout too large for a finite wait (over 10^9 s) is a usage error from
+    /// every origin, naming the origin, and changes nothing.
+    @Test(arguments: [
+        (["--lock-timeout", "10000000000"], [:], nil, "invalid lock timeout \"10000000000\" from --lock-timeout: at most 1000000000 s"),
+        ([], ["METACACHE_LOCK_TIMEOUT": "10000000000"], nil,
+         "invalid lock timeout \"10000000000\" from environment variable METACACHE_LOCK_TIMEOUT: at most 1000000000 s"),
+        ([], [:], "{\"lockTimeout\": 1e12}", "invalid lock timeout \"1000000000000\" from key lockTimeout in "),
+        (["--fetch-timeout", "1e10"], [:], nil, "invalid --fetch-timeout '1e10': expected a positive number of seconds, at most 1000000000 s"),
+    ] as [([String], [String: String?], String?, String)])
+    func hugeTimeoutsExit64NamingTheirOrigin(arguments: [String], environment: [String: String?], config: String?, message: String) throws {
+        let cache = try PopulatedCache()
+        let before = cache.cacheBytes()
+        if let config { try Data(config.utf8).write(to: URL(fileURLWithPath: cache.cacheDir + "/config.json")) }
+        let result = try verboseTimeout(cache.cacheDir, arguments, environment: environment)
+        #expect(result.exitCode == 64, "\(result.summary)")
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+        if config != nil { #expect(result.stderr.contains(cache.cacheDir + "/config.json: at most 1000000000 s"), "\(result.stderr)") }
+        #expect(cache.cacheBytes() == before)
+    }
+
+    /// Config numbers are JSON numbers: `0.00001` and `5e-1` are valid timeouts,
+    /// not text with an exponent that the flag parser would reject.
+    @Test func configNumbersWithExponentsOrTinyFractionsAreValid() throws {
+        let cache = try PopulatedCache()
+        let config = cache.cacheDir + "/config.json"
+        func line(_ result: ChildProcess.Result) -> String {
+            result.stderr.split(separator: "\n").first { $0.contains("debug: lock timeout:") }.map(String.init) ?? result.stderr
+        }
+        try Data("{\"lockTimeout\": 0.00001}".utf8).write(to: URL(fileURLWithPath: config))
+        #expect(line(try verboseTimeout(cache.cacheDir)) == "metacache: debug: lock timeout: 0ms (from key lockTimeout in \(config))")
+        try Data("{\"lockTimeout\": 5e-1}".utf8).write(to: URL(fileURLWithPath: config))
+        #expect(line(try verboseTimeout(cache.cacheDir)) == "metacache: debug: lock timeout: 500ms (from key lockTimeout in \(config))")
+    }
+
     @Test func sourceFromTheConfigFileIsRelativeToItsDirectory() throws {
         let cache = try PopulatedCache()
         let payload = sampleCatalogue(entries: 2, seed: 5)

@@ -3,9 +3,12 @@ import MetadataCache
 /// The options every command shares, validated: directory (with its origin),
 /// cache name, lock backend, output switches, events file.
 ///
-/// The lock timeout is deliberately not here: only commands that take the lock
-/// resolve it (and read the config file for it), so `read` and `status` never
-/// fail over a setting they do not use, and `read` stays lean.
+/// The lock timeout is deliberately not resolved here: only commands that take
+/// the lock resolve it (and read the config file for it), so `read` and `status`
+/// never fail over an environment variable or config key they do not use, and
+/// `read` stays lean. An explicit `--lock-timeout` is still syntax-checked for
+/// every command: a value typed on this command line is either valid or an error,
+/// never silently ignored.
 public struct CommonSettings: Sendable {
     public let directory: Resolved<String>
     public let name: String
@@ -30,6 +33,9 @@ public struct CommonSettings: Sendable {
             lockBackend = backend
         } else {
             lockBackend = .auto
+        }
+        if let text = parsed.value("lock-timeout") {
+            _ = try LockTimeoutResolution.parse(text, origin: .flag("lock-timeout"))
         }
         quiet = parsed.has("quiet")
         verbose = parsed.has("verbose")

@@ -20,18 +20,32 @@ import MetadataCache
 /// file and the problem (exit 78), never silently ignored. Unknown keys are kept
 /// for a warning (a typo such as `lockTimout` must not pass unnoticed), not fatal,
 /// so that newer config files still work with older binaries. The *value* of
-/// `lockTimeout` is checked where it is used, as a usage error naming this file.
+/// `lockTimeout` is checked where it is used, as a usage error naming this file
+/// and key (exit 64, like every invalid lock timeout, wherever it came from).
 public struct ConfigFile: Sendable, Equatable {
     public let path: String
     public let source: String?
-    /// The raw `lockTimeout` value as text (`10`, `2.5`, `infinite`).
-    public let lockTimeout: String?
+    /// The `lockTimeout` value as written: a JSON number stays a number (0.00001
+    /// and 1e3 are valid JSON numbers, never re-spelled as text for a parser that
+    /// knows no exponents).
+    public let lockTimeout: LockTimeoutValue?
     public let unknownKeys: [String]
+
+    public enum LockTimeoutValue: Sendable, Equatable {
+        /// A JSON string: `"2.5"`, `"infinite"`.
+        case text(String)
+        /// A JSON number, in seconds.
+        case seconds(Double)
+        /// A JSON number too large or too small for a `Double` (`1e400`).
+        case unrepresentableNumber
+        /// Any other JSON type (`true`, `{}`), named for the message.
+        case wrongType(String)
+    }
 
     public static let knownKeys = ["source", "lockTimeout"]
     static let maximumBytes = 1 << 20
 
-    public init(path: String, source: String?, lockTimeout: String?, unknownKeys: [String]) {
+    public init(path: String, source: String?, lockTimeout: LockTimeoutValue?, unknownKeys: [String]) {
         self.path = path
         self.source = source
         self.lockTimeout = lockTimeout
@@ -72,13 +86,13 @@ public struct ConfigFile: Sendable, Equatable {
             source = text
         case let other?: throw bad("has \"source\" of type \(other.typeName); expected a string (path or URL)")
         }
-        var lockTimeout: String?
+        var lockTimeout: LockTimeoutValue?
         switch object["lockTimeout"] {
         case nil, .null?: lockTimeout = nil
-        case let .string(text)?: lockTimeout = text
-        case let .number(text)?: lockTimeout = text
-        case let .bool(flag)?: lockTimeout = String(flag)  // reported as an invalid value where used
-        case .container?: lockTimeout = "(an object or array)"
+        case let .string(text)?: lockTimeout = .text(text)
+        case let .number(seconds)?: lockTimeout = .seconds(seconds)
+        case .unrepresentableNumber?: lockTimeout = .unrepresentableNumber
+        case let other?: lockTimeout = .wrongType(other.typeName)  // reported as an invalid value where used
         }
         let unknown = object.keys.filter { !knownKeys.contains($0) }.sorted()
         return ConfigFile(path: path, source: source, lockTimeout: lockTimeout, unknownKeys: unknown)
@@ -122,13 +136,24 @@ public struct ConfigFile: Sendable, Equatable {
     }
 }
 
-/// A JSON value of a config key, kept as text so numbers keep their spelling.
+/// A JSON value of a config key (the file passed the strict validator first, so
+/// it is well-formed JSON).
 enum ConfigValue: Decodable, Equatable {
     case string(String)
-    case number(String)
+    case number(Double)
+    /// A number outside `Double`'s range (`1e400`, `1e-400`): valid JSON that
+    /// the decoder cannot represent.
+    case unrepresentableNumber
     case bool(Bool)
     case null
     case container
+
+    private struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
@@ -137,23 +162,21 @@ enum ConfigValue: Decodable, Equatable {
         } else if let bool = try? container.decode(Bool.self) {
             self = .bool(bool)
         } else if let number = try? container.decode(Double.self) {
-            self = .number(Self.spell(number))
+            self = .number(number)
         } else if let string = try? container.decode(String.self) {
             self = .string(string)
-        } else {
+        } else if (try? decoder.container(keyedBy: AnyKey.self)) != nil || (try? decoder.unkeyedContainer()) != nil {
             self = .container
+        } else {
+            // Not null, boolean, string, object or array: a number that does not fit.
+            self = .unrepresentableNumber
         }
-    }
-
-    private static func spell(_ number: Double) -> String {
-        if number.isFinite, number == number.rounded(), abs(number) < 1e15 { return String(Int64(number)) }
-        return String(number)
     }
 
     var typeName: String {
         switch self {
         case .string: "string"
-        case .number: "number"
+        case .number, .unrepresentableNumber: "number"
         case .bool: "boolean"
         case .null: "null"
         case .container: "object or array"

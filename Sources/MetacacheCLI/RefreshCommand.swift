@@ -38,8 +38,9 @@ struct RefreshCommand {
     }
 
     /// Resolves and validates every setting before anything is locked or read:
-    /// flags first, then the config file (only now, so a bad flag is reported as
-    /// such), then the values that may come from it.
+    /// flags first (`--lock-timeout` was checked with the common options), then the
+    /// config file (only now, so a bad flag is reported as such), then the values
+    /// that may come from it.
     func settings() throws(CommandFailure) -> Settings {
         let command = parsed.path
         var maximumAge: Duration?
@@ -59,13 +60,12 @@ struct RefreshCommand {
         var fetchTimeout = Self.defaultFetchTimeout
         if let text = parsed.value("fetch-timeout") {
             guard let timeout = LockTimeout(parsing: text), case let .after(duration) = timeout else {
-                throw UsageError("invalid --fetch-timeout '\(text)': expected a positive number of seconds", command: command).failure
+                throw UsageError(
+                    "invalid --fetch-timeout '\(text)': expected a positive number of seconds, "
+                        + "at most \(LockTimeoutResolution.maximumSecondsText)", command: command
+                ).failure
             }
             fetchTimeout = duration
-        }
-        if let text = parsed.value("lock-timeout") {
-            // Checked before the config file, so a bad flag is reported as such.
-            _ = try usage { () throws(UsageError) in try LockTimeoutResolution.parse(text, origin: .flag("lock-timeout")) }
         }
         let config = try ConfigFile.load(directory: common.directory.value)
         let timeout = try usage { () throws(UsageError) in
