@@ -195,6 +195,38 @@ extension MetacacheIntegration {
         server.stop()
     }
 
+    /// A malformed URL is a usage error found before the lock is taken: with the
+    /// lock held by another process and `--lock-timeout 0`, a refresh that took
+    /// the lock path would end 75, not 64.
+    @Test(arguments: [
+        ("http://host:abc/x", "the port 'abc' is not a number (expected 1-65535)"),
+        ("http://[::1/x", "the IPv6 address '[::1' has no closing ']'"),
+        ("http://127.0.0.1:99999/x", "the port 99999 is out of range"),
+        ("https://[zz]/catalog.json", "[zz] is not a valid IPv6 address"),
+    ])
+    func aMalformedURLExits64BeforeTakingTheLock(url: String, problem: String) throws {
+        let cache = try PopulatedCache()
+        let before = cache.cacheBytes()
+        let holder = try LockHolder(cacheDir: cache.cacheDir, scratch: cache.directory)
+        let result = try Metacache.run(["cache", "refresh", "--dir", cache.cacheDir, "--source", url, "--lock-timeout", "0"])
+        #expect(result.exitCode == 64, "\(result.summary)")
+        #expect(result.stderr.contains("invalid source '\(url)' from --source: \(problem)"), "\(result.stderr)")
+        #expect(result.stderr.contains("Usage: metacache cache refresh"))
+        #expect(!result.stderr.contains("Waiting for lock"), "it never got as far as the lock")
+        #expect(try holder.release() == .exited(0))
+        #expect(cache.cacheBytes() != before, "the holder's own commit went through")
+    }
+
+    /// The helper's own check, for URLs it is given directly: a URL libcurl
+    /// cannot use is reported as `badURL` with exit 64, not as unreachable (69).
+    @Test(arguments: ["http://127.0.0.1:99999/x", "http://host:abc/x", "http://[::1/x"])
+    func theHelperReportsAMalformedURLAsBadURL(url: String) throws {
+        let result = try ChildProcess.run(
+            BuiltProducts.path(of: "metacache-fetch"), [url, "--timeout", "5"], environment: Metacache.environment())
+        #expect(result.exitCode == 64, "\(result.summary)")
+        #expect(result.stderr.contains("\"outcome\":\"badURL\""), "\(result.stderr)")
+    }
+
     @Test func aMissingHelperSaysHowToBuildIt() throws {
         let dir = TemporaryDirectory("nohelper")
         // A hard link where possible: a copy's write descriptor can be inherited by a

@@ -130,8 +130,10 @@ public struct HTTPFetchClient: Sendable {
             return .notModified(validators: validators)
         case .httpStatus:
             throw .httpStatus(url: url, status: result.status ?? 0, finalURL: result.url)
-        case .unreachable, .badURL:
+        case .unreachable:
             throw .unreachable(url: url, detail: result.detail ?? "unknown error")
+        case .badURL:
+            throw .badURL(url: url, detail: result.detail ?? "the helper could not use it")
         case .timeout:
             throw .timedOut(url: url, seconds: timeout.seconds)
         case .tooLarge:

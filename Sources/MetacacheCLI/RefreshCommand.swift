@@ -148,7 +148,7 @@ struct RefreshCommand {
             throw CacheErrorClassification.failure(for: error, source: source.description, feedback: feedbackText)
         } catch let error as SourceFailure {
             feedback.clearLiveLine()
-            throw error.failure
+            throw error.failure(sourceOrigin: settings.source.origin)
         } catch {
             feedback.clearLiveLine()
             throw CommandFailure(.ioError, "refresh failed: \(error)")

@@ -26,6 +26,10 @@ public enum SourceFailure: Error, Sendable, Equatable {
     case timedOut(url: String, seconds: Double)
     /// Redirect loop or chain longer than the limit (69).
     case tooManyRedirects(url: String, limit: Int)
+    /// The helper found the URL malformed (64): `SourceSpecifier` checks URLs
+    /// before the lock, so this is the helper's second opinion (what libcurl
+    /// refuses), still the user's URL to fix rather than the network.
+    case badURL(url: String, detail: String)
     /// The server said 304 Not Modified although there is no cache to keep (69).
     case unexpectedNotModified(url: String)
     /// `metacache-fetch` is not next to `metacache` (69).
@@ -40,6 +44,7 @@ public enum SourceFailure: Error, Sendable, Equatable {
         case .readFailed: .ioError
         case .empty, .tooLarge: .invalidData
         case .cancelled: .cancelled
+        case .badURL: .usage
         case .httpStatus, .unreachable, .timedOut, .tooManyRedirects, .unexpectedNotModified, .helperMissing, .helperFailed:
             .unavailable
         }
@@ -68,6 +73,8 @@ public enum SourceFailure: Error, Sendable, Equatable {
             let via = finalURL.flatMap { $0 == url ? nil : " (redirected to \($0))" } ?? ""
             return "fetching \(url)\(via) failed: HTTP \(status) \(HTTPStatusText.reason(status)); "
                 + "check the URL or retry later (\(unchanged))"
+        case let .badURL(url, detail):
+            return "invalid source URL \(url): \(detail); fix the URL (\(unchanged))"
         case let .unreachable(url, detail):
             return "cannot reach \(url): \(detail); check the network and the URL (\(unchanged))"
         case let .timedOut(url, seconds):
@@ -86,6 +93,15 @@ public enum SourceFailure: Error, Sendable, Equatable {
     }
 
     var failure: CommandFailure { CommandFailure(exitCode, message, isFeedbackLine: exitCode == .cancelled) }
+
+    /// The failure of a refresh whose source came from `origin`: a bad URL is a
+    /// usage error, so it says where the URL was given and shows the usage line.
+    func failure(sourceOrigin origin: SettingOrigin) -> CommandFailure {
+        guard case let .badURL(url, detail) = self else { return failure }
+        return CommandFailure(
+            .usage, "invalid source URL \(url) from \(origin): \(detail); fix the URL (nothing was written; the previous cache is unchanged)",
+            showsUsageHint: true)
+    }
 }
 
 /// Reason phrases for the HTTP statuses a catalogue server is likely to send.

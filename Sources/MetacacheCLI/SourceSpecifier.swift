@@ -7,7 +7,9 @@ import Darwin
 /// Where a refresh gets its payload: `SRC` of `--source` or the config key `source`.
 ///
 /// - `-`: standard input;
-/// - `http://…`, `https://…`: fetched by the `metacache-fetch` helper;
+/// - `http://…`, `https://…`: fetched by the `metacache-fetch` helper; the host
+///   and port are checked here (`HTTPSourceAuthority`), so a malformed URL is a
+///   usage error before any lock is taken;
 /// - `file:///absolute/path` (percent-encoding decoded; host empty or `localhost`);
 /// - anything else without a `scheme://`: a path. Relative paths are relative to
 ///   the current directory for `--source`, and to the config file's directory for
@@ -39,13 +41,11 @@ public enum SourceSpecifier: Sendable, Equatable, CustomStringConvertible {
             let rest = text[separator.upperBound...]
             switch scheme {
             case "http", "https":
-                let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-                guard !authority.isEmpty, !authority.hasPrefix("@"), !authority.hasPrefix(":") else {
-                    throw bad("the URL has no host")
-                }
                 guard !text.contains(where: { $0.isWhitespace || $0.asciiValue.map { $0 < 0x20 || $0 == 0x7F } == true }) else {
                     throw bad("the URL contains spaces or control characters; percent-encode them")
                 }
+                let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+                if let problem = HTTPSourceAuthority.problem(in: authority) { throw bad(problem) }
                 return .http(url: scheme + "://" + rest)
             case "file":
                 let host = rest.prefix { $0 != "/" }

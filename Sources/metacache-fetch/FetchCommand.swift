@@ -47,7 +47,7 @@ enum FetchCommand {
         {
             report = HTTPExchange(arguments: arguments, url: url).run()
         } else {
-            report = FetchReport(outcome: "badURL", url: arguments.url, detail: "not an http(s) URL with a host")
+            report = FetchReport(outcome: "badURL", url: arguments.url, detail: "not an http(s) URL with a well-formed host and port")
         }
         writeAll(arguments.reportDescriptor, report.json() + "\n")
         return report.exitStatus

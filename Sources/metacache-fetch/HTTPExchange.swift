@@ -159,6 +159,13 @@ final class HTTPExchange: NSObject, URLSessionDataDelegate, @unchecked Sendable 
                 settle(FetchReport(outcome: "timeout", url: url.absoluteString, detail: error.localizedDescription))
             case .cancelled?:
                 settle(FetchReport(outcome: "cancelled", url: url.absoluteString, detail: error.localizedDescription))
+            case .badURL?, .unsupportedURL?:
+                // A URL that URL(string:) accepted but libcurl cannot use (a port
+                // out of range, a bracketed host that is no IPv6 address): the
+                // user's URL is wrong, not the network.
+                settle(FetchReport(
+                    outcome: "badURL", url: url.absoluteString,
+                    detail: "the URL is malformed (\(error.localizedDescription), URLError \(code?.rawValue ?? 0))"))
             default:
                 settle(FetchReport(
                     outcome: "unreachable", url: url.absoluteString,

@@ -40,12 +40,29 @@ import Testing
         #expect(try SourceSpecifier.parse("file://localhost/a.json", origin: origin) == .file(path: "/a.json"))
         #expect(try SourceSpecifier.parse("HTTPS://example.org/c.json?x=1", origin: origin) == .http(url: "https://example.org/c.json?x=1"))
         #expect(try SourceSpecifier.parse("http://127.0.0.1:8080/c", origin: origin) == .http(url: "http://127.0.0.1:8080/c"))
+        for url in ["http://[::1]:8080/c.json", "https://[fe80::1%25eth0]/c", "http://user:p%40ss@example.org/c", "http://my_host.example:65535",
+                    "http://example.org:/c", "https://example.org?x=1", "http://a.b.c#frag", "http://xn--bcher-kva.example/c"] {
+            #expect(try SourceSpecifier.parse(url, origin: origin) == .http(url: url), "\(url)")
+        }
     }
 
     @Test(arguments: [
         ("", "it is empty"), ("ftp://x/y", "unsupported scheme 'ftp://'"), ("http:///path", "the URL has no host"),
         ("file://server/a.json", "not host 'server'"), ("file:///a%2", "malformed percent-escape"),
         ("http://h/a b", "spaces or control characters"),
+        ("http://host:abc/x", "the port 'abc' is not a number (expected 1-65535)"),
+        ("http://host:99999/x", "the port 99999 is out of range (expected 1-65535)"),
+        ("http://host:0/x", "the port 0 is out of range"),
+        ("http://host:-1/x", "the port '-1' is not a number"),
+        ("http://[::1/x", "the IPv6 address '[::1' has no closing ']'"),
+        ("http://[zz]/x", "[zz] is not a valid IPv6 address"),
+        ("http://[::1]x/", "unexpected 'x' after the IPv6 address [::1]"),
+        ("http://::1/x", "the URL has no host"),
+        ("http://h%zz/x", "the host 'h%zz' has a malformed percent-escape"),
+        ("http://exa<mple.org/", "the host 'exa<mple.org' contains '<'"),
+        ("http://::1]/x", "the URL has no host"),
+        ("http://@host/x", "empty user name"),
+        ("https://", "the URL has no host"),
     ])
     func invalidSources(text: String, problem: String) {
         #expect {
