@@ -48,11 +48,13 @@ extension MetacacheIntegration {
         #expect(try holder.release() == .exited(0))
     }
 
-    @Test func aRefreshThatWaitedForAnotherCommitIsCoalesced() throws {
+    @Test func aRefreshThatWaitedForAnotherCommitOfItsSourceIsCoalesced() throws {
         let cache = try PopulatedCache()
         let holder = try LockHolder(cacheDir: cache.cacheDir, scratch: cache.directory)
+        // The same source as the holder's: were it not coalesced, it would open the
+        // FIFO again and wait for a writer that never comes (and time out: 75).
         let waiter = try Metacache.start(
-            ["cache", "refresh", "--dir", cache.cacheDir, "--source", cache.directory.file("good.json"), "--lock-timeout", "infinite"])
+            ["cache", "refresh", "--dir", cache.cacheDir, "--source", holder.fifo.path, "--lock-timeout", "infinite"])
         let first = try #require(try waiter.readErrorLine(timeout: .seconds(30)))
         #expect(first.contains("held by pid \(holder.pid)") && first.hasSuffix("(timeout: none; Ctrl-C to cancel)"), "\(first)")
         let payload = sampleCatalogue(entries: 7, seed: 3)
@@ -64,6 +66,47 @@ extension MetacacheIntegration {
         #expect(try waiter.wait() == .exited(0))
         let read = try Metacache.run(["cache", "read", "--dir", cache.cacheDir])
         #expect(read.stdout == payload, "the holder's payload stands; the coalesced refresh did not fetch")
+    }
+
+    /// A refresh from another source is not satisfied by a commit from the
+    /// holder's: it waits, then fetches and commits its own document.
+    @Test func aRefreshFromAnotherSourceThatWaitedFetchesItsOwnDocument() throws {
+        let cache = try PopulatedCache()
+        let other = sampleCatalogue(entries: 11, seed: 4)
+        try cache.directory.write("other.json", Data(other))
+        let holder = try LockHolder(cacheDir: cache.cacheDir, scratch: cache.directory)
+        let waiter = try Metacache.start(
+            ["cache", "refresh", "--dir", cache.cacheDir, "--source", cache.directory.file("other.json"), "--lock-timeout", "infinite"])
+        let first = try #require(try waiter.readErrorLine(timeout: .seconds(30)))
+        #expect(first.hasPrefix("Waiting for lock on cache") && first.contains("held by pid \(holder.pid)"), "\(first)")
+        #expect(try holder.release(sampleCatalogue(entries: 7, seed: 3)) == .exited(0))
+        let acquired = try waiter.readErrorLine(until: { !$0.hasPrefix("Waiting") })
+        #expect(acquired.hasPrefix("Lock acquired after "), "\(acquired)")
+        let result = try #require(try waiter.readErrorLine())
+        #expect(result.hasPrefix("Refreshed 'metadata': generation 3, "), "generation 2 was the holder's: \(result)")
+        #expect(try waiter.wait() == .exited(0))
+        let read = try Metacache.run(["cache", "read", "--dir", cache.cacheDir])
+        #expect(read.stdout == other, "the cache holds other.json's bytes")
+        let meta = try Metacache.run(["cache", "read", "--meta", "--dir", cache.cacheDir])
+        #expect(meta.stdoutText.contains("\"source\":\"\(cache.directory.file("other.json"))\""), "\(meta.stdoutText)")
+    }
+
+    /// A document piped on stdin exists nowhere else: it is never coalesced away.
+    @Test func aRefreshFromStdinThatWaitedCommitsItsDocument() throws {
+        let cache = try PopulatedCache()
+        let piped = sampleCatalogue(entries: 3, seed: 8)
+        try cache.directory.write("piped.json", Data(piped))
+        let holder = try LockHolder(cacheDir: cache.cacheDir, scratch: cache.directory)
+        let waiter = try Metacache.start(
+            ["cache", "refresh", "--dir", cache.cacheDir, "--source", "-", "--lock-timeout", "infinite"],
+            stdin: .file(cache.directory.file("piped.json")))
+        let first = try #require(try waiter.readErrorLine(timeout: .seconds(30)))
+        #expect(first.hasPrefix("Waiting for lock on cache"), "\(first)")
+        #expect(try holder.release() == .exited(0))
+        let result = try waiter.readErrorLine(until: { !$0.hasPrefix("Waiting") && !$0.hasPrefix("Lock acquired") })
+        #expect(result.hasPrefix("Refreshed 'metadata': generation 3, "), "\(result)")
+        #expect(try waiter.wait() == .exited(0))
+        #expect(try Metacache.run(["cache", "read", "--dir", cache.cacheDir]).stdout == piped)
     }
 
     @Test func aPipeGetsAProgressLineEveryFiveSecondsNotEveryTick() throws {
@@ -89,7 +132,7 @@ extension MetacacheIntegration {
         let holder = try LockHolder(cacheDir: cache.cacheDir, scratch: cache.directory)
         let terminal = try PseudoTerminal(columns: 300)
         let waiter = try Metacache.start(
-            ["cache", "refresh", "--dir", cache.cacheDir, "--source", cache.directory.file("good.json"), "--lock-timeout", "infinite"],
+            ["cache", "refresh", "--dir", cache.cacheDir, "--source", holder.fifo.path, "--lock-timeout", "infinite"],
             stderr: .descriptor(terminal.secondary))
         let rewrite = "\r\u{1B}[K"
         // The start line, then at least two rewrites with elapsed time: at least one a second.

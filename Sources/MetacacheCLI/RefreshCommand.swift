@@ -11,7 +11,8 @@ import Darwin
 import MetadataCache
 
 /// `metacache cache refresh`: fetch the source and commit it under the writer lock,
-/// coalescing with concurrent refreshes (see `CacheStore.refresh`).
+/// coalescing with concurrent refreshes of the same source (see
+/// `CacheStore.refresh` and `SourceSpecifier.coalescing`).
 ///
 /// Result line on stderr (unless `--quiet`):
 ///
@@ -139,8 +140,8 @@ struct RefreshCommand {
         do {
             outcome = try BlockingAsync.run {
                 try await store.refresh(
-                    ifOlderThan: settings.maximumAge, force: settings.force, timeout: settings.timeout.value,
-                    cancellation: interrupts.token
+                    ifOlderThan: settings.maximumAge, force: settings.force, coalescing: source.coalescing,
+                    timeout: settings.timeout.value, cancellation: interrupts.token
                 ) { request in try fetcher.fetch(request) }
             }
         } catch let error as MetadataCacheError {

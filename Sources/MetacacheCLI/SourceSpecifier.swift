@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import MetadataCache
 
 /// Where a refresh gets its payload: `SRC` of `--source` or the config key `source`.
 ///
@@ -25,6 +26,18 @@ public enum SourceSpecifier: Sendable, Equatable, CustomStringConvertible {
         case .standardInput: "stdin"
         case let .file(path): path
         case let .http(url): url
+        }
+    }
+
+    /// Which concurrent commits satisfy a refresh from this source that waited for
+    /// the lock: only one recorded with this same source (`description`, as the
+    /// commit stores it), so `--source other.json` is never "coalesced" with a
+    /// daemon's refresh of the usual URL; and never for stdin, whose document
+    /// exists nowhere else.
+    public var coalescing: RefreshCoalescing {
+        switch self {
+        case .standardInput: .never
+        case .file, .http: .sameSource(description)
         }
     }
 

@@ -46,6 +46,14 @@ import Testing
         }
     }
 
+    @Test func coalescingRequiresTheSourceTheCommitRecords() throws {
+        let origin = SettingOrigin.flag("source")
+        #expect(try SourceSpecifier.parse("b.json", relativeTo: "/cache", origin: origin).coalescing == .sameSource("/cache/b.json"))
+        #expect(try SourceSpecifier.parse("file:///a/x%20y.json", origin: origin).coalescing == .sameSource("/a/x y.json"))
+        #expect(try SourceSpecifier.parse("HTTPS://example.org/c", origin: origin).coalescing == .sameSource("https://example.org/c"))
+        #expect(try SourceSpecifier.parse("-", origin: origin).coalescing == .never)
+    }
+
     @Test(arguments: [
         ("", "it is empty"), ("ftp://x/y", "unsupported scheme 'ftp://'"), ("http:///path", "the URL has no host"),
         ("file://server/a.json", "not host 'server'"), ("file:///a%2", "malformed percent-escape"),
