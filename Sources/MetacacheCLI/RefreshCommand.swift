@@ -93,7 +93,13 @@ struct RefreshCommand {
 
     func run() throws(CommandFailure) -> ExitCode {
         let settings = try settings()
-        let log = DiagnosticLog(output: context.standardError, verbose: common.verbose, quiet: common.quiet)
+        let layout = StoreLayout(directory: common.directory.value, name: common.name)
+        let feedbackText = WaitFeedbackText(cachePath: layout.cachePath, action: "refresh")
+        let feedback = WaitFeedbackPrinter(
+            text: feedbackText, output: context.standardError,
+            style: context.standardError.isTerminal ? .terminal : .lines, quiet: common.quiet)
+        // Debug lines and warnings go above the live wait line, never into it.
+        let log = DiagnosticLog(output: feedback.linesAboveLiveLine, verbose: common.verbose, quiet: common.quiet)
         log.setting("cache directory", common.directory) { $0 }
         log.debug("cache name: \(common.name); lock backend requested: \(common.lockBackend.rawValue)")
         log.setting("lock timeout", settings.timeout) { $0.description }
@@ -103,11 +109,6 @@ struct RefreshCommand {
                 + "(known keys: \(ConfigFile.knownKeys.joined(separator: ", ")))")
         }
 
-        let layout = StoreLayout(directory: common.directory.value, name: common.name)
-        let feedbackText = WaitFeedbackText(cachePath: layout.cachePath, action: "refresh")
-        let feedback = WaitFeedbackPrinter(
-            text: feedbackText, output: context.standardError,
-            style: context.standardError.isTerminal ? .terminal : .lines, quiet: common.quiet)
         var observers: [any CacheObserver] = [feedback, log]
         if let sink = try common.eventsSink() { observers.append(sink) }
         var options = common.storeOptions(observers: observers)

@@ -13,12 +13,13 @@ struct VerifyCommand {
 
     func run() throws(CommandFailure) -> ExitCode {
         let repair = parsed.has("repair")
-        let log = DiagnosticLog(output: context.standardError, verbose: common.verbose, quiet: common.quiet)
         let layout = StoreLayout(directory: common.directory.value, name: common.name)
         let feedbackText = WaitFeedbackText(cachePath: layout.cachePath, action: "repair")
         let feedback = WaitFeedbackPrinter(
             text: feedbackText, output: context.standardError,
             style: context.standardError.isTerminal ? .terminal : .lines, quiet: common.quiet)
+        // Debug lines go above the live wait line of a repair, never into it.
+        let log = DiagnosticLog(output: feedback.linesAboveLiveLine, verbose: common.verbose, quiet: common.quiet)
         var observers: [any CacheObserver] = [log]
         if repair { observers.append(feedback) }
         if let sink = try common.eventsSink() { observers.append(sink) }

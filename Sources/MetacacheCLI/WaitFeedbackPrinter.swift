@@ -11,18 +11,25 @@ import Synchronization
 /// Guarantee: the first line appears as soon as the library reports that the wait
 /// started (it does so before blocking, well within 100 ms). On a terminal one
 /// line is rewritten in place (`\r`, erase to end of line) on every progress event
-/// — twice a second — with elapsed and remaining time, cut to the terminal width
-/// so it never wraps; on anything else (a CI log, a file) a new line is written
-/// every `lineInterval` (5 s), so logs stay short but show the wait is alive. The
-/// wait ends with "Lock acquired after …" (progress, silenced by `--quiet`);
-/// timeouts and cancellations are errors, printed by the command even when quiet
-/// — this printer only clears its live line for them.
+/// — twice a second — with elapsed and remaining time, fitted to the terminal's
+/// width so it never wraps: the path and the holder's command are shortened or
+/// dropped first, the timing and "Ctrl-C" kept (`WaitLine`). On anything else
+/// (a CI log, a file) a new line is written every `lineInterval` (5 s), so logs
+/// stay short but show the wait is alive. The wait ends with "Lock acquired after
+/// …" (progress, silenced by `--quiet`); timeouts and cancellations are errors,
+/// printed by the command even when quiet — this printer only clears its live
+/// line for them.
+///
+/// Other stderr lines written while the live line shows (`--verbose` debug lines,
+/// warnings) go through `linesAboveLiveLine`: the live line is erased, the line
+/// printed, and the live line drawn again below it.
 public final class WaitFeedbackPrinter: CacheObserver {
     public enum Style: Sendable { case terminal, lines }
 
     private struct State {
         var waiting = false
-        var liveLine = false
+        /// The line drawn on the terminal without a newline after it, if any.
+        var liveLine: WaitLine?
         var nextLineAt: Duration = .zero
     }
 
@@ -52,10 +59,10 @@ public final class WaitFeedbackPrinter: CacheObserver {
             case let .lockWaitStarted(_, holder, timeout):
                 state.waiting = true
                 state.nextLineAt = lineInterval
-                show(text.started(holder: holder, timeout: timeout, now: now()), &state)
+                show(text.startedLine(holder: holder, timeout: timeout, now: now()), &state)
             case let .lockWaitProgress(_, elapsed, remaining, holder):
                 guard state.waiting else { return }
-                let line = text.progress(elapsed: elapsed, remaining: remaining, holder: holder, now: now())
+                let line = text.progressLine(elapsed: elapsed, remaining: remaining, holder: holder, now: now())
                 switch style {
                 case .terminal:
                     show(line, &state)
@@ -83,32 +90,61 @@ public final class WaitFeedbackPrinter: CacheObserver {
         state.withLock { state in finish(with: nil, &state) }
     }
 
-    private func show(_ line: String, _ state: inout State) {
+    /// Writes `text` (whole lines) on stderr above the live line, if one is
+    /// showing, and draws the live line again below it.
+    public func writeAboveLiveLine(_ text: String) {
+        state.withLock { state in
+            guard let live = state.liveLine else {
+                output.write(text)
+                return
+            }
+            output.write("\r\u{1B}[K" + text + (text.hasSuffix("\n") ? "" : "\n") + fitted(live))
+        }
+    }
+
+    /// An output channel for the command's other stderr lines (`DiagnosticLog`)
+    /// that keeps them from being written into the middle of the live line.
+    public var linesAboveLiveLine: any OutputChannel { AboveLiveLine(printer: self, underlying: output) }
+
+    private struct AboveLiveLine: OutputChannel {
+        let printer: WaitFeedbackPrinter
+        let underlying: any OutputChannel
+        var isTerminal: Bool { underlying.isTerminal }
+        var columns: Int? { underlying.columns }
+
+        func write(_ bytes: UnsafeRawBufferPointer) throws(OutputChannelError) {
+            printer.writeAboveLiveLine(String(decoding: bytes, as: UTF8.self))
+        }
+    }
+
+    private func show(_ line: WaitLine, _ state: inout State) {
         guard !quiet else { return }
         switch style {
         case .terminal:
             output.write("\r\u{1B}[K" + fitted(line))
-            state.liveLine = true
+            state.liveLine = line
         case .lines:
-            output.writeLine(line)
+            output.writeLine(line.text)
         }
     }
 
     /// Ends the wait display: on a terminal the live line is replaced by `line`
-    /// (or erased when nil); in line mode `line` is appended.
+    /// (or erased when nil); in line mode `line` is appended. The end line is not
+    /// fitted: it ends with a newline and is never rewritten, so it may wrap.
     private func finish(with line: String?, _ state: inout State) {
         guard !quiet else { return }
-        if state.liveLine {
-            output.write("\r\u{1B}[K" + (line.map { fitted($0) + "\n" } ?? ""))
-            state.liveLine = false
+        if state.liveLine != nil {
+            output.write("\r\u{1B}[K" + (line.map { $0 + "\n" } ?? ""))
+            state.liveLine = nil
         } else if let line {
             output.writeLine(line)
         }
     }
 
-    /// The line cut to the terminal width (one column spare), so `\r` rewrites it.
-    private func fitted(_ line: String) -> String {
-        guard let columns = output.columns, columns > 4, line.count >= columns else { return line }
-        return String(line.prefix(columns - 2)) + "…"
+    /// The line fitted to the terminal's width less one column, so the cursor
+    /// never wraps and `\r` rewrites it (the whole line when the width is unknown).
+    private func fitted(_ line: WaitLine) -> String {
+        guard let columns = output.columns, columns > 1 else { return line.text }
+        return line.fitted(width: columns - 1)
     }
 }

@@ -32,13 +32,34 @@ public struct WaitFeedbackText: Sendable {
     }
 
     public func started(holder: HolderRecord?, timeout: LockTimeout, now: Date) -> String {
-        "Waiting for lock on cache \(cachePath) \(holderPhrase(holder, now: now)) (timeout: \(timeout); Ctrl-C to cancel)"
+        startedLine(holder: holder, timeout: timeout, now: now).text
     }
 
     public func progress(elapsed: Duration, remaining: Duration?, holder: HolderRecord?, now: Date) -> String {
-        let budget = remaining.map { "\(DurationText.format($0)) left" } ?? "timeout: none"
-        return "Waiting for lock on cache \(cachePath) \(holderPhrase(holder, now: now)) "
-            + "(waited \(DurationText.format(elapsed)), \(budget); Ctrl-C to cancel)"
+        progressLine(elapsed: elapsed, remaining: remaining, holder: holder, now: now).text
+    }
+
+    /// The first line, in parts (a terminal fits it to its width).
+    public func startedLine(holder: HolderRecord?, timeout: LockTimeout, now: Date) -> WaitLine {
+        let short = timeout == .infinite ? "no timeout" : "timeout \(timeout)"
+        return WaitLine(cachePath: cachePath, holder: lineHolder(holder, now: now), timing: "timeout: \(timeout)", shortTiming: short)
+    }
+
+    /// A progress line, in parts: `waited 2s, 8s left`.
+    public func progressLine(elapsed: Duration, remaining: Duration?, holder: HolderRecord?, now: Date) -> WaitLine {
+        let waited = DurationText.format(elapsed)
+        let budget = remaining.map { "\(DurationText.format($0)) left" }
+        return WaitLine(
+            cachePath: cachePath, holder: lineHolder(holder, now: now),
+            timing: "waited \(waited), \(budget ?? "timeout: none")", shortTiming: "\(waited), \(budget ?? "no timeout")")
+    }
+
+    private func lineHolder(_ holder: HolderRecord?, now: Date) -> WaitLine.Holder? {
+        holder.map {
+            WaitLine.Holder(
+                pid: $0.pid, command: $0.command, host: $0.host,
+                heldFor: DurationText.format(seconds: max(0, now.timeIntervalSince($0.acquiredAt))))
+        }
     }
 
     public func acquired(waited: Duration) -> String {

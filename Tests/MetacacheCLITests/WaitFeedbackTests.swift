@@ -61,12 +61,82 @@ import Testing
         #expect(segments.last == "Lock acquired after 2s; continuing refresh\n")
     }
 
-    @Test func terminalLinesAreCutToTheWidth() {
-        let output = CapturedOutput(isTerminal: true, columns: 40)
+    /// A long path and command must not push the timing off a narrow terminal:
+    /// what changes between rewrites stays visible at every width.
+    @Test(arguments: [200, 120, 79, 59, 39, 30, 24, 20])
+    func aFittedLineKeepsTheTimingAtAnyWidth(width: Int) {
+        let holder = HolderRecord(
+            pid: 4242, host: "build-1", processStartTime: 1,
+            command: "metacache cache refresh --dir /home/someone/.cache/metacache --source https://example.org/catalogue.json",
+            acquiredAt: Self.now.addingTimeInterval(-4), backend: .advisory, leaseID: "x")
+        let text = WaitFeedbackText(cachePath: "/home/someone/.cache/metacache/very/long/path/metadata.json", action: "refresh")
+        for (elapsed, remaining) in [(Duration.milliseconds(500), Duration.milliseconds(9_500)), (.seconds(2), .seconds(8)), (.seconds(75), .seconds(45))] {
+            let line = text.progressLine(elapsed: elapsed, remaining: remaining, holder: holder, now: Self.now)
+            let fitted = line.fitted(width: width)
+            #expect(fitted.count <= width, "\(width): \(fitted)")
+            #expect(fitted.contains("\(DurationText.format(elapsed)), ") && fitted.contains("\(DurationText.format(remaining)) left"),
+                    "\(width): the timing must stay visible: \(fitted)")
+            if width >= 30 { #expect(fitted.contains("left; Ctrl-C"), "\(width): \(fitted)") }
+            if width >= 79 { #expect(fitted.contains("held by pid 4242") && fitted.hasPrefix("Waiting for lock"), "\(width): \(fitted)") }
+        }
+        let infinite = text.progressLine(elapsed: .seconds(3), remaining: nil, holder: nil, now: Self.now).fitted(width: width)
+        #expect(infinite.count <= width && infinite.contains("3s, ") && infinite.contains("timeout"), "\(width): \(infinite)")
+        let start = text.startedLine(holder: holder, timeout: .after(.seconds(30)), now: Self.now).fitted(width: width)
+        #expect(start.count <= width && start.contains("timeout") && start.contains("30s"), "\(width): \(start)")
+    }
+
+    @Test func aWideTerminalGetsTheWholeLineAndShortenedPartsComeFirst() {
+        let text = WaitFeedbackText(cachePath: "/home/someone/.cache/metacache/metadata.json", action: "refresh")
+        let line = text.progressLine(elapsed: .seconds(2), remaining: .seconds(8), holder: Self.holder, now: Self.now.addingTimeInterval(2))
+        #expect(line.fitted(width: 400) == line.text)
+        #expect(line.fitted(width: line.text.count) == line.text)
+        #expect(line.fitted(width: line.text.count - 10)
+                == "Waiting for lock on cache …ne/.cache/metacache/metadata.json held by pid 4242 (metacache cache refresh) on build-1 for 6s (waited 2s, 8s left; Ctrl-C to cancel)",
+                "the path loses its start first")
+        #expect(line.fitted(width: 100) == "Waiting for lock held by pid 4242 (metacache cache refresh) (waited 2s, 8s left; Ctrl-C to cancel)",
+                "then the path and the host go, the command stays")
+        #expect(line.fitted(width: 90) == "Waiting for lock held by pid 4242 (metacache cach…) (waited 2s, 8s left; Ctrl-C to cancel)")
+        #expect(line.fitted(width: 79) == "Waiting for lock held by pid 4242 (waited 2s, 8s left; Ctrl-C to cancel)")
+        #expect(line.fitted(width: 39) == "Lock busy: waited 2s, 8s left; Ctrl-C")
+        #expect(line.fitted(width: 20) == "2s, 8s left; Ctrl-C")
+    }
+
+    /// On an 80- and a 40-column terminal every rewrite fits and shows the
+    /// elapsed time, which changes from one rewrite to the next.
+    @Test(arguments: [80, 40])
+    func narrowTerminalRewritesShowTheChangingTime(columns: Int) {
+        let output = CapturedOutput(isTerminal: true, columns: columns)
         let printer = WaitFeedbackPrinter(text: Self.text, output: output, style: .terminal, quiet: false, now: { Self.now })
-        printer.observe(events(progressEvery: .seconds(1), until: .zero, remaining: nil)[0])
-        let line = output.text.replacingOccurrences(of: "\r\u{1B}[K", with: "")
-        #expect(line.count == 39 && line.hasSuffix("…"), "\(line)")
+        for event in events(progressEvery: .seconds(1), until: .seconds(4), remaining: .seconds(30)) { printer.observe(event) }
+        let segments = Array(output.text.components(separatedBy: "\r\u{1B}[K").dropFirst())
+        #expect(segments.count == 5, "\(segments)")
+        #expect(segments.allSatisfy { $0.count < columns }, "\(segments)")
+        let progress = segments.dropFirst()
+        #expect(progress.allSatisfy { $0.contains("left;") }, "\(segments)")
+        #expect(Set(progress).count == progress.count, "every rewrite differs: \(segments)")
+        for (second, segment) in zip(1..., progress) {
+            #expect(segment.contains("waited \(second)s, \(30 - second)s left;"), "\(segment)")
+        }
+    }
+
+    /// `--verbose` lines written while the live line shows go above it: the live
+    /// line is erased, the line printed, and the live line drawn again.
+    @Test func linesWrittenDuringTheWaitGoAboveTheLiveLine() {
+        let output = CapturedOutput(isTerminal: true, columns: 400)
+        let printer = WaitFeedbackPrinter(text: Self.text, output: output, style: .terminal, quiet: false, now: { Self.now })
+        let log = DiagnosticLog(output: printer.linesAboveLiveLine, verbose: true, quiet: false)
+        log.debug("before the wait")
+        let started = events(progressEvery: .seconds(1), until: .zero, remaining: .seconds(10))[0]
+        printer.observe(started)
+        log.observe(started)
+        printer.observe(.lockAcquired(lockPath: "/c/metadata.lock", backend: .advisory, waited: .seconds(1)))
+        log.debug("after the wait")
+        let live = Self.text.started(holder: Self.holder, timeout: .after(.seconds(10)), now: Self.now)
+        #expect(output.text == "metacache: debug: before the wait\n"
+            + "\r\u{1B}[K" + live
+            + "\r\u{1B}[Kmetacache: debug: lock busy: /c/metadata.lock held by pid 4242 (metacache cache refresh) on build-1; waiting (timeout: 10s)\n" + live
+            + "\r\u{1B}[KLock acquired after 1s; continuing refresh\n"
+            + "metacache: debug: after the wait\n", "\(output.text.debugDescription)")
     }
 
     @Test func timeoutAndCancelClearTheLiveLineForTheErrorAndQuietPrintsNothing() {
