@@ -170,11 +170,50 @@ extension MetacacheIntegration {
         let refresh = try Metacache.run(["cache", "refresh", "--dir", dir.file("shared"), "--source", dir.file("src.json")])
         #expect(refresh.exitCode == 77, "\(refresh.summary)")
         #expect(refresh.stderr.contains("writable by group or others"), "\(refresh.stderr)")
+        #expect(refresh.stderr.contains("'chmod 700 \(dir.file("shared"))'"), "\(refresh.stderr)")
 
         symlink(dir.file("shared"), dir.file("link"))
         let read = try Metacache.run(["cache", "read", "--dir", dir.file("link")])
         #expect(read.exitCode == 77, "\(read.summary)")
         #expect(read.stderr.contains("symbolic link"))
+        #expect(read.stderr.contains("It points to \(dir.file("shared")): use --dir \(dir.file("shared")) instead"), "\(read.stderr)")
+        let sharedLink = try Metacache.run(["cache", "read", "--allow-shared-dir", "--dir", dir.file("link")])
+        #expect(sharedLink.exitCode == 77, "a symlink is refused even with --allow-shared-dir: \(sharedLink.summary)")
+    }
+
+    /// The common trigger: mkdir under umask 002 gives mode 775. The message says
+    /// how to fix it; --allow-shared-dir accepts it on purpose, for every command.
+    @Test func aDirectoryMadeUnderUmask002IsRefusedWithTheFixAndAllowedOnRequest() throws {
+        let dir = TemporaryDirectory("umask002")
+        let cacheDir = dir.file("cache")
+        try FileManager.default.createDirectory(atPath: cacheDir, withIntermediateDirectories: false)
+        chmod(cacheDir, 0o775)
+        try dir.write("src.json", Data(sampleCatalogue(entries: 2)))
+        let refused = try Metacache.run(["cache", "refresh", "--dir", cacheDir, "--source", dir.file("src.json")])
+        #expect(refused.exitCode == 77, "\(refused.summary)")
+        #expect(refused.stderr.contains("it is writable by group or others (mode 775)"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("'chmod g-w,o-w \(cacheDir)'") && refused.stderr.contains("umask 002"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("--allow-shared-dir"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: cacheDir + "/metadata.json"), "nothing was written")
+
+        let allowed = try Metacache.run(["cache", "refresh", "--allow-shared-dir", "--dir", cacheDir, "--source", dir.file("src.json")])
+        #expect(allowed.exitCode == 0, "\(allowed.summary)")
+        for command in [["read"], ["status"], ["verify"], ["sweep"]] {
+            #expect(try Metacache.run(["cache"] + command + ["--allow-shared-dir", "--dir", cacheDir]).exitCode == 0, "\(command)")
+            #expect(try Metacache.run(["cache"] + command + ["--dir", cacheDir]).exitCode == 77, "\(command) without the flag")
+        }
+        #expect(try Metacache.run(["cache", "read", "--allow-shared-dir", "--dir", cacheDir]).stdout == sampleCatalogue(entries: 2))
+    }
+
+    @Test func aFileWhereTheCacheDirectoryShouldBeGetsNoChmodAdvice() throws {
+        let dir = TemporaryDirectory("notadir")
+        try dir.write("cache", Data("a file".utf8))
+        try dir.write("src.json", Data("{}".utf8))
+        let result = try Metacache.run(["cache", "refresh", "--dir", dir.file("cache"), "--source", dir.file("src.json")])
+        #expect(result.exitCode == 77, "\(result.summary)")
+        #expect(result.stderr.contains("it is not a directory. Something else is at that path"), "\(result.stderr)")
+        #expect(!result.stderr.contains("chmod") && !result.stderr.contains("--allow-shared-dir"), "\(result.stderr)")
+        #expect(Array(dir.contents("cache") ?? Data()) == Array("a file".utf8), "the file is untouched")
     }
 
     @Test func malformedConfigFileExits78NamingTheFile() throws {

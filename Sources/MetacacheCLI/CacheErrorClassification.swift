@@ -26,7 +26,27 @@ import MetadataCache
 ///   permission problem with the cache); `EACCES`/`EPERM` elsewhere → 77; other
 ///   I/O → 74.
 /// - `invalidCacheName` (`--name`) → 64.
+/// - `unsafeDirectory` → 77, with the remedy for that problem (`chmod`, your own
+///   directory, the link's target, or `--allow-shared-dir` where it applies).
 public enum CacheErrorClassification {
+    /// The refusal with the remedy for its problem, naming the CLI's own switch
+    /// (`--allow-shared-dir`) only where it helps, and for a symlink the
+    /// directory it points to, ready to paste.
+    static func unsafeDirectoryMessage(path: String, problem: UnsafeDirectoryProblem) -> String {
+        var remedy = problem.remedy(path: path, sharingOption: "--allow-shared-dir")
+        if problem == .isSymbolicLink, let target = resolvedPath(path), target != path {
+            remedy = "It points to \(target): use --dir \(target) instead, or replace the link with a real directory; "
+                + "a symbolic link is refused even with --allow-shared-dir."
+        }
+        return "refusing to use the cache directory \(path): \(problem). \(remedy)"
+    }
+
+    private static func resolvedPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
     static let creatingOperations: Set<String> = [
         "create directory", "create temp file", "open lock file", "create lock owner file", "open events file",
     ]
@@ -78,6 +98,8 @@ public enum CacheErrorClassification {
                     + "raise --max-bytes if this size is expected (\(unchanged))")
         case .invalidCacheName:
             return CommandFailure(code, error.description, showsUsageHint: true)
+        case let .unsafeDirectory(path, problem):
+            return CommandFailure(code, unsafeDirectoryMessage(path: path, problem: problem))
         default:
             return CommandFailure(code, error.description)
         }

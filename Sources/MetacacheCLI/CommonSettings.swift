@@ -13,6 +13,11 @@ public struct CommonSettings: Sendable {
     public let directory: Resolved<String>
     public let name: String
     public let lockBackend: LockBackendSelection
+    /// `--allow-shared-dir`: accept a group/other-writable or foreign-owned cache
+    /// directory (symlinks and non-directories are refused regardless). A flag
+    /// only, never a config key: the config file lives in the very directory whose
+    /// trustworthiness is in question.
+    public let allowSharedDirectory: Bool
     public let quiet: Bool
     public let verbose: Bool
     public let eventsPath: String?
@@ -37,6 +42,7 @@ public struct CommonSettings: Sendable {
         if let text = parsed.value("lock-timeout") {
             _ = try LockTimeoutResolution.parse(text, origin: .flag("lock-timeout"))
         }
+        allowSharedDirectory = parsed.has("allow-shared-dir")
         quiet = parsed.has("quiet")
         verbose = parsed.has("verbose")
         if let events = parsed.value("events") {
@@ -51,6 +57,7 @@ public struct CommonSettings: Sendable {
     public func storeOptions(observers: [any CacheObserver]) -> CacheStoreOptions {
         var options = CacheStoreOptions()
         options.lockBackend = lockBackend
+        options.allowSharedDirectory = allowSharedDirectory
         if !observers.isEmpty { options.observer = observers.count == 1 ? observers[0] : CacheObserverFanOut(observers) }
         return options
     }

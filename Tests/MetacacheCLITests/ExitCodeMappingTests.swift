@@ -66,6 +66,43 @@ import Testing
         #expect(cancelled.isFeedbackLine && cancelled.message.hasPrefix("Cancelled while waiting for lock"))
     }
 
+    /// Each refusal gives the remedy for its own problem: no chmod for a file in
+    /// the way, no --allow-shared-dir where it would not help.
+    @Test func unsafeDirectoryMessagesGiveTheRemedyForTheirProblem() {
+        func message(_ problem: UnsafeDirectoryProblem) -> String {
+            let failure = CacheErrorClassification.failure(for: .unsafeDirectory(path: "/c", problem: problem))
+            #expect(failure.exitCode == .permission)
+            return failure.message
+        }
+        let umask002 = message(.writableByOthers(permissions: 0o775))
+        #expect(umask002.hasPrefix("refusing to use the cache directory /c: it is writable by group or others (mode 775). "), "\(umask002)")
+        #expect(umask002.contains("'chmod 700 /c'") && umask002.contains("'chmod g-w,o-w /c'") && umask002.contains("umask 002"), "\(umask002)")
+        #expect(umask002.contains("accept it with --allow-shared-dir"), "\(umask002)")
+        let worldWritable = message(.writableByOthers(permissions: 0o777))
+        #expect(worldWritable.contains("chmod 700") && !worldWritable.contains("umask"), "\(worldWritable)")
+
+        let foreign = message(.ownedByAnotherUser(owner: 1001, currentUser: 1000))
+        #expect(foreign.contains("Use a cache directory of your own, or ask its owner (uid 1001)"), "\(foreign)")
+        #expect(foreign.contains("--allow-shared-dir") && !foreign.contains("chmod"), "\(foreign)")
+
+        let file = message(.notADirectory)
+        #expect(file.contains("it is not a directory. Something else is at that path: move or remove it, or choose another cache directory"), "\(file)")
+        #expect(!file.contains("chmod") && !file.contains("--allow-shared-dir"), "\(file)")
+
+        let link = message(.isSymbolicLink)
+        #expect(link.contains("symbolic link") && !link.contains("chmod") && !link.contains("accept it with"), "\(link)")
+    }
+
+    @Test func theLibraryDescriptionsNameANextStep() {
+        let shared = MetadataCacheError.unsafeDirectory(path: "/c", problem: .writableByOthers(permissions: 0o770)).description
+        #expect(shared.contains("chmod 700 /c") && shared.contains("allowSharedDirectory"), "\(shared)")
+        #expect(!MetadataCacheError.unsafeDirectory(path: "/c", problem: .notADirectory).description.contains("chmod"))
+        let cancelled = MetadataCacheError.cancelled(lockPath: "/c/m.lock", waited: .seconds(2)).description
+        #expect(cancelled.contains("nothing was changed. Run the operation again to retry"), "\(cancelled)")
+        #expect(UnsafeDirectoryProblem.writableByOthers(permissions: 0o777).isLiftedBySharing)
+        #expect(!UnsafeDirectoryProblem.isSymbolicLink.isLiftedBySharing && !UnsafeDirectoryProblem.notADirectory.isLiftedBySharing)
+    }
+
     @Test func exitCodesAreTheIssuesSysexitsValues() {
         #expect(ExitCode.allCases.map(\.rawValue) == [0, 64, 65, 66, 69, 73, 74, 75, 77, 78, 130])
     }

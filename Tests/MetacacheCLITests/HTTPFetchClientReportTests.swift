@@ -9,10 +9,14 @@ import TestSupport
 /// outcome can be produced without a network or a misbehaving libcurl.
 @Suite struct HTTPFetchClientReportTests {
     /// A fake `metacache-fetch` that reports `report` and exits with `status`.
+    /// Installed by `install(1)`, not written by this process: a write descriptor
+    /// of ours could be inherited by a child another test spawns at that moment,
+    /// and exec of the script would then fail with ETXTBSY.
     func fakeHelper(report: String, status: Int32, in dir: TemporaryDirectory) throws -> String {
+        try dir.write("script.txt", Data("#!/bin/sh\nprintf '%s\\n' '\(report)' >&3\nexit \(status)\n".utf8))
         let path = dir.file("metacache-fetch")
-        try dir.write("metacache-fetch", Data("#!/bin/sh\nprintf '%s\\n' '\(report)' >&3\nexit \(status)\n".utf8))
-        chmod(path, 0o755)
+        let installed = try ChildProcess.run("/usr/bin/install", ["-m", "755", dir.file("script.txt"), path])
+        try #require(installed.exitCode == 0, "install: \(installed.stderr)")
         return path
     }
 

@@ -38,7 +38,8 @@ public enum MetadataCacheError: Error, Sendable, Equatable, CustomStringConverti
             return "Could not acquire the writer lock \(lockPath)\(who) after \(DurationText.format(waited)) (timeout: \(timeout)). "
                 + "Retry with a longer lock timeout, or check who holds it with 'metacache cache status'."
         case let .cancelled(lockPath, waited):
-            return "Cancelled after waiting \(DurationText.format(waited)) for the writer lock \(lockPath); nothing was changed."
+            return "Cancelled after waiting \(DurationText.format(waited)) for the writer lock \(lockPath); nothing was changed. "
+                + "Run the operation again to retry; 'metacache cache status' shows who holds the lock."
         case let .selfDeadlock(lockPath, holder, holderIsAncestor):
             let relation = holderIsAncestor ? "an ancestor of this process" : "this process"
             return "The writer lock \(lockPath) is held by \(relation) (\(holder.summary)); waiting for it would never end. "
@@ -64,8 +65,7 @@ public enum MetadataCacheError: Error, Sendable, Equatable, CustomStringConverti
         case let .io(operation, path, errno):
             return "\(operation) failed for \(path): \(errno). \(Self.hint(for: errno))"
         case let .unsafeDirectory(path, problem):
-            return "Refusing to use the cache directory \(path): \(problem). "
-                + "Fix its ownership and permissions (chmod 700), or allow a deliberately shared cache explicitly."
+            return "Refusing to use the cache directory \(path): \(problem). \(problem.remedy(path: path))"
         case let .invalidCacheName(name):
             return "Invalid cache name \(JSONText.quoted(name)): use a plain file name without '/', control characters or a leading dot."
         }
@@ -123,7 +123,7 @@ public enum CacheCorruption: Error, Sendable, Equatable, CustomStringConvertible
     }
 }
 
-/// Why a cache directory was refused.
+/// Why a cache directory was refused (see `DirectorySafety`).
 public enum UnsafeDirectoryProblem: Sendable, Equatable, CustomStringConvertible {
     case isSymbolicLink
     case notADirectory
@@ -138,6 +138,35 @@ public enum UnsafeDirectoryProblem: Sendable, Equatable, CustomStringConvertible
             "it is writable by group or others (mode \(String(permissions, radix: 8)))"
         case let .ownedByAnotherUser(owner, currentUser):
             "it is owned by uid \(owner), not by the current user (uid \(currentUser))"
+        }
+    }
+
+    /// Whether `allowSharedDirectory` lifts this refusal (group/other-writable,
+    /// another owner). A symlink or a non-directory is refused regardless.
+    public var isLiftedBySharing: Bool {
+        switch self {
+        case .isSymbolicLink, .notADirectory: false
+        case .writableByOthers, .ownedByAnotherUser: true
+        }
+    }
+
+    /// What to do about it, for the directory at `path`. `sharingOption` names how
+    /// the front end lets a user accept a deliberately shared directory (the
+    /// library's option by default; the CLI passes its flag).
+    public func remedy(path: String, sharingOption: String = "the allowSharedDirectory store option") -> String {
+        let shared = "if the directory is shared on purpose and everyone who can write to it is trusted, "
+            + "accept it with \(sharingOption) (whoever can write to it can then replace the cache)."
+        switch self {
+        case .isSymbolicLink:
+            return "Use the directory the link points to instead, or replace the link with a real directory; "
+                + "a symbolic link is refused even for a shared cache."
+        case .notADirectory:
+            return "Something else is at that path: move or remove it, or choose another cache directory."
+        case let .writableByOthers(permissions):
+            let umaskHint = permissions & 0o777 == 0o775 ? " (mode 775 is what mkdir gives under umask 002)" : ""
+            return "Make it private with 'chmod 700 \(path)', or at least 'chmod g-w,o-w \(path)'\(umaskHint); or, \(shared)"
+        case let .ownedByAnotherUser(owner, _):
+            return "Use a cache directory of your own, or ask its owner (uid \(owner)) to hand it over; or, \(shared)"
         }
     }
 }

@@ -10,7 +10,11 @@ import Darwin
 /// lock or temp path, or replace the cache under us; a symlinked directory can move
 /// the whole cache somewhere unexpected. So the directory must be a real directory,
 /// owned by us and not writable by group or others — unless the host opts into a
-/// deliberately shared cache. (Files inside are always opened with `O_NOFOLLOW`.)
+/// deliberately shared cache (`allowSharedDirectory`), which lifts the owner and
+/// mode checks only: a symlink or a non-directory is refused regardless. Each
+/// refusal's message says what to do about that problem
+/// (`UnsafeDirectoryProblem.remedy`). (Files inside are always opened with
+/// `O_NOFOLLOW`.)
 package enum DirectorySafety {
     package static func check(_ path: String, sys: SystemCalls, allowShared: Bool) throws(MetadataCacheError) {
         guard let status = try sys.lstatIfExists(path) else {
