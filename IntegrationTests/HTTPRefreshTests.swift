@@ -55,7 +55,9 @@ extension MetacacheIntegration {
         let afterSecond = try meta(cacheDir)
         #expect(afterSecond["generation"] as? Int == 1)
         #expect(afterSecond["commitId"] as? String != afterFirst["commitId"] as? String, "a revalidation is a new commit")
-        #expect((afterSecond["fetchedAt"] as? String ?? "") >= (afterFirst["fetchedAt"] as? String ?? "~"))
+        // Strictly later: a 304 that did not renew fetchedAt must fail here.
+        #expect((afterSecond["fetchedAt"] as? String ?? "") > (afterFirst["fetchedAt"] as? String ?? "~"),
+                "\(String(describing: afterFirst["fetchedAt"])) → \(String(describing: afterSecond["fetchedAt"]))")
         #expect(try Metacache.run(["cache", "read", "--dir", cacheDir]).stdout == payload)
 
         let forced = try Metacache.run(["cache", "refresh", "--force", "--dir", cacheDir, "--source", url])
@@ -68,6 +70,21 @@ extension MetacacheIntegration {
         #expect(fresh.stderr.hasPrefix("Skipped: cache is fresh (age "), "\(fresh.stderr)")
         #expect(fresh.stderr.contains(" < 1h)"))
         #expect(server.requests.count == 3, "a fresh cache is not fetched")
+    }
+
+    /// `--max-bytes` limits what is downloaded; a 304 downloads nothing, so it
+    /// succeeds even when the kept payload is larger than the new limit.
+    @Test func a304KeepsAPayloadLargerThanMaxBytes() throws {
+        let payload = Array("{\"pad\":\"\(String(repeating: "x", count: 2048))\"}".utf8)
+        let server = try Self.catalogueServer(payload: payload)
+        let dir = TemporaryDirectory("http304max")
+        let url = server.url("/catalog.json")
+        #expect(try Metacache.run(["cache", "refresh", "--dir", dir.file("c"), "--source", url]).exitCode == 0)
+        let result = try Metacache.run(["cache", "refresh", "--dir", dir.file("c"), "--source", url, "--max-bytes", "1000"])
+        #expect(result.exitCode == 0, "\(result.summary)")
+        #expect(result.stderr.hasPrefix("Revalidated 'metadata': not modified (HTTP 304)"), "\(result.stderr)")
+        #expect(server.requests.last?.headers["if-none-match"] == "\"v1-abc\"")
+        #expect(try Metacache.run(["cache", "read", "--dir", dir.file("c")]).stdout == payload, "the 2 KiB payload is kept")
     }
 
     @Test func lastModifiedIsSentAsIfModifiedSince() throws {
