@@ -9,7 +9,8 @@ import TestSupport
 
 extension MetacacheIntegration {
 /// SIGINT/SIGTERM: while waiting for the lock and during a slow fetch, exit 130,
-/// nothing written, no temp file left.
+/// nothing written, no temp file left. (During the commit itself:
+/// SignalDuringCommitTests.)
 @Suite struct InterruptTests {
     @Test(arguments: [SIGINT, SIGTERM])
     func signalWhileWaitingForTheLockExits130(signal: Int32) throws {
@@ -27,14 +28,15 @@ extension MetacacheIntegration {
         #expect(try holder.release() == .exited(0), "the holder is unaffected")
     }
 
-    @Test func signalDuringASlowFetchExits130AndWritesNothing() throws {
+    @Test(arguments: [SIGINT, SIGTERM])
+    func signalDuringASlowFetchExits130AndWritesNothing(signal: Int32) throws {
         let cache = try PopulatedCache()
         let before = cache.cacheBytes()
         let fifo = try FIFOWriter(path: cache.directory.file("slow.fifo"))
         let refresh = try Metacache.start(["cache", "refresh", "--dir", cache.cacheDir, "--source", fifo.path], stderr: .captured)
         try fifo.openWhenReaderArrives()
         fifo.write("{\"vendor\":\"temurin\",\"versions\":[")  // half a document, then the source stalls
-        refresh.signal(SIGINT)
+        refresh.signal(signal)
         #expect(try refresh.wait(timeout: .seconds(20)) == .exited(130))
         #expect(refresh.standardError.contains("Cancelled while fetching \(fifo.path)"), "\(refresh.standardError)")
         #expect(refresh.standardError.contains("nothing was written"))
