@@ -94,8 +94,9 @@ public enum HelpText {
         case .refresh:
             """
             Takes the writer lock, then fetches SRC and commits it while holding the lock, so concurrent
-            refreshes never download twice: one that waited while another process committed is coalesced
-            (no fetch). With --if-older-than, a fresh cache is skipped without taking the lock. HTTP(S)
+            refreshes never download twice: one that waited while another process committed from the same
+            source is coalesced (no fetch; never for stdin). With --if-older-than, a fresh cache is skipped
+            without taking the lock. HTTP(S)
             sources are fetched conditionally (If-None-Match / If-Modified-Since from the stored validators);
             304 Not Modified keeps the payload and generation and renews fetchedAt. The payload must be
             strict JSON (RFC 8259) within --max-bytes; otherwise nothing is written.
