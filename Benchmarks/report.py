@@ -330,14 +330,14 @@ WHY = {
         "the locking design rather than CPU sharing."),
     "Cold CLI read": (
         "Process start dominates a 1 MiB read: the verified read itself costs ~70 µs on the reference machine "
-        "(figure 2), the rest is loading and relocating the binary (dynamic libstdc++/libm relocations, ~600 "
-        "page faults for the statically linked Swift runtime, against ~110 for `cat`; `perf stat -r 50` on "
-        "both). The goal was met on the reference machine (2.69×); on slower machines the fixed start-up cost "
-        "weighs more: on 2026-12-02 `metacache --version` alone took 2.1 ms against 1.1 ms for `cat`, a 4 KiB "
-        "read 2.6 ms, a 1 MiB read 4.0 ms (`hyperfine -N --runs 300`). About 0.25–0.3 ms of the 1 MiB part is "
-        "demand-faulting the fresh 1 MiB buffer page by page (a C probe: open+read into malloc 780 µs median, "
-        "into a `MAP_POPULATE` mapping 540 µs). Not done: populating the buffer in one pass — it would help a "
-        "one-shot process but cost every read of a long-running host, whose allocator reuses the pages."),
+        "(figure 2). `metacache` is linked fully statically (`-static-executable`, Package.swift): with only the "
+        "Swift runtime static, loading and relocating the shared libstdc++/libm/libc cost ~1 ms of every start "
+        "(2026-12-02, `hyperfine -N --runs 500`: 2.4–3.4 ms median dynamic, 1.5–1.6 ms static, `cat` 1.1 ms; "
+        "libstdc++ alone made static: 2.4 ms). What remains is the static Swift runtime's start-up (~0.6 ms more "
+        "than `cat` for `--version`) and faulting in the fresh 1 MiB buffer page by page (a C probe: open+read "
+        "into malloc 780 µs median, into a `MAP_POPULATE` mapping 540 µs). Not done: populating the buffer in one "
+        "pass — within the noise once the binary is static, and it would cost every read of a long-running host, "
+        "whose allocator reuses the pages."),
     "Verified read": (
         "A verified read is the floor plus one XXH64 pass over the payload (~45 µs per MiB here) plus header "
         "decoding; above glibc's mmap threshold each read also faults in a fresh buffer (see figure 8)."),

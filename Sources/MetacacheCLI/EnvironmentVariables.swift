@@ -1,3 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -26,10 +31,14 @@ public struct EnvironmentVariables: Sendable {
     }
 
     /// `$HOME`, else the password database's home directory for this user.
+    ///
+    /// The password database is asked through Foundation, not `getpwuid` here: the
+    /// `metacache` executable is linked fully statically (see Package.swift), and
+    /// glibc's NSS lookups are the one part of it that still loads shared
+    /// libraries at run time — only on this rare path, when `$HOME` is unset.
     public var homeDirectory: String? {
         if let home = self["HOME"] { return home }
-        guard let entry = getpwuid(getuid()), let dir = entry.pointee.pw_dir else { return nil }
-        let path = String(cString: dir)
+        let path = FileManager.default.homeDirectoryForCurrentUser.path
         return path.isEmpty ? nil : path
     }
 }

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import MetadataCache
 import Testing
 @testable import MetacacheCLI
@@ -15,6 +20,15 @@ import Testing
         let empty = try CacheDirectoryResolution.resolve(flag: nil, environment: EnvironmentVariables(["METACACHE_DIR": "", "HOME": "/h"]))
         #expect(empty.value == "/h/.cache/metacache", "an empty variable counts as unset")
         #expect(throws: UsageError.self) { try CacheDirectoryResolution.resolve(flag: "", environment: everything) }
+    }
+
+    @Test func homeDirectoryFallsBackToThePasswordDatabaseWithoutHOME() throws {
+        #expect(EnvironmentVariables(["HOME": "/h"]).homeDirectory == "/h")
+        let entry = try #require(getpwuid(getuid()), "this user has a password database entry")
+        let expected = String(cString: try #require(entry.pointee.pw_dir))
+        try #require(!expected.isEmpty)
+        #expect(EnvironmentVariables(["HOME": ""]).homeDirectory == expected, "an empty HOME counts as unset")
+        #expect(EnvironmentVariables([:]).homeDirectory == expected)
     }
 
     @Test func lockTimeoutPrecedence() throws {
