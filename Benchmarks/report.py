@@ -298,8 +298,9 @@ WHY = {
         "table), a read of the previous header to number the generation (open, fstat, pread, close), a statfs for "
         "the free-space check, an lstat of the directory (the in-process lock registry's key), two getpid and two "
         "getrandom. `perf record` over 400 refreshes (reference machine): ~87 % of the time is in the kernel. "
-        "The ratio sits at the goal's edge and within run-to-run noise: 1.08–1.16× at 1 MiB in earlier full runs, "
-        "1.10–1.11× in this run and in interleaved A/B runs on 2026-12-02. Not done: remembering the previous "
+        "The ratio sits at the goal's edge and within run-to-run noise: 1.08–1.16× at 1 MiB across full runs "
+        "on 2026-12-01/02 and 1.10–1.14× in interleaved A/B runs on 2026-12-02 (the floor's own 1 MiB median was 1.87 ms in one run "
+        "and 1.26 ms in the next on this shared virtual disk). Not done: remembering the previous "
         "header by file identity (saves three syscalls, ~1 %)."),
     "Lock handover median": (
         "After an idle wait both processes' CPUs have gone idle, so the release and the wake-up run cold. A "
