@@ -58,7 +58,13 @@ final class HelperProcess: @unchecked Sendable {
         let reportPipe = try highPipe()
         let childEnds = [input.read, output.write, diagnostics.write, reportPipe.write]
 
+        // Glibc declares these as structs; Darwin as opaque pointers that `_init`
+        // allocates.
+        #if canImport(Darwin)
+        var actions: posix_spawn_file_actions_t? = nil
+        #else
         var actions = posix_spawn_file_actions_t()
+        #endif
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, input.read, 0)
@@ -66,7 +72,11 @@ final class HelperProcess: @unchecked Sendable {
         posix_spawn_file_actions_adddup2(&actions, diagnostics.write, 2)
         posix_spawn_file_actions_adddup2(&actions, reportPipe.write, FetchHelperReport.reportDescriptor)
 
+        #if canImport(Darwin)
+        var attributes: posix_spawnattr_t? = nil
+        #else
         var attributes = posix_spawnattr_t()
+        #endif
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
         var defaults = sigset_t()
@@ -81,7 +91,14 @@ final class HelperProcess: @unchecked Sendable {
         let cArguments = argv.map { strdup($0) } + [nil]
         defer { cArguments.forEach { free($0) } }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, argv[0], &actions, &attributes, cArguments, environ)
+        #if canImport(Darwin)
+        // On Darwin `environ` is not available to shared libraries;
+        // `_NSGetEnviron` (<crt_externs.h>) is the supported accessor.
+        let environment = _NSGetEnviron().pointee
+        #else
+        let environment = environ
+        #endif
+        let result = posix_spawn(&pid, argv[0], &actions, &attributes, cArguments, environment)
         childEnds.forEach { close($0) }
         guard result == 0 else {
             [input.write, output.read, diagnostics.read, reportPipe.read].forEach { close($0) }
