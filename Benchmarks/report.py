@@ -299,9 +299,9 @@ WHY = {
         "the free-space check, an lstat of the directory (the in-process lock registry's key), two getpid and two "
         "getrandom. `perf record` over 400 refreshes (reference machine): ~87 % of the time is in the kernel. "
         "The ratio sits at the goal's edge and within run-to-run noise: 1.08–1.16× at 1 MiB across full runs "
-        "on 2026-12-01/02 and 1.10–1.14× in interleaved A/B runs on 2026-12-02 (the floor's own 1 MiB median was 1.87 ms in one run "
-        "and 1.26 ms in the next on this shared virtual disk). Not done: remembering the previous "
-        "header by file identity (saves three syscalls, ~1 %)."),
+        "on 2026-12-01/02 and 1.10–1.14× in interleaved A/B runs on 2026-12-02 (the floor's own 1 MiB median "
+        "was 1.87 ms in one run and 1.26 ms in the next on this shared virtual disk). Not done: remembering the "
+        "previous header by file identity (saves three syscalls, ~1 %)."),
     "Lock handover median": (
         "After an idle wait both processes' CPUs have gone idle, so the release and the wake-up run cold. A "
         "`perf record -e syscalls:*` trace of this figure's idle handovers (after commit 16716a9) shows per "
