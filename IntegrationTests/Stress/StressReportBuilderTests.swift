@@ -486,7 +486,9 @@ import Testing
         #expect(r.refreshCommits == 1)
         #expect(r.updates == 2)
         #expect(r.roles.refreshers.commits == 1)
+        #expect(r.roles.refreshers.acquisitions == 2, "the killed hold got the lock too")
         #expect(r.roles.updaters.commits == 2)
+        #expect(r.roles.refreshers.shareOfAcquisitions == 0.5)
         #expect(r.roles.refreshers.kills == 1 && r.roles.refreshers.killsWhileHolding == 1)
         #expect(r.roles.updaters.kills == 0)
         #expect(r.roles.refreshers.lockWaitMicros.max == 0.06, "60 ns, the refresher's longest wait")
@@ -500,15 +502,19 @@ import Testing
         func roles(refreshers: [Int], updaters: [Int], refresherWaitMicros: Double = 6_100_000) -> RoleSummaries {
             var r = RoleSummary(workers: refreshers.count)
             r.commits = refreshers.reduce(0, +)
+            r.acquisitions = r.commits
             r.commitsPerSlot = refreshers
             var u = RoleSummary(workers: updaters.count)
             u.commits = updaters.reduce(0, +)
+            u.acquisitions = u.commits
             u.commitsPerSlot = updaters
             let total = Double(r.commits + u.commits)
             r.shareOfWriters = Double(refreshers.count) / Double(refreshers.count + updaters.count)
             u.shareOfWriters = 1 - r.shareOfWriters!
             r.shareOfCommits = Double(r.commits) / total
             u.shareOfCommits = Double(u.commits) / total
+            r.shareOfAcquisitions = r.shareOfCommits
+            u.shareOfAcquisitions = u.shareOfCommits
             var h = LatencyHistogram()
             h.record(UInt64(refresherWaitMicros * 1000))
             r.lockWaitMicros = LatencySummary(h, divisor: 1000)
@@ -518,8 +524,18 @@ import Testing
         var w = StarvationCheck.warnings(
             roles: roles(refreshers: [35, 122], updaters: [2000, 2010]), backend: "lockfile", killsDue: nil, killsLanded: 0)
         #expect(w.count == 1, "\(w)")
-        #expect(w.first?.hasPrefix("starvation: refreshers are 50 % of the writers but made 3.8 % of the commits (157 of 4167)") == true, "\(w)")
+        #expect(w.first?.hasPrefix(
+            "starvation: refreshers are 50 % of the writers but got the lock 3.8 % of the time (157 of 4167 acquisitions) and made 157 of 4167 commits") == true,
+            "\(w)")
         #expect(w.first?.contains("longest lock wait was 6.1 s") == true, "\(w)")
+        // Kill chaos kills refreshers' holds, so their commits fall short; their
+        // acquisitions (killed holds included) are what fairness is about.
+        var killed = roles(refreshers: [40, 40], updaters: [500, 500])
+        killed.refreshers.acquisitions = 600
+        killed.refreshers.shareOfAcquisitions = 600.0 / 1600
+        killed.updaters.shareOfAcquisitions = 1000.0 / 1600
+        w = StarvationCheck.warnings(roles: killed, backend: "advisory", killsDue: nil, killsLanded: 0)
+        #expect(w.isEmpty, "\(w)")
         // A fair split, with ordinary scatter: nothing to say.
         w = StarvationCheck.warnings(
             roles: roles(refreshers: [900, 1200], updaters: [1000, 1100]), backend: "advisory", killsDue: nil, killsLanded: 0)
@@ -547,7 +563,7 @@ import Testing
         let r = run.report()
         #expect(r.ok, "\(r.violations)")
         #expect(r.warnings.count == 1, "\(r.warnings)")
-        #expect(StressReportTable.render(r).contains("warnings\n  - starvation: refreshers are 50 % of the writers"))
+        #expect(StressReportTable.render(r).contains("warnings\n  - starvation: refreshers are 50 % of the writers but got the lock 2.4 % of the time (1 of 41 acquisitions)"))
     }
 
     @Test func anInterruptedRunIsMarkedPartialAndNeverOk() {

@@ -345,8 +345,9 @@ final class StressCoordinator {
             // The library's remedy names its allowSharedDirectory store option,
             // which the harness does not offer: a stress run wants a private
             // directory of its own.
+            let what = path == directory ? "" : "\(path): "
             return failure(
-                "refusing --dir \(directory): \(path) \(problem); give the harness a private directory of your own "
+                "refusing --dir \(directory): \(what)\(problem); give the harness a private directory of your own "
                     + "(chmod 700 \(path)), or a new path it will create", exitCode: 64)
         }
         let directoryErrors: Set<Int32> = [EACCES, EPERM, EROFS, ENOTDIR, ENOENT]

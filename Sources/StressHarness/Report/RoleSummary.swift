@@ -21,13 +21,19 @@ public struct RoleSummaries: Codable, Sendable, Equatable {
 public struct RoleSummary: Codable, Sendable, Equatable {
     /// Configured workers (slots) of this role.
     public var workers: Int
+    /// Times its workers got the lock, killed holds included (0 for readers):
+    /// what fairness is about — kill chaos kills refreshers' holds, so their
+    /// commits fall short of their acquisitions by design.
+    public var acquisitions: Int
     /// Successful commits (refreshes, or updates); 0 for readers.
     public var commits: Int
     /// Commits per slot, by slot index.
     public var commitsPerSlot: [Int]
-    /// This role's fraction of the writer workers, and of the writers' commits
-    /// (null for readers, and for commits when nobody committed).
+    /// This role's fraction of the writer workers, of the writers' lock
+    /// acquisitions and of their commits (null for readers, and when there
+    /// were none).
     public var shareOfWriters: Double?
+    public var shareOfAcquisitions: Double?
     public var shareOfCommits: Double?
     /// Reads (readers only).
     public var reads: Int
@@ -41,6 +47,7 @@ public struct RoleSummary: Codable, Sendable, Equatable {
 
     public init(workers: Int) {
         self.workers = workers
+        acquisitions = 0
         commits = 0
         commitsPerSlot = Array(repeating: 0, count: workers)
         reads = 0
@@ -54,9 +61,11 @@ public struct RoleSummary: Codable, Sendable, Equatable {
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(workers, forKey: .workers)
+        try c.encode(acquisitions, forKey: .acquisitions)
         try c.encode(commits, forKey: .commits)
         try c.encode(commitsPerSlot, forKey: .commitsPerSlot)
         try c.encode(shareOfWriters, forKey: .shareOfWriters)
+        try c.encode(shareOfAcquisitions, forKey: .shareOfAcquisitions)
         try c.encode(shareOfCommits, forKey: .shareOfCommits)
         try c.encode(reads, forKey: .reads)
         try c.encode(timeouts, forKey: .timeouts)

@@ -1,6 +1,9 @@
-/// Makes an unfair lock visible: warns when a role — or one worker within a
-/// role — gets far fewer commits than its share of the writers, or when kill
-/// chaos finds refreshers holding the lock far less often than its kills fall due.
+/// Makes an unfair lock visible: warns when a role gets the lock far less often
+/// than its share of the writers (by acquisitions, killed holds included, so
+/// kill chaos — which kills refreshers' holds on purpose — is not mistaken for
+/// starvation), when one worker of a role makes far fewer commits than its
+/// role's fair share, or when kill chaos finds refreshers holding the lock far
+/// less often than its kills fall due.
 ///
 /// Guarantee: a warning, never a violation (an unfair lock breaks no invariant,
 /// but it decides what a comparison of backends means); raised only with enough
@@ -23,12 +26,14 @@ package enum StarvationCheck {
         let writerRoles = [("refreshers", "refresher", roles.refreshers), ("updaters", "updater", roles.updaters)]
             .filter { $0.2.workers > 0 }
         let total = writerRoles.reduce(0) { $0 + $1.2.commits }
-        if writerRoles.count > 1, total >= minimumCommits {
+        let acquisitions = writerRoles.reduce(0) { $0 + $1.2.acquisitions }
+        if writerRoles.count > 1, acquisitions >= minimumCommits {
             for (name, _, role) in writerRoles {
-                guard let workers = role.shareOfWriters, let commits = role.shareOfCommits, commits < workers * ratio else { continue }
+                guard let workers = role.shareOfWriters, let got = role.shareOfAcquisitions, got < workers * ratio else { continue }
                 out.append(
-                    "starvation: \(name) are \(percent(workers)) of the writers but made \(percent(commits)) of the commits "
-                        + "(\(role.commits) of \(total)); their longest lock wait was \(wait(role)) (backend \(backend))")
+                    "starvation: \(name) are \(percent(workers)) of the writers but got the lock \(percent(got)) of the time "
+                        + "(\(role.acquisitions) of \(acquisitions) acquisitions) and made \(role.commits) of \(total) commits; "
+                        + "their longest lock wait was \(wait(role)) (backend \(backend))")
             }
         }
         for (_, singular, role) in writerRoles where role.workers > 1 && role.commits >= minimumCommits {

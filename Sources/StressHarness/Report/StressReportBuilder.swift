@@ -335,6 +335,7 @@ package struct StressReportBuilder {
         func summary(_ role: WriterRole, workers: Int) -> RoleSummary {
             var s = RoleSummary(workers: workers)
             guard let tally = analysis.roles[role] else { return s }
+            s.acquisitions = tally.acquisitions
             s.commits = tally.commits
             for (slot, n) in tally.commitsBySlot where slot >= 0 {
                 if slot >= s.commitsPerSlot.count { s.commitsPerSlot += Array(repeating: 0, count: slot - s.commitsPerSlot.count + 1) }
@@ -352,6 +353,7 @@ package struct StressReportBuilder {
             // The CLI's critical section is inside metacache: its commits and
             // waits come from the events file, per refresher slot from the log.
             refreshers.commits = cli.commits
+            refreshers.acquisitions = cli.acquisitions
             refreshers.lockWaitMicros = LatencySummary(cli.lockWait, divisor: 1000)
             var bySlot = Array(repeating: 0, count: options.refreshers)
             var slotOfWorker: [Int: Int] = [:]
@@ -371,6 +373,11 @@ package struct StressReportBuilder {
         readers.reads = reads
         let writers = options.refreshers + options.updaters
         let commits = refreshers.commits + updaters.commits
+        let acquisitions = refreshers.acquisitions + updaters.acquisitions
+        if acquisitions > 0 {
+            refreshers.shareOfAcquisitions = Double(refreshers.acquisitions) / Double(acquisitions)
+            updaters.shareOfAcquisitions = Double(updaters.acquisitions) / Double(acquisitions)
+        }
         if writers > 0 {
             refreshers.shareOfWriters = Double(options.refreshers) / Double(writers)
             updaters.shareOfWriters = Double(options.updaters) / Double(writers)

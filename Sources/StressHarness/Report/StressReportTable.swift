@@ -32,13 +32,13 @@ package enum StressReportTable {
             out.append(row("cli refresh (process)", "\(cli.count)", "", millis(cli.p50), millis(cli.p99), millis(cli.max)))
         }
         out.append("")
-        out.append(roleRow("roles", "workers", "commits", "of commits", "kills (hit)", "wait p50 / p99 / max"))
+        out.append(roleRow("roles", "workers", "commits", "of locks (of writers)", "kills (hit)", "wait p50 / p99 / max"))
         for (name, role) in [("refreshers", r.roles.refreshers), ("updaters", r.roles.updaters)] where role.workers > 0 {
-            let share = role.shareOfCommits.map(StarvationCheck.percent) ?? "-"
+            let share = role.shareOfAcquisitions.map(StarvationCheck.percent) ?? "-"
             let ofWriters = role.shareOfWriters.map(StarvationCheck.percent) ?? "-"
             let wait = [role.lockWaitMicros.p50, role.lockWaitMicros.p99, role.lockWaitMicros.max].map(micros).joined(separator: " / ")
             out.append(roleRow(
-                "  " + name, "\(role.workers)", "\(role.commits)", "\(share) (\(ofWriters) of writers)",
+                "  " + name, "\(role.workers)", "\(role.commits)", "\(share) (\(ofWriters))",
                 "\(role.kills) (\(role.killsWhileHolding))", wait))
         }
         if r.roles.readers.workers > 0 {

@@ -13,7 +13,7 @@ import Darwin
 /// what many tools do, and why their readers see empty or half-written caches.
 ///
 /// Guarantee: the file it leaves is a complete, valid cache once the second write
-/// returns, but for `Sabotage.window` in between it is empty or half written, so
+/// returns, but for `window` in between it is empty or half written, so
 /// readers running meanwhile see it truncated; the harness must report those
 /// reads as corrupt. Used by library refreshers and by `SabotagedCLI` alike.
 enum InPlaceWriter {
@@ -22,7 +22,7 @@ enum InPlaceWriter {
     /// inside the hold with the generation written (nil if nothing was), as the
     /// library's own commit would report it.
     static func refresh(
-        store: CacheStore, timeout: LockTimeout,
+        store: CacheStore, timeout: LockTimeout, window: Duration = Sabotage.window,
         payload: (_ current: CacheSnapshot?, _ generation: UInt64) throws -> [UInt8],
         finished: (_ generation: UInt64?, _ bytes: Int, _ duration: Duration) -> Void
     ) throws {
@@ -53,7 +53,7 @@ enum InPlaceWriter {
         let half = bytes.count / 2
         bytes.withUnsafeBytes { raw in
             _ = write(fd, raw.baseAddress, half)
-            Sabotage.holdTheWindowOpen()
+            Sabotage.holdTheWindowOpen(window)
             _ = write(fd, raw.baseAddress! + half, raw.count - half)
         }
         close(fd)

@@ -42,8 +42,10 @@ public enum Sabotage: String, Sendable, CaseIterable {
 
     /// How long a sabotaged hold is kept open (lock-bypass) or a rewrite left half
     /// done (in-place-write): wide enough that a two-second run is sure to show
-    /// the breakage, not merely likely to.
+    /// the breakage, not merely likely to. The CLI path's is wider: its writers
+    /// and readers are whole processes, a few per second each, not loops.
     static let window: Duration = .milliseconds(2)
+    static let cliWindow: Duration = .milliseconds(20)
 
     /// Why this mode could not show anything in a run with `options`, or nil.
     func cannotApply(to options: StressOptions) -> String? {
@@ -79,7 +81,7 @@ public enum Sabotage: String, Sendable, CaseIterable {
     }
 
     /// Sleeps for `window`, for sabotage that must be sure to be seen.
-    static func holdTheWindowOpen() {
+    static func holdTheWindowOpen(_ window: Duration = window) {
         let nanoseconds = window.components.attoseconds / 1_000_000_000 + window.components.seconds * 1_000_000_000
         var ts = timespec(tv_sec: 0, tv_nsec: Int(nanoseconds))
         var left = timespec()

@@ -68,7 +68,7 @@ enum SabotagedCLI {
             switch mode {
             case .inPlaceWrite:
                 try InPlaceWriter.refresh(
-                    store: store, timeout: timeout, payload: { _, _ in payload },
+                    store: store, timeout: timeout, window: Sabotage.cliWindow, payload: { _, _ in payload },
                     finished: { generation, bytes, duration in
                         guard let generation else { return }
                         sink?.observe(.commitSucceeded(
@@ -79,7 +79,7 @@ enum SabotagedCLI {
                 return AsyncBridge.wait {
                     do {
                         _ = try await store.refresh(force: true, timeout: timeout) { _ in
-                            Sabotage.holdTheWindowOpen()
+                            Sabotage.holdTheWindowOpen(Sabotage.cliWindow)
                             return .payload(Data(payload), source: source)
                         }
                         return 0

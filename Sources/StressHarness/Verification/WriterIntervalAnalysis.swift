@@ -113,6 +113,8 @@ public struct WriterIntervalAnalysis: Sendable {
 
     /// What the workers of one writer role did, from the log.
     public struct RoleTally: Sendable, Equatable {
+        /// Times this role's workers got the lock (killed holds included).
+        public var acquisitions = 0
         /// Successful commits (refreshes, or updates).
         public var commits = 0
         /// Successful commits per slot.
@@ -152,6 +154,7 @@ public struct WriterIntervalAnalysis: Sendable {
                     unterminated: false)
                 lockWait.record(t >= attempt ? t - attempt : 0)
                 roles[role, default: RoleTally()].lockWait.record(t >= attempt ? t - attempt : 0)
+                roles[role, default: RoleTally()].acquisitions += 1
                 roleOfPid[pid] = role
             case let .exit(t, pid, _, slot, role, _, committed, generation, commitNanoseconds):
                 if var interval = open.removeValue(forKey: pid) {

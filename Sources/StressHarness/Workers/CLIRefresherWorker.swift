@@ -70,7 +70,7 @@ enum CLIRefresherWorker {
             } catch {
                 stats.failures += 1
                 log.append(.failure(time: MonotonicClock.nanoseconds(), pid: pid, worker: w.worker, slot: w.slot, role: .cliRefresher))
-                stats.note(.writerFailures, "running \(cli) failed: \(error)")
+                stats.note(.writerFailures, "running \(executable) failed: \(error)")
                 continue
             }
             let ended = MonotonicClock.nanoseconds()
