@@ -60,6 +60,7 @@ extension MetacacheIntegration {
         try Self.commit(try StressPayload(writer: 1, sequence: 1, generation: 1, length: 4096).build(fillSeed: 1), in: dir.path)
         try dir.write("metadata.json.tmp-deadbeef", Data("partial".utf8))
         let i = AfterRunInspection.inspect(directory: dir.path, backend: .auto)
+        #expect(i.tempsBeforeSweep == ["metadata.json.tmp-deadbeef"], "seen before the sweep, for the leak check")
         #expect(i.swept.count == 1, "\(i.swept)")
         #expect(i.orphanTemps.isEmpty)
     }

@@ -77,4 +77,19 @@ import Testing
         #expect(e.malformedLines == 1)
         #expect(e.overlaps.isEmpty, "pid 10 never proved it still held when 11 acquired")
     }
+
+    @Test func waitsAcquisitionsAndSweptTempsAreCounted() {
+        let waited = CacheEvent.lockWaitStarted(lockPath: "/c/metadata.lock", holder: nil, timeout: .infinite).jsonLine(pid: 11)
+        let swept = CacheEvent.sweepRemoved(path: "/c/metadata.json.tmp-77-ab", reason: "temp file of a writer that died mid-commit")
+            .jsonLine(pid: 11)
+        let owner = CacheEvent.sweepRemoved(path: "/c/metadata.lock.owner", reason: "stale lock owner file").jsonLine(pid: 11)
+        let e = Self.events([
+            Self.acquired(10), waited, Self.committed(10, 2), Self.released(10), Self.acquired(11), swept, owner,
+            Self.committed(11, 3),
+        ])
+        #expect(e.contendedWaits == 1)
+        #expect(e.acquisitions == 2)
+        #expect(e.sweptTemps == ["metadata.json.tmp-77-ab"], "an owner file is not a temp")
+        #expect(e.malformedLines == 0)
+    }
 }

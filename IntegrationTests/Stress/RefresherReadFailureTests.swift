@@ -5,10 +5,25 @@ import Testing
 import TestSupport
 
 extension MetacacheIntegration {
-/// A refresher whose read of the current version under the lock fails: that
-/// refresh is a counted, reported failure and commits nothing — never taken for
-/// "no cache", which would commit every update counter reset to zero.
+/// A writer whose read of the current version under the lock fails: that
+/// operation is a counted, reported failure and commits nothing — never taken
+/// for "no cache", which would commit every update counter reset to zero — and
+/// its hold is closed in the log, never left for a writer that vanished.
 @Suite struct RefresherReadFailureTests {
+    /// Runs one worker process through its whole conversation: READY, go, STATS.
+    static func run(_ w: WorkerInvocation) async throws -> (WorkerStats, ChildProcess.Termination) {
+        let arguments = w.arguments
+        return try await BlockingWork.run {
+            let child = try ChildProcess(StressRun.harness, arguments, stdin: .pipe, stdout: .pipe, stderr: .captured)
+            _ = try child.readLine(until: { $0.hasPrefix("READY") }, timeout: .seconds(60))
+            child.send("go 0\n")
+            let line = try child.readLine(until: { $0.hasPrefix("STATS ") }, timeout: .seconds(60))
+            child.closeStdin()
+            let termination = try child.wait(timeout: .seconds(60))
+            return (try JSONDecoder().decode(WorkerStats.self, from: Data(line.dropFirst(6).utf8)), termination)
+        }
+    }
+
     @Test func aFailedReadUnderTheLockFailsTheRefreshAndCommitsNothing() async throws {
         let dir = TemporaryDirectory("refresher-read")
         let seed = CommitOnceChild(directory: dir.path, sequence: 1)
@@ -23,22 +38,13 @@ extension MetacacheIntegration {
         w.iterations = 1
         w.logPath = dir.file("intervals.log")
         w.faults = ["open#3@metadata.json=EIO"]
-        let arguments = w.arguments
-        let (stats, termination) = try await BlockingWork.run {
-            let child = try ChildProcess(StressRun.harness, arguments, stdin: .pipe, stdout: .pipe, stderr: .captured)
-            _ = try child.readLine(until: { $0.hasPrefix("READY") }, timeout: .seconds(60))
-            child.send("go 0\n")
-            let line = try child.readLine(until: { $0.hasPrefix("STATS ") }, timeout: .seconds(60))
-            child.closeStdin()
-            let termination = try child.wait(timeout: .seconds(60))
-            return (try JSONDecoder().decode(WorkerStats.self, from: Data(line.dropFirst(6).utf8)), termination)
-        }
+        let (stats, termination) = try await Self.run(w)
         #expect(termination == .exited(0))
         #expect(stats.operations == 1)
         #expect(stats.succeeded == 0, "the refresh was counted as a success")
         #expect(stats.failures == 1)
-        #expect(stats.problems.first?.contains("metadata.json") == true, "\(stats.problems)")
-        #expect(stats.problems.first?.contains("EIO") == true, "\(stats.problems)")
+        #expect(stats.problems.first?.text.contains("metadata.json") == true, "\(stats.problems)")
+        #expect(stats.problems.first?.text.contains("EIO") == true, "\(stats.problems)")
 
         // Nothing was committed, and the hold was closed without a commit.
         #expect(CacheDirectoryState(dir.path).cacheFile == before, "a payload was committed after the failed read")
@@ -47,6 +53,33 @@ extension MetacacheIntegration {
         #expect(analysis.refreshCommits == 0)
         #expect(analysis.failures == 1)
         #expect(analysis.unterminatedIntervals.isEmpty)
+        #expect(analysis.intervals.count == 1)
+    }
+
+    /// Corrupting the cache under a run: an updater's `update` fails reading it
+    /// under the lock, inside the library, before any commit event. The release
+    /// closes the hold (`released`), so the report names the failure, never a
+    /// writer that "acquired the lock and never released it".
+    @Test func anUpdateThatFailsUnderTheLockClosesItsHold() async throws {
+        let dir = TemporaryDirectory("updater-read")
+        #expect(try await CommitOnceChild(directory: dir.path, sequence: 1).run().exitCode == 0)
+        var bytes = try #require(dir.contents("metadata.json"))
+        bytes[bytes.count - 100] ^= 0x01
+        try dir.write("metadata.json", bytes)
+
+        var w = WorkerInvocation(role: .updater, directory: dir.path)
+        w.worker = 3
+        w.iterations = 1
+        w.logPath = dir.file("intervals.log")
+        let (stats, termination) = try await Self.run(w)
+        #expect(termination == .exited(0))
+        #expect(stats.failures == 1)
+        #expect(stats.problems.first?.kind == .writerFailures)
+        let records = WriterIntervalLog.Reader(path: dir.file("intervals.log")).poll()
+        #expect(records.contains { if case .released = $0 { true } else { false } }, "\(records)")
+        let analysis = WriterIntervalAnalysis(records: records)
+        #expect(analysis.unterminatedIntervals.isEmpty, "a failed update was taken for a writer that never released")
+        #expect(analysis.failures == 1)
         #expect(analysis.intervals.count == 1)
     }
 }

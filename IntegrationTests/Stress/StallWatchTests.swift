@@ -26,4 +26,13 @@ import Testing
         #expect(watch.stall(now: 605 * Self.second) == nil)
         #expect(watch.stall(now: 606 * Self.second) != nil)
     }
+
+    @Test func theSelfTestsOverrideShortensTheLimit() {
+        var watch = StallWatch(writerSlots: 1, lockTimeoutSeconds: nil, limitSeconds: 1.5, start: 0)
+        #expect(watch.limit == 1_500_000_000)
+        #expect(watch.stall(now: Self.second) == nil)
+        #expect(watch.stall(now: 2 * Self.second) == 2 * Self.second)
+        watch.progressed(at: 2 * Self.second)
+        #expect(watch.stall(now: 3 * Self.second) == nil)
+    }
 }

@@ -50,7 +50,16 @@ struct StressRun: Sendable {
         return "\(r.configuration): \(r.reads) reads (\(r.throughput.readsPerSecond)/s, p99 \(r.readLatencyMicros.p99 ?? 0) µs), "
             + "\(r.commits) commits, \(r.updates) updates, lock wait p99 \(r.lockWaitMicros.p99 ?? 0) µs, "
             + "handover p50 \(r.handoverMicros.p50 ?? 0) µs, kills \(r.kills) (\(r.killsWhileHolding) holding), "
-            + "max re-acquire \(r.maxReacquireMillis.map { "\($0) ms" } ?? "-"); violations: \(r.violations)"
+            + "max re-acquire \(r.maxReacquireMillis.map { "\($0) ms" } ?? "-"); not tested: \(r.notTested.map(\.rawValue)); "
+            + "warnings: \(r.warnings); violations: \(r.violations)"
+    }
+
+    /// The checks `kinds` had their witness in this run (not `not tested`) and held.
+    func expectTested(_ kinds: [InvariantKind], sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let r = try #require(report, "\(summary)", sourceLocation: sourceLocation)
+        for kind in kinds {
+            #expect(r.checks[kind]?.verdict == .ok, "\(kind): \(String(describing: r.checks[kind]))", sourceLocation: sourceLocation)
+        }
     }
 
     /// The checks every passing run must meet.
@@ -70,6 +79,12 @@ struct StressRun: Sendable {
         #expect(r.orphanTempsAfterSweep == 0, sourceLocation: sourceLocation)
         #expect(r.lockFreeAfterRun, sourceLocation: sourceLocation)
         #expect(r.finalCacheVerified, sourceLocation: sourceLocation)
+        #expect(r.leakedTemps == 0, sourceLocation: sourceLocation)
+        #expect(r.unterminatedHolds == 0, sourceLocation: sourceLocation)
+        #expect(r.interrupted == nil, sourceLocation: sourceLocation)
+        let violated = r.checks.filter { $0.value.verdict == .violated }.map(\.key)
+        #expect(violated.isEmpty, "rows VIOLATED in a passing run: \(violated)", sourceLocation: sourceLocation)
+        #expect(r.checks.count == InvariantKind.allCases.count, sourceLocation: sourceLocation)
         // Nothing left behind but the cache, the lock file and the run's logs.
         let names = Set(((try? FileManager.default.contentsOfDirectory(atPath: directory.path + "/cache")) ?? []))
         #expect(names.isSubset(of: ["metadata.json", "metadata.lock", "stress-run"]), "\(names)", sourceLocation: sourceLocation)

@@ -18,6 +18,9 @@ extension MetacacheIntegration {
         #expect(r.reads > 1000, "readers made too little progress: \(r.reads)")
         #expect(r.commits > 50, "refreshers made too little progress: \(r.commits)")
         #expect(r.handoverMicros.count > 0, "no waiting writer was ever handed the lock")
+        try run.expectTested([.tornReads, .corruptReads, .staleReads, .writerOverlaps, .commitOrder, .leakedTemps])
+        #expect(r.roles.refreshers.commits == r.commits)
+        #expect(r.roles.readers.reads == r.reads)
     }
 
     @Test func fourRefreshersAndEightReadersWithTheLockFileBackend() async throws {
@@ -47,6 +50,11 @@ extension MetacacheIntegration {
         // Only the last can be unanswered: a later kill needs a later holder.
         #expect(r.reacquireMillis.count + 1 >= UInt64(r.killsWhileHolding), "a kill was never followed by an acquisition")
         #expect((r.maxReacquireMillis ?? .infinity) < 1000)
+        // Every missing generation was examined: each lies between two logged
+        // commits with a killed holder in between.
+        try run.expectTested([.writerOverlaps, .commitOrder, .reacquire, .killChaos, .lostUpdates, .leakedTemps])
+        #expect(r.roles.refreshers.killsWhileHolding == r.killsWhileHolding)
+        #expect(r.roles.updaters.kills == 0)
     }
 
     @Test func killChaosWithTheLockFileBackendBreaksTheDeadHoldersOwnerFile() async throws {
@@ -86,6 +94,9 @@ extension MetacacheIntegration {
         let r = try #require(run.report)
         #expect(r.updates == 200)
         #expect(r.commits == 400)
+        #expect(r.refreshCommits == 200)
+        #expect(r.roles.refreshers.commits == 200 && r.roles.updaters.commits == 200)
+        try run.expectTested([.writerOverlaps, .lostUpdates, .phantomUpdates, .updateAccounting])
     }
 
     /// Never skipped: `swift test` builds `metacache`, so a CLI that is missing,
@@ -102,6 +113,9 @@ extension MetacacheIntegration {
         #expect(r.cliRefreshMillis != nil)
         // The readers' header generations were tied to the refreshes that wrote them.
         #expect((r.cliCommitsCheckedAgainstReads ?? 0) > 5, "\(String(describing: r.cliCommitsCheckedAgainstReads))")
+        try run.expectTested([.tornReads, .cliCommitAttribution, .writerOverlaps, .commitOrder, .cliEvents, .cliAccounting])
+        #expect(r.config.useCLI && r.config.cli != nil)
+        #expect(r.roles.refreshers.commitsPerSlot.reduce(0, +) > 0)
     }
 }
 }

@@ -132,10 +132,56 @@ import Testing
             .cliRefresh(time: 5, attempt: 4, pid: 9, worker: 9, slot: 0, exitCode: 75, child: 12, sequence: 3),
             .done(time: 6, pid: 9, worker: 9, slot: 0, role: .refresher), .kill(time: 7, pid: 9, worker: 9, slot: 0),
             .seed(time: 8, generation: 1), .stop(time: 9),
+            .released(time: 10, pid: 9, worker: 9, slot: 1, role: .updater),
+            .swept(time: 11, pid: 9, worker: 9, name: "metadata.json.tmp-12-ab"), .abort(time: 12, pid: 9, worker: 9, slot: 0),
         ]
         for record in records {
             #expect(WriterRecord(line: Substring(record.line.dropLast())) == record)
         }
         #expect(WriterRecord(line: "enter 1 2") == nil)
+    }
+
+    @Test func aHoldReleasedWithoutACommitEndsAtItsEnterAndIsNotUnterminated() {
+        let a = WriterIntervalAnalysis(records: [
+            Self.enter(100, pid: 1), .released(time: 180, pid: 1, worker: 1, slot: 0, role: .refresher),
+            // 150 is after pid 1's enter but before its (unknown) release: not an
+            // overlap the log can prove, so none is reported.
+            Self.enter(150, pid: 2), Self.exit(200, pid: 2, generation: 2),
+        ])
+        #expect(a.unterminatedIntervals.isEmpty)
+        #expect(a.overlaps.isEmpty)
+        #expect(a.intervals.first { $0.pid == 1 }?.end == 100)
+    }
+
+    @Test func anAbortedHolderIsClosedAsKilledWithoutCountingAsAKill() {
+        let a = WriterIntervalAnalysis(records: [
+            .seed(time: 0, generation: 1),
+            Self.enter(100, pid: 1), .abort(time: 500, pid: 1, worker: 1, slot: 0),
+            Self.enter(600, pid: 2), Self.exit(700, pid: 2, generation: 3),
+        ])
+        #expect(a.unterminatedIntervals.isEmpty)
+        #expect(a.kills.isEmpty)
+        #expect(a.abortedPids == [1])
+        #expect(a.commitOrderViolations.isEmpty, "the aborted holder may have renamed generation 2 into place")
+        #expect(a.unloggedCommitsOfKilledHolders == 1)
+    }
+
+    @Test func contentionSweptTempsAndPerRoleTalliesAreCounted() {
+        let a = WriterIntervalAnalysis(records: [
+            Self.enter(100, pid: 1), Self.exit(200, pid: 1, generation: 2),
+            // Asked at 150, while pid 1 held: contended.
+            Self.enter(210, attempt: 150, pid: 2, slot: 1, role: .updater), Self.exit(300, pid: 2, generation: 3, slot: 1, role: .updater),
+            // Asked after pid 2's exit: not.
+            Self.enter(400, attempt: 350, pid: 1), Self.exit(500, pid: 1, generation: 4),
+            .swept(time: 401, pid: 1, worker: 1, name: "metadata.json.tmp-9-ab"),
+            .timeout(time: 600, attempt: 550, pid: 2, worker: 2, slot: 1, role: .updater),
+        ])
+        #expect(a.contendedAcquisitions == 1)
+        #expect(a.sweptTemps.map(\.name) == ["metadata.json.tmp-9-ab"])
+        #expect(a.roles[.refresher]?.commits == 2)
+        #expect(a.roles[.refresher]?.commitsBySlot == [0: 2])
+        #expect(a.roles[.updater]?.commits == 1)
+        #expect(a.roles[.updater]?.timeouts == 1)
+        #expect(a.roles[.updater]?.lockWait.max == 60)
     }
 }

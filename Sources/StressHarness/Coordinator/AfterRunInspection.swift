@@ -10,12 +10,16 @@ import Darwin
 
 /// The state of the cache directory once every worker has exited.
 ///
-/// Guarantee: observed in this order, after all workers are reaped: the sweeper
-/// runs (`CacheStore.sweep`), then the directory is listed for temp files, the
+/// Guarantee: observed in this order, after all workers are reaped: the directory
+/// is listed for temp files the run left (`tempsBeforeSweep`: the harness's own
+/// evidence of a leak, before the library gets a chance to tidy it away), the
+/// sweeper runs (`CacheStore.sweep`), then the directory is listed again, the
 /// lock is probed with the harness's own non-blocking `flock` and a look for an
 /// owner file, and the final cache is read, verified by the library and then by
 /// the harness (`StressPayload.parse`, header generation = payload generation).
 package struct AfterRunInspection: Sendable {
+    /// Temp files present when the run ended, before the sweep.
+    package var tempsBeforeSweep: [String] = []
     package var swept: [String] = []
     /// Set when the sweeper found the lock held and removed nothing.
     package var sweepSkippedBecauseHeldBy: String?
@@ -42,6 +46,12 @@ package struct AfterRunInspection: Sendable {
             result.finalCacheProblem = "cannot open the store at \(directory)"
             return result
         }
+        let layout = StoreLayout(directory: store.directory, name: store.name)
+        func temps() -> [String] {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: store.directory)) ?? []
+            return names.filter { $0.hasPrefix(layout.tempPrefix) }.sorted()
+        }
+        result.tempsBeforeSweep = temps()
         do {
             let report = try store.sweep()
             result.swept = report.removed
@@ -50,9 +60,7 @@ package struct AfterRunInspection: Sendable {
             result.sweepError = error.description
         }
 
-        let layout = StoreLayout(directory: store.directory, name: store.name)
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: store.directory)) ?? []
-        result.orphanTemps = names.filter { $0.hasPrefix(layout.tempPrefix) }.sorted()
+        result.orphanTemps = temps()
         result.ownerFilePresent = FileManager.default.fileExists(atPath: layout.ownerPath)
         result.advisoryLockFree = advisoryLockIsFree(store.lockPath)
         result.libraryReportsLockHeld = store.lockState().held

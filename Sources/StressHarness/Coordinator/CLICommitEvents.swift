@@ -20,6 +20,12 @@ import Foundation
 ///   of the same pid: a `metacache` that died holding the lock.
 /// - Which process committed each generation (`committed`, in file order), for
 ///   attributing what readers saw to the refresh that wrote it.
+/// - **Contention**: `lockWaitStarted` lines — a process found the lock held and
+///   waited. Without any, no two refreshes ever competed, and the overlap check
+///   had nothing to catch.
+/// - **Swept temps**: `sweepRemoved` lines naming a temp file: a `metacache`
+///   found a temp a dead writer left. The run kills no CLI process, so each is a
+///   leak.
 package struct CLICommitEvents: Sendable {
     package var commits = 0
     package var overlaps: [String] = []
@@ -32,6 +38,12 @@ package struct CLICommitEvents: Sendable {
     package var lockWait = LatencyHistogram()
     package var commit = LatencyHistogram()
     package var malformedLines = 0
+    /// `lockWaitStarted` lines: acquisitions that had to wait for another holder.
+    package var contendedWaits = 0
+    /// `lockAcquired` lines.
+    package var acquisitions = 0
+    /// File names of the temps `sweepRemoved` lines name.
+    package var sweptTemps: [String] = []
 
     /// Reads the file (a missing file is an empty one).
     package init(path: String, seedGeneration: UInt64?) {
@@ -56,6 +68,7 @@ package struct CLICommitEvents: Sendable {
             }
             switch event {
             case "lockAcquired":
+                acquisitions += 1
                 if open[pid] != nil { unterminated.append(pid) }  // a reused pid: the first died holding
                 for other in open.keys where other != pid { open[other]?.acquiredSince.append((pid, number)) }
                 open[pid] = (number, [])
@@ -80,6 +93,14 @@ package struct CLICommitEvents: Sendable {
                 }
                 lastGeneration = generation
                 committed.append((pid, generation))
+            case "lockWaitStarted":
+                contendedWaits += 1
+            case "sweepRemoved":
+                if let path = object["path"] as? String, let name = path.split(separator: "/").last,
+                    name.contains(".json.tmp-")
+                {
+                    sweptTemps.append(String(name))
+                }
             case "lockReleased":
                 // Written after the unlock: whoever acquired meanwhile may have
                 // done so after the release. No conclusion.

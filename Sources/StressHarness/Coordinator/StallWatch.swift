@@ -10,12 +10,19 @@ package struct StallWatch: Sendable {
     package let watchesWriters: Bool
     package private(set) var lastProgress: UInt64
 
+    /// The default limit: the writers' lock timeout (nil: infinite, counted as
+    /// 540 s) plus a minute.
+    package static func defaultLimitSeconds(lockTimeoutSeconds: Double?) -> Double {
+        (lockTimeoutSeconds ?? 540) + 60
+    }
+
     /// - Parameters:
     ///   - writerSlots: how many writer slots the run has.
-    ///   - lockTimeoutSeconds: the writers' lock timeout (nil: infinite, counted
-    ///     as 540 s); the limit is that plus a minute.
-    package init(writerSlots: Int, lockTimeoutSeconds: Double?, start: UInt64) {
-        limit = UInt64(((lockTimeoutSeconds ?? 540) + 60) * 1e9)
+    ///   - lockTimeoutSeconds: the writers' lock timeout (nil: infinite).
+    ///   - limitSeconds: overrides the default limit (`--stall-after`, the
+    ///     self-test's way to see a stall without waiting minutes).
+    package init(writerSlots: Int, lockTimeoutSeconds: Double?, limitSeconds: Double? = nil, start: UInt64) {
+        limit = UInt64((limitSeconds ?? Self.defaultLimitSeconds(lockTimeoutSeconds: lockTimeoutSeconds)) * 1e9)
         watchesWriters = writerSlots > 0
         lastProgress = start
     }

@@ -1,4 +1,5 @@
 import Foundation
+import MetacacheCLI
 import MetadataCache
 
 #if canImport(Glibc)
@@ -12,26 +13,50 @@ import Darwin
 ///
 /// Guarantee: the cache directory ends the run with no worker alive; the report
 /// covers every worker the run started (killed ones through the interval log);
-/// and a directory holding a cache the harness did not write is never touched.
+/// a directory holding a cache the harness did not write is never touched; and
+/// SIGINT or SIGTERM ends the measured phase as the deadline would, with a
+/// partial report marked as interrupted (workers that do not stop within a
+/// grace period are killed, and logged as such).
 final class StressCoordinator {
     let options: StressOptions
 
-    /// Why a run could not be carried out (exit 2), or was refused (exit 64).
+    /// Why a run could not be carried out (exit 2), was refused (exit 64), or
+    /// was interrupted before it began (130/143).
     struct RunFailure: Error, CustomStringConvertible {
         let description: String
         let exitCode: Int32
+        /// The configuration, for the JSON error report.
+        var config: RunConfiguration?
     }
+
+    /// How the measured phase ended.
+    enum PhaseEnd: Equatable {
+        case finished
+        case stalled(String)
+        case interrupted(signal: Int32)
+    }
+
+    /// How long workers get to stop by themselves after an interrupt (one
+    /// operation, on a loaded machine), and after a stall (whoever stalled will
+    /// not; the others stop at once).
+    static let interruptGrace: Duration = .seconds(5)
+    static let stallGrace: Duration = .seconds(2)
 
     init(options: StressOptions) { self.options = options }
 
     func run() throws(RunFailure) -> StressReport {
+        // Ctrl-C reaches the whole foreground process group; the workers left it
+        // (`WorkerProcessGroup`), so only the coordinator hears it, and it stops
+        // them in order.
+        InterruptSignals.installHandlers()
+        let interrupts = InterruptSignals.shared
         var cliPath: String?
         if options.useCLI {
             let path = HarnessExecutables.cli
             switch HarnessExecutables.probeCLI(at: path) {
             case .usable: cliPath = path
             case let .missing(why), let .placeholder(why), let .broken(why):
-                throw RunFailure(description: "--use-cli: \(why)", exitCode: 2)
+                throw failure("--use-cli: \(why)", exitCode: 2)
             }
         }
 
@@ -60,7 +85,7 @@ final class StressCoordinator {
                 do {
                     try fleet.start(WorkerSlot(role: r, index: index), t)
                 } catch {
-                    throw RunFailure(description: "cannot start a \(r.rawValue) worker: \(error)", exitCode: 2)
+                    throw failure("cannot start a \(r.rawValue) worker: \(error)", exitCode: 2)
                 }
             }
         }
@@ -71,16 +96,23 @@ final class StressCoordinator {
         do {
             try fleet.awaitReady(timeout: .seconds(120))
         } catch {
-            throw RunFailure(description: "workers did not start: \(error)", exitCode: 2)
+            throw failure("workers did not start: \(error)", exitCode: 2)
         }
-
-        // 3. Go.
+        let everyone = Set(WorkerInvocation.Role.allCases)
         let log: WriterIntervalLog
         do {
             log = try WriterIntervalLog(path: layout.logPath)
         } catch {
-            throw RunFailure(description: error.description, exitCode: 2)
+            throw failure(error.description, exitCode: 2)
         }
+        if let signal = interrupts.receivedSignal {
+            // Workers that never got `go` exit as soon as their stdin closes.
+            fleet.stop(everyone)
+            _ = fleet.collect(everyone, timeout: Self.interruptGrace, abort: (log, "the run was interrupted before it began"))
+            throw failure("interrupted by \(Self.signalName(signal)) before the run began; nothing was measured", exitCode: 128 + signal)
+        }
+
+        // 3. Go.
         let start = MonotonicClock.nanoseconds()
         var deadline: UInt64 = 0
         if case let .duration(seconds) = options.length { deadline = start + UInt64(seconds * 1e9) }
@@ -89,9 +121,9 @@ final class StressCoordinator {
         // 4. The measured phase: follow the log, kill when due, until done.
         let logReader = WriterIntervalLog.Reader(path: layout.logPath)
         var records: [WriterRecord] = []
-        var stall: String?
+        var end = PhaseEnd.finished
         if !(readersStopThemselves && deadline == 0) {
-            stall = drive(fleet: fleet, log: log, logReader: logReader, records: &records, start: start, deadline: deadline)
+            end = drive(fleet: fleet, log: log, logReader: logReader, records: &records, start: start, deadline: deadline)
         }
 
         // 5. Stop everyone, collect, and look at what is left.
@@ -100,38 +132,73 @@ final class StressCoordinator {
             // Readers-only with --iterations: they stop by themselves.
         } else {
             log.append(.stop(time: stop))
-            fleet.stop(Set(WorkerInvocation.Role.allCases))
+            fleet.stop(everyone)
         }
-        let collectTimeout: Duration = options.lockTimeout.duration.map { $0 + .seconds(120) } ?? .seconds(600)
-        let outcomes = fleet.collect(Set(WorkerInvocation.Role.allCases), timeout: collectTimeout)
+        let outcomes: [WorkerOutcome]
+        switch end {
+        case .finished:
+            let collectTimeout: Duration = options.lockTimeout.duration.map { $0 + .seconds(120) } ?? .seconds(600)
+            outcomes = fleet.collect(everyone, timeout: collectTimeout, abort: nil)
+        case .stalled:
+            outcomes = fleet.collect(everyone, timeout: Self.stallGrace, abort: (log, "the run stalled"))
+        case .interrupted:
+            outcomes = fleet.collect(everyone, timeout: Self.interruptGrace, abort: (log, "the run was interrupted"))
+        }
         if readersStopThemselves && deadline == 0 {
             stop = MonotonicClock.nanoseconds()
             log.append(.stop(time: stop))
         }
+        // A signal during a readers-only --iterations run (no measured phase to
+        // end early) still marks the report as partial.
+        if end == .finished, let signal = interrupts.receivedSignal { end = .interrupted(signal: signal) }
         records += logReader.poll()
         let analysis = WriterIntervalAnalysis(records: records)
         let inspection = AfterRunInspection.inspect(directory: layout.directory, backend: options.lockBackend)
+        let measured = Double(stop - start) / 1e9
+        var stall: String?
+        var interruption: StressReport.Interruption?
+        switch end {
+        case .finished: break
+        case let .stalled(why): stall = why
+        case let .interrupted(signal):
+            interruption = StressReport.Interruption(signal: Self.signalName(signal), afterSeconds: (measured * 1000).rounded() / 1000)
+        }
         let builder = StressReportBuilder(
             options: options, analysis: analysis, outcomes: outcomes, inspection: inspection,
             cliEvents: options.useCLI ? CLICommitEvents(path: layout.cliEventsPath, seedGeneration: analysis.seedGeneration) : nil,
-            measuredSeconds: Double(stop - start) / 1e9, malformedLogLines: logReader.malformedLines, tornLogAppends: logReader.tornAppends, stall: stall,
-            runEnd: stop)
+            measuredSeconds: measured, malformedLogLines: logReader.malformedLines, tornLogAppends: logReader.tornAppends,
+            stall: stall, runEnd: stop, interruption: interruption, cliPath: cliPath)
         return builder.build()
     }
 
-    /// Follows the log until the deadline or until every writer slot is done;
-    /// performs kill chaos. Returns a description if the run stalled.
+    /// The exit status for a report: 0 pass, 1 violations, 128+signal interrupted.
+    static func exitCode(for report: StressReport) -> Int32 {
+        if let i = report.interrupted { return i.signal == "SIGTERM" ? 128 + SIGTERM : 128 + SIGINT }
+        return report.ok ? 0 : 1
+    }
+
+    static func signalName(_ signal: Int32) -> String {
+        signal == SIGTERM ? "SIGTERM" : signal == SIGINT ? "SIGINT" : "signal \(signal)"
+    }
+
+    private func failure(_ description: String, exitCode: Int32) -> RunFailure {
+        RunFailure(description: description, exitCode: exitCode, config: RunConfiguration(options, cli: nil))
+    }
+
+    /// Follows the log until the deadline, until every writer slot is done, until
+    /// the run stalls or a signal arrives; performs kill chaos.
     private func drive(
         fleet: WorkerFleet, log: WriterIntervalLog, logReader: WriterIntervalLog.Reader, records: inout [WriterRecord],
         start: UInt64, deadline: UInt64
-    ) -> String? {
+    ) -> PhaseEnd {
         var chaos = options.killWritersEveryMilliseconds.map { KillChaos(intervalMilliseconds: $0, start: start, seed: options.seed) }
         let writerSlots = Set(fleet.current.keys.filter { $0.role != .reader && $0.role != .cliReader })
         var done: Set<WorkerSlot> = []
         var commitsBySlot: [Int: Int] = [:]
         var stallWatch = StallWatch(
-            writerSlots: writerSlots.count, lockTimeoutSeconds: options.lockTimeout.duration.map { Double($0.components.seconds) },
-            start: start)
+            writerSlots: writerSlots.count,
+            lockTimeoutSeconds: options.lockTimeout.duration.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 },
+            limitSeconds: options.stallAfterSeconds, start: start)
         func follow() {
             let fresh = logReader.poll()
             if !fresh.isEmpty { stallWatch.progressed(at: MonotonicClock.nanoseconds()) }
@@ -150,14 +217,17 @@ final class StressCoordinator {
         }
         while true {
             follow()
+            if let signal = InterruptSignals.shared.receivedSignal { return .interrupted(signal: signal) }
             let now = MonotonicClock.nanoseconds()
             if deadline != 0 {
-                if now >= deadline { return nil }
+                if now >= deadline { return .finished }
             } else if writerSlots.isSubset(of: done) {
-                return nil
+                return .finished
             }
             if let idle = stallWatch.stall(now: now) {
-                return "no writer logged anything for \(idle / 1_000_000_000) s; still running: \(writerSlots.subtracting(done).sorted { $0.description < $1.description })"
+                let waiting = writerSlots.subtracting(done).map(\.description).sorted()
+                return .stalled(
+                    "no writer logged anything for \(String(format2: Double(idle) / 1e9)) s (limit \(String(format2: Double(stallWatch.limit) / 1e9)) s); still running: \(waiting)")
             }
             if var c = chaos {
                 if let pid = c.victim(now: now, isOurs: { fleet.member(pid: $0) != nil }), let victim = fleet.member(pid: pid) {
@@ -185,13 +255,14 @@ final class StressCoordinator {
                     if let member = try? fleet.start(victim.slot, replacement) {
                         fleet.go(member, deadline: deadline)
                     } else {
-                        return "could not restart \(victim.slot) after killing it"
+                        return .stalled("could not restart \(victim.slot) after killing it")
                     }
                 }
                 chaos = c
             }
             var pause = chaos == nil ? 10_000_000 : 500_000
             if deadline != 0 { pause = min(pause, Int(deadline - min(deadline, now)) + 1) }
+            // A signal ends the sleep early (EINTR), and the loop sees it at once.
             var ts = timespec(tv_sec: 0, tv_nsec: pause)
             nanosleep(&ts, nil)
         }
@@ -212,28 +283,36 @@ final class StressCoordinator {
         var cliEventsPath: String { runDirectory + "/cli-events.jsonl" }
     }
 
-    /// Refuses a foreign cache, creates the run directory, commits the initial
-    /// payload (all update counters at 0) and logs its generation.
+    /// Makes sure `--dir` is a usable directory, refuses a foreign cache, creates
+    /// the run directory, commits the initial payload (all update counters at 0)
+    /// and logs its generation. Anything wrong with `--dir` itself — cannot be
+    /// created, not a directory, not private, not writable — is the command
+    /// line's mistake (64), named with what to do; a failure after that is the
+    /// run's (2).
     private func prepare() throws(RunFailure) -> RunLayout {
+        let directory = options.directory
+        if let why = Self.makeDirectory(directory) { throw failure("cannot use --dir \(directory): \(why)", exitCode: 64) }
         var storeOptions = CacheStoreOptions()
         storeOptions.lockBackend = options.lockBackend
         let store: CacheStore
         do {
-            store = try CacheStore(directory: options.directory, options: storeOptions)
+            store = try CacheStore(directory: directory, options: storeOptions)
             if let existing = try store.read() {
                 let foreign = existing.payload.withUnsafeBytes { raw -> Bool in
                     (try? StressPayload.parse(raw)) == nil
                 }
                 if foreign {
-                    throw RunFailure(
-                        description: "\(store.cachePath) holds a cache metacache-stress did not write; refusing to overwrite it (use an empty directory)",
+                    throw failure(
+                        "\(store.cachePath) holds a cache metacache-stress did not write; refusing to overwrite it (use an empty directory)",
                         exitCode: 64)
                 }
             }
         } catch let error as RunFailure {
             throw error
+        } catch let error as MetadataCacheError {
+            throw unusableDirectory(error)
         } catch {
-            throw RunFailure(description: "cannot use \(options.directory): \(error)", exitCode: 64)
+            throw failure("cannot use --dir \(directory): \(error)", exitCode: 64)
         }
         let layout = RunLayout(directory: store.directory, runDirectory: store.directory + "/stress-run")
         do {
@@ -250,9 +329,47 @@ final class StressCoordinator {
             let receipt = try writer.commit(Data(payload), source: "metacache-stress seed")
             try WriterIntervalLog(path: layout.logPath).append(.seed(time: MonotonicClock.nanoseconds(), generation: receipt.generation))
             writer.release()
+        } catch let error as MetadataCacheError {
+            throw unusableDirectory(error, otherwise: "cannot prepare \(store.directory)")
         } catch {
-            throw RunFailure(description: "cannot prepare \(store.directory): \(error)", exitCode: 2)
+            throw failure("cannot prepare \(store.directory): \(error)", exitCode: 2)
         }
         return layout
+    }
+
+    /// A library error about `--dir`: 64 when the directory is the problem
+    /// (unsafe, not ours, not writable), else 2 with `otherwise` as the context.
+    private func unusableDirectory(_ error: MetadataCacheError, otherwise: String? = nil) -> RunFailure {
+        let directory = options.directory
+        if case let .unsafeDirectory(path, problem) = error {
+            // The library's remedy names its allowSharedDirectory store option,
+            // which the harness does not offer: a stress run wants a private
+            // directory of its own.
+            let what = path == directory ? "" : "\(path): "
+            return failure(
+                "refusing --dir \(directory): \(what)\(problem); give the harness a private directory of your own "
+                    + "(chmod 700 \(path)), or a new path it will create", exitCode: 64)
+        }
+        let directoryErrors: Set<Int32> = [EACCES, EPERM, EROFS, ENOTDIR, ENOENT]
+        if let errno = error.errno, directoryErrors.contains(errno.rawValue) {
+            return failure("cannot use --dir \(directory): \(error)", exitCode: 64)
+        }
+        return failure("\(otherwise ?? "cannot use --dir \(directory)"): \(error)", exitCode: otherwise == nil ? 64 : 2)
+    }
+
+    /// Creates `path` and any missing parents (mode 0700), like `mkdir -p`.
+    /// Nil on success (or if it is already a directory), else why not.
+    static func makeDirectory(_ path: String) -> String? {
+        var status = stat()
+        if stat(path, &status) == 0 {
+            return (status.st_mode & S_IFMT) == S_IFDIR ? nil : "it exists and is not a directory"
+        }
+        guard errno == ENOENT else { return "\(path): \(String(cString: strerror(errno)))" }
+        let parent = (path as NSString).deletingLastPathComponent
+        if !parent.isEmpty, parent != path, let why = makeDirectory(parent) { return why }
+        if mkdir(path, 0o700) != 0 && errno != EEXIST {
+            return "cannot create \(path): \(String(cString: strerror(errno)))"
+        }
+        return nil
     }
 }

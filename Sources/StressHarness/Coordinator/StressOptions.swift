@@ -26,6 +26,10 @@ public struct StressOptions: Sendable, Equatable {
     public var json = false
     /// Harness self-test: deliberately break something and expect violations.
     public var sabotage: Sabotage?
+    /// Harness self-test (hidden `--stall-after`): how long writers may log
+    /// nothing before the run is failed as stalled; nil for the default, the
+    /// lock timeout plus a minute (`StallWatch`).
+    public var stallAfterSeconds: Double?
 
     public init(directory: String, seed: UInt64) {
         self.directory = directory
@@ -41,9 +45,10 @@ public struct StressOptions: Sendable, Equatable {
         Runs refreshers, readers and updaters as separate processes against one cache
         directory and checks, independently of the library, that no read is torn or
         corrupt, no two writers ever hold the lock at once, no update is lost, and the
-        directory is clean afterwards. Exit status: 0 when every invariant holds, 1 when
-        any is violated (each violation is named), 2 when the run could not be carried
-        out, 64 for a usage error.
+        directory is clean afterwards. Exit status: 0 when every tested invariant holds,
+        1 when any is violated (each violation is named), 2 when the run could not be
+        carried out, 64 for a usage error or an unusable --dir, 130/143 when interrupted
+        by SIGINT/SIGTERM (after printing the partial report).
 
           --dir PATH                 cache directory (created if missing; must not hold a
                                      cache the harness did not write)
@@ -55,19 +60,21 @@ public struct StressOptions: Sendable, Equatable {
           --iterations COUNT         instead: refreshes/updates per writer (readers run
                                      until the writers finish)
           --payload-bytes BYTES      size of every payload [65536]
-          --lock-timeout T           writers' lock timeout, seconds or 'infinite' [10]
+          --lock-timeout T           writers' lock timeout: seconds (0, 2.5, 10s) or
+                                     infinite (also: inf, forever, none) [10]
           --lock-backend B           auto, advisory or lockfile [auto]
           --kill-writers-every MS    every MS milliseconds SIGKILL the refresher holding
                                      the lock, restart it, and time the re-acquisition
           --use-cli                  refreshers and readers run the real 'metacache'
                                      binary found next to this one (or $METACACHE_STRESS_CLI)
           --seed S                   seed for payloads and kill choices [random, printed]
-          --json                     print the report as one JSON object
+          --json                     print the report as one JSON object (also on errors)
+          -h, --help                 this text
         """
 
     static let valueFlags: Set<String> = [
         "dir", "refreshers", "readers", "updaters", "duration", "iterations", "payload-bytes", "lock-timeout",
-        "lock-backend", "kill-writers-every", "seed", "sabotage",
+        "lock-backend", "kill-writers-every", "seed", "sabotage", "stall-after",
     ]
     static let switchFlags: Set<String> = ["use-cli", "json", "help"]
 
@@ -84,6 +91,9 @@ public struct StressOptions: Sendable, Equatable {
             throw StressUsageError(error.description)
         }
         if args.has("help") { return .help }
+        if let name = args.repeated.first {
+            throw StressUsageError("--\(name) given more than once; give each option once")
+        }
         guard let directory = args.value("dir"), !directory.isEmpty else { throw StressUsageError("--dir is required") }
         var seed = UInt64.random(in: 1...UInt64(Int64.max))
         if let text = args.value("seed") {
@@ -121,7 +131,7 @@ public struct StressOptions: Sendable, Equatable {
         }
         if let text = args.value("lock-timeout") {
             guard let timeout = LockTimeout(parsing: text) else {
-                throw StressUsageError("--lock-timeout must be seconds (0, 2.5, 10) or 'infinite', got '\(text)'")
+                throw StressUsageError("--lock-timeout must be seconds (0, 2.5, 10s) or infinite (inf, forever, none), got '\(text)'")
             }
             o.lockTimeout = timeout
         }
@@ -137,6 +147,12 @@ public struct StressOptions: Sendable, Equatable {
                     "--sabotage must be one of \(Sabotage.allCases.map(\.rawValue).joined(separator: ", ")), got '\(text)'")
             }
             o.sabotage = sabotage
+        }
+        if let text = args.value("stall-after") {
+            guard let seconds = Double(text), seconds.isFinite, seconds > 0 else {
+                throw StressUsageError("--stall-after must be a number of seconds above 0, got '\(text)'")
+            }
+            o.stallAfterSeconds = seconds
         }
         try o.validate()
         return .run(o)
@@ -163,8 +179,8 @@ public struct StressOptions: Sendable, Equatable {
         guard payloadBytes >= max(minimum, 256) else {
             throw StressUsageError("--payload-bytes must be at least \(max(minimum, 256)) for \(updaters) updaters")
         }
-        if sabotage == .lockBypass && lockBackend == .lockFile {
-            throw StressUsageError("--sabotage lock-bypass defeats advisory locks only; use --lock-backend advisory or auto")
+        if let sabotage, let why = sabotage.cannotApply(to: self) {
+            throw StressUsageError("--sabotage \(sabotage.rawValue) cannot show anything in this run: \(why)")
         }
     }
 

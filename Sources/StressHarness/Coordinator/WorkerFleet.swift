@@ -85,27 +85,47 @@ final class WorkerFleet {
     }
 
     /// Reads each current worker's STATS line and reaps it.
-    func collect(_ roles: Set<WorkerInvocation.Role>, timeout: Duration) -> [WorkerOutcome] {
+    ///
+    /// Without `abort`, each worker gets `timeout` to report (a worker that does
+    /// not is a problem of the run). With `abort` — after a stall or an
+    /// interrupt — all of them together get `timeout`: whoever has not reported
+    /// by then is logged (`abort` record, so its open hold is closed as killed)
+    /// and SIGKILLed, and its outcome says why, as the coordinator's doing.
+    func collect(
+        _ roles: Set<WorkerInvocation.Role>, timeout: Duration, abort: (log: WriterIntervalLog, reason: String)?
+    ) -> [WorkerOutcome] {
         var outcomes: [WorkerOutcome] = []
+        let deadline = ContinuousClock.now + timeout
         for member in current.values.sorted(by: { $0.invocation.worker < $1.invocation.worker })
         where roles.contains(member.slot.role) {
             var stats: WorkerStats?
             var problem: String?
+            var aborted = false
             do {
-                let line = try member.process.readLine(until: { $0.hasPrefix("STATS ") }, timeout: timeout)
+                let wait = abort == nil ? timeout : max(deadline - ContinuousClock.now, .milliseconds(50))
+                let line = try member.process.readLine(until: { $0.hasPrefix("STATS ") }, timeout: wait)
                 stats = try JSONDecoder().decode(WorkerStats.self, from: Data(line.dropFirst(6).utf8))
             } catch {
                 problem = "\(error)"
+                if let abort {
+                    abort.log.append(.abort(
+                        time: MonotonicClock.nanoseconds(), pid: member.process.pid, worker: member.invocation.worker,
+                        slot: member.slot.index))
+                    member.process.signal(SIGKILL)
+                    aborted = true
+                    problem = "killed by the coordinator: \(abort.reason) and it did not stop within \(timeout)"
+                }
             }
             let termination = try? member.process.wait(timeout: .seconds(60))
-            if termination != .exited(0) {
+            if termination != .exited(0) && !aborted {
                 let stderr = member.process.standardError.trimmingCharacters(in: .whitespacesAndNewlines)
                 let reason = termination.map { "\($0)" } ?? "did not exit"
                 problem = [problem, "\(reason)", stderr.isEmpty ? nil : "stderr: \(stderr.suffix(600))"]
                     .compactMap { $0 }.joined(separator: "; ")
             }
             outcomes.append(WorkerOutcome(
-                slot: member.slot, pid: member.process.pid, stats: stats, termination: termination, problem: problem))
+                slot: member.slot, pid: member.process.pid, stats: stats, termination: termination, problem: problem,
+                abortedByCoordinator: aborted))
         }
         return outcomes
     }

@@ -3,6 +3,9 @@
 ///
 /// Guarantee: an unknown flag, a missing value, a value given to a switch or a
 /// stray positional argument is a `UsageError` naming it; nothing is guessed.
+/// A flag given more than once is recorded in `repeated`, for a command that
+/// refuses it rather than letting the last one silently win. `-h` is `--help`
+/// where the command has a `help` switch.
 struct CommandLineArguments {
     struct UsageError: Error, CustomStringConvertible {
         let description: String
@@ -11,12 +14,15 @@ struct CommandLineArguments {
     /// Values by flag name (without dashes); repeated flags keep every value.
     private(set) var values: [String: [String]] = [:]
     private(set) var switches: Set<String> = []
+    /// Flags given more than once, in the order their repeats appeared.
+    private(set) var repeated: [String] = []
 
     init(_ arguments: ArraySlice<String>, valueFlags: Set<String>, switchFlags: Set<String>) throws(UsageError) {
         var i = arguments.startIndex
         while i < arguments.endIndex {
-            let argument = arguments[i]
+            var argument = arguments[i]
             i += 1
+            if argument == "-h" && switchFlags.contains("help") { argument = "--help" }
             guard argument.hasPrefix("--"), argument.count > 2 else {
                 throw UsageError(description: "unexpected argument '\(argument)'")
             }
@@ -28,7 +34,7 @@ struct CommandLineArguments {
             }
             if switchFlags.contains(name) {
                 guard inlineValue == nil else { throw UsageError(description: "--\(name) takes no value") }
-                switches.insert(name)
+                if !switches.insert(name).inserted { repeated.append(name) }
             } else if valueFlags.contains(name) {
                 let value: String
                 if let inlineValue {
@@ -40,6 +46,7 @@ struct CommandLineArguments {
                     value = arguments[i]
                     i += 1
                 }
+                if values[name] != nil { repeated.append(name) }
                 values[name, default: []].append(value)
             } else {
                 throw UsageError(description: "unknown option --\(name)")

@@ -12,9 +12,12 @@
 ///   just before the signal is sent), until that exit: it released by itself, so
 ///   the hold is an ordinary one and the kill did not land on a holder.
 /// - **Commit order**: the generations of logged commits, in time order, must rise
-///   by exactly one, except where killed writers may have committed without
-///   logging (at most one unlogged commit per kill in between). A repeated or
-///   falling generation means two writers read the same previous version.
+///   by exactly one. A gap is examined, not excused: it is explained only by
+///   holds that were killed (or aborted) *between* the two commits — each such
+///   victim may have renamed its commit into place before it could log it — one
+///   missing generation per killed hold. A gap with fewer killed holds in between
+///   than generations missing, or a repeated or falling generation, is a
+///   violation (a lost commit, or two writers that read the same version).
 /// - **Handover**: for consecutive holds A then B where B started trying before A
 ///   exited (B was waiting), `B.enter - A.exit`.
 /// - **Re-acquire after kill**: for each kill that hit a holder, the time from the
@@ -45,6 +48,8 @@ public struct WriterIntervalAnalysis: Sendable {
         public var time: UInt64
         public var pid: Int32
         public var worker: Int
+        /// The victim's role, from its own records (a refresher if it logged none).
+        public var role: WriterRole
         /// The victim held the lock (an open interval) when the kill was sent, and
         /// did not log its `exit` after the kill record.
         public var hitHolder: Bool
@@ -67,6 +72,20 @@ public struct WriterIntervalAnalysis: Sendable {
     public private(set) var updatesBySlot: [Int: Int] = [:]
     public private(set) var timeouts = 0
     public private(set) var failures = 0
+    /// Per writer role: what its workers did (see `RoleTally`).
+    public private(set) var roles: [WriterRole: RoleTally] = [:]
+    /// Acquisitions made while another process held the lock and this one was
+    /// already asking (`attempt` before the holder's end): the contention that
+    /// the exclusion check needs as its witness. Without any, two writers never
+    /// competed, and no overlap could have happened whatever the lock did.
+    public private(set) var contendedAcquisitions = 0
+    /// Generations missing between logged commits that killed holds explain
+    /// (each victim renamed its commit into place, then died before logging it).
+    public private(set) var unloggedCommitsOfKilledHolders = 0
+    /// Temp files the writers' stores swept during the run (`swept` records).
+    public private(set) var sweptTemps: [(pid: Int32, name: String)] = []
+    /// Pids the coordinator killed after a stall or an interrupt (`abort`).
+    public private(set) var abortedPids: Set<Int32> = []
     /// One `metacache cache refresh` process, as its CLI refresher logged it.
     public struct CLIRefresh: Sendable, Equatable {
         public var exitCode: Int32
@@ -92,6 +111,23 @@ public struct WriterIntervalAnalysis: Sendable {
     /// Workers (by slot) that logged `done`.
     public private(set) var doneWorkers: Set<Int> = []
 
+    /// What the workers of one writer role did, from the log.
+    public struct RoleTally: Sendable, Equatable {
+        /// Times this role's workers got the lock (killed holds included).
+        public var acquisitions = 0
+        /// Successful commits (refreshes, or updates).
+        public var commits = 0
+        /// Successful commits per slot.
+        public var commitsBySlot: [Int: Int] = [:]
+        /// Acquisition waits (`enter − attempt`) of this role's holds.
+        public var lockWait = LatencyHistogram()
+        public var timeouts = 0
+        public var failures = 0
+        /// Kill chaos's kills of this role's workers, and those that hit a holder.
+        public var kills = 0
+        public var killsWhileHolding = 0
+    }
+
     public var updates: Int { updatesBySlot.values.reduce(0, +) }
     public var unterminatedIntervals: [Interval] { intervals.filter(\.unterminated) }
 
@@ -101,7 +137,7 @@ public struct WriterIntervalAnalysis: Sendable {
         /// case the victim logs its `exit` after the kill record after all.
         var closedByKill: [Int32: (interval: Int, kill: Int)] = [:]
         var commits: [(time: UInt64, generation: UInt64)] = []
-        var killTimes: [UInt64] = []
+        var roleOfPid: [Int32: WriterRole] = [:]
         for record in records {
             switch record {
             case let .enter(t, attempt, pid, worker, slot, role, _):
@@ -117,6 +153,9 @@ public struct WriterIntervalAnalysis: Sendable {
                     pid: pid, worker: worker, slot: slot, role: role, attempt: attempt, enter: t, end: t, killed: false,
                     unterminated: false)
                 lockWait.record(t >= attempt ? t - attempt : 0)
+                roles[role, default: RoleTally()].lockWait.record(t >= attempt ? t - attempt : 0)
+                roles[role, default: RoleTally()].acquisitions += 1
+                roleOfPid[pid] = role
             case let .exit(t, pid, _, slot, role, _, committed, generation, commitNanoseconds):
                 if var interval = open.removeValue(forKey: pid) {
                     interval.end = t
@@ -132,22 +171,35 @@ public struct WriterIntervalAnalysis: Sendable {
                 if committed {
                     commit.record(commitNanoseconds)
                     commits.append((t, generation))
+                    roles[role, default: RoleTally()].commits += 1
+                    roles[role, default: RoleTally()].commitsBySlot[slot, default: 0] += 1
                     switch role {
                     case .refresher, .cliRefresher: refreshCommits += 1
                     case .updater: updatesBySlot[slot, default: 0] += 1
                     }
                 }
-            case .timeout:
+            case let .timeout(_, _, _, _, _, role):
                 timeouts += 1
-            case .failure:
+                roles[role, default: RoleTally()].timeouts += 1
+            case let .failure(_, _, _, _, role):
                 failures += 1
+                roles[role, default: RoleTally()].failures += 1
+            case let .released(_, pid, _, _, _):
+                // Ended without a commit, at an unknown instant after the last
+                // thing it logged: conservatively at its enter (never a false overlap).
+                closedByKill[pid] = nil
+                if var interval = open.removeValue(forKey: pid) {
+                    interval.end = interval.enter
+                    intervals.append(interval)
+                }
+            case let .swept(_, pid, _, name):
+                sweptTemps.append((pid, name))
             case let .cliRefresh(t, attempt, _, worker, _, code, child, sequence):
                 cliRefreshes.append(CLIRefresh(
                     exitCode: code, nanoseconds: t >= attempt ? t - attempt : 0, worker: worker, child: child, sequence: sequence))
             case let .done(_, _, _, slot, _):
                 doneWorkers.insert(slot)
             case let .kill(t, pid, worker, _):
-                killTimes.append(t)
                 var hit = false
                 if var interval = open.removeValue(forKey: pid) {
                     interval.end = t
@@ -156,7 +208,15 @@ public struct WriterIntervalAnalysis: Sendable {
                     intervals.append(interval)
                     hit = true
                 }
-                kills.append(Kill(time: t, pid: pid, worker: worker, hitHolder: hit, reacquireNanoseconds: nil))
+                kills.append(Kill(
+                    time: t, pid: pid, worker: worker, role: roleOfPid[pid] ?? .refresher, hitHolder: hit, reacquireNanoseconds: nil))
+            case let .abort(t, pid, _, _):
+                abortedPids.insert(pid)
+                if var interval = open.removeValue(forKey: pid) {
+                    interval.end = t
+                    interval.killed = true
+                    intervals.append(interval)
+                }
             case let .seed(t, generation):
                 seedGeneration = generation
                 commits.append((t, generation))
@@ -164,7 +224,7 @@ public struct WriterIntervalAnalysis: Sendable {
                 stopTime = t
             }
         }
-        let killedPids = Set(kills.map(\.pid))
+        let killedPids = Set(kills.map(\.pid)).union(abortedPids)
         for var interval in open.values {
             // A victim can log once more between the kill record and its death (the
             // kill is sent right after the record is written): that hold ended with
@@ -187,13 +247,20 @@ public struct WriterIntervalAnalysis: Sendable {
             if latest == nil || interval.end > latest!.end { latest = interval }
         }
 
-        // Handovers between consecutive holds where the next one was waiting.
-        for (a, b) in zip(intervals, intervals.dropFirst()) where !a.killed && !a.unterminated {
+        // Handovers between consecutive holds where the next one was waiting, and
+        // contention: a different process already asking while the previous held.
+        for (a, b) in zip(intervals, intervals.dropFirst()) {
+            if a.pid != b.pid, b.attempt < a.end { contendedAcquisitions += 1 }
+            guard !a.killed && !a.unterminated else { continue }
             if b.attempt < a.end, b.enter >= a.end { handover.record(b.enter - a.end) }
         }
 
         // Recovery after each kill that hit a holder.
         let enters = intervals.map(\.enter)
+        for kill in kills {
+            roles[kill.role, default: RoleTally()].kills += 1
+            if kill.hitHolder { roles[kill.role, default: RoleTally()].killsWhileHolding += 1 }
+        }
         for i in kills.indices where kills[i].hitHolder {
             if let next = Self.firstIndex(in: enters, after: kills[i].time) {
                 let ns = enters[next] - kills[i].time
@@ -202,15 +269,20 @@ public struct WriterIntervalAnalysis: Sendable {
             }
         }
 
-        // Commit order.
+        // Commit order. A killed hold lies between two logged commits in time (holds
+        // never overlap, or the overlap check says so), so it can explain a missing
+        // generation of that one gap only.
         commits.sort { $0.time < $1.time }
-        killTimes.sort()
+        let killedEnters = intervals.filter(\.killed).map(\.enter).sorted()
         for (a, b) in zip(commits, commits.dropFirst()) {
             if b.generation == a.generation + 1 { continue }
-            let killsBetween = killTimes.filter { $0 > a.time && $0 < b.time }.count
-            if b.generation > a.generation, b.generation - a.generation - 1 <= UInt64(killsBetween) { continue }
+            let killedBetween = killedEnters.filter { $0 > a.time && $0 < b.time }.count
+            if b.generation > a.generation, b.generation - a.generation - 1 <= UInt64(killedBetween) {
+                unloggedCommitsOfKilledHolders += Int(b.generation - a.generation - 1)
+                continue
+            }
             commitOrderViolations.append(
-                "generation \(a.generation) committed at \(a.time) was followed by generation \(b.generation) at \(b.time) (\(killsBetween) kills in between)")
+                "generation \(a.generation) committed at \(a.time) was followed by generation \(b.generation) at \(b.time) (\(killedBetween) holders killed in between)")
         }
     }
 

@@ -26,8 +26,20 @@ public enum WriterRecord: Sendable, Equatable {
         time: UInt64, attempt: UInt64, pid: Int32, worker: Int, slot: Int, exitCode: Int32, child: Int32, sequence: UInt64)
     /// The worker finished all its work and is about to exit normally.
     case done(time: UInt64, pid: Int32, worker: Int, slot: Int, role: WriterRole)
-    /// Coordinator: about to SIGKILL `pid`.
+    /// The hold ended without a commit: the library released the lock after an
+    /// error before any commit was attempted (a read under the lock that failed,
+    /// a fetch that threw). Written after the release, when the instant the hold
+    /// ended is no longer known, so the analysis ends the hold at its `enter`.
+    case released(time: UInt64, pid: Int32, worker: Int, slot: Int, role: WriterRole)
+    /// The writer's store removed the temp file `name` while holding the lock (a
+    /// writer that died mid-commit left it; only a kill can explain one).
+    case swept(time: UInt64, pid: Int32, worker: Int, name: String)
+    /// Coordinator: about to SIGKILL `pid` (kill chaos).
     case kill(time: UInt64, pid: Int32, worker: Int, slot: Int)
+    /// Coordinator: about to SIGKILL `pid` because the run stalled or was
+    /// interrupted and the worker did not stop by itself in time. Ends its hold
+    /// like a kill, but is not one of kill chaos's kills.
+    case abort(time: UInt64, pid: Int32, worker: Int, slot: Int)
     /// Coordinator: committed the initial payload with this generation.
     case seed(time: UInt64, generation: UInt64)
     /// Coordinator: the run's measured phase ended.
@@ -37,7 +49,8 @@ public enum WriterRecord: Sendable, Equatable {
         switch self {
         case let .enter(t, _, _, _, _, _, _), let .exit(t, _, _, _, _, _, _, _, _), let .timeout(t, _, _, _, _, _),
             let .failure(t, _, _, _, _), let .cliRefresh(t, _, _, _, _, _, _, _), let .done(t, _, _, _, _),
-            let .kill(t, _, _, _), let .seed(t, _), let .stop(t):
+            let .released(t, _, _, _, _), let .swept(t, _, _, _), let .kill(t, _, _, _), let .abort(t, _, _, _),
+            let .seed(t, _), let .stop(t):
             t
         }
     }
@@ -51,7 +64,10 @@ public enum WriterRecord: Sendable, Equatable {
         case let .failure(t, pid, w, s, r): "failure \(t) \(pid) \(w) \(s) \(r.rawValue)\n"
         case let .cliRefresh(t, a, pid, w, s, code, child, seq): "cli-refresh \(t) \(a) \(pid) \(w) \(s) \(code) \(child) \(seq)\n"
         case let .done(t, pid, w, s, r): "done \(t) \(pid) \(w) \(s) \(r.rawValue)\n"
+        case let .released(t, pid, w, s, r): "released \(t) \(pid) \(w) \(s) \(r.rawValue)\n"
+        case let .swept(t, pid, w, name): "swept \(t) \(pid) \(w) \(name)\n"
         case let .kill(t, pid, w, s): "kill \(t) \(pid) \(w) \(s)\n"
+        case let .abort(t, pid, w, s): "abort \(t) \(pid) \(w) \(s)\n"
         case let .seed(t, g): "seed \(t) \(g)\n"
         case let .stop(t): "stop \(t)\n"
         }
@@ -93,9 +109,16 @@ public enum WriterRecord: Sendable, Equatable {
         case "done":
             guard f.count == 6, let t = u(1), let pid = p(2), let w = n(3), let s = n(4), let role = r(5) else { return nil }
             self = .done(time: t, pid: pid, worker: w, slot: s, role: role)
-        case "kill":
+        case "released":
+            guard f.count == 6, let t = u(1), let pid = p(2), let w = n(3), let s = n(4), let role = r(5) else { return nil }
+            self = .released(time: t, pid: pid, worker: w, slot: s, role: role)
+        case "swept":
+            // A temp name has no spaces (the harness's cache name is "metadata").
+            guard f.count == 5, let t = u(1), let pid = p(2), let w = n(3) else { return nil }
+            self = .swept(time: t, pid: pid, worker: w, name: String(f[4]))
+        case "kill", "abort":
             guard f.count == 5, let t = u(1), let pid = p(2), let w = n(3), let s = n(4) else { return nil }
-            self = .kill(time: t, pid: pid, worker: w, slot: s)
+            self = kind == "kill" ? .kill(time: t, pid: pid, worker: w, slot: s) : .abort(time: t, pid: pid, worker: w, slot: s)
         case "seed":
             guard f.count == 3, let t = u(1), let g = u(2) else { return nil }
             self = .seed(time: t, generation: g)

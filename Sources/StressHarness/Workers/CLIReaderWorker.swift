@@ -55,7 +55,7 @@ enum CLIReaderWorker {
             } catch {
                 _ = events.poll()
                 stats.readErrors += 1
-                stats.note("\(read): running \(cli) failed: \(error)")
+                stats.note(.readErrors, "\(read): running \(cli) failed: \(error)")
                 continue
             }
             let hits = events.poll().compactMap(ReadHit.init)
@@ -63,12 +63,12 @@ enum CLIReaderWorker {
             case .exited(0):
                 guard hits.count == 1, let hit = hits.first else {
                     stats.readErrors += 1
-                    stats.note("\(read): expected one readHit event from the read, got \(hits.count)")
+                    stats.note(.readErrors, "\(read): expected one readHit event from the read, got \(hits.count)")
                     continue
                 }
                 guard hit.bytes == output.count else {
                     stats.tornReads += 1
-                    stats.note("\(read): the header (generation \(hit.generation)) says \(hit.bytes) payload bytes, the CLI printed \(output.count)")
+                    stats.note(.tornReads, "\(read): the header (generation \(hit.generation)) says \(hit.bytes) payload bytes, the CLI printed \(output.count)")
                     continue
                 }
                 let verdict = output.withUnsafeBytes { verifier.check($0, headerGeneration: hit.generation) }
@@ -77,6 +77,7 @@ enum CLIReaderWorker {
                     if let earlier = seen[hit.generation], earlier != observed {
                         stats.tornReads += 1
                         stats.note(
+                            .tornReads,
                             "\(read): generation \(hit.generation) carried writer \(observed.writer)'s payload \(observed.sequence), but earlier writer \(earlier.writer)'s payload \(earlier.sequence)")
                         continue
                     }
@@ -85,13 +86,13 @@ enum CLIReaderWorker {
                 stats.count(verdict, read: "\(read) (generation \(hit.generation))")
             case .exited(65):
                 stats.corruptReads += 1
-                stats.note("\(read): exit 65: \(stderr.prefix(300))")
+                stats.note(.corruptReads, "\(read): exit 65: \(stderr.prefix(300))")
             case .exited(66):
                 stats.missingReads += 1
-                stats.note("\(read): exit 66: \(stderr.prefix(300))")
+                stats.note(.missingReads, "\(read): exit 66: \(stderr.prefix(300))")
             default:
                 stats.readErrors += 1
-                stats.note("\(read): \(termination): \(stderr.prefix(300))")
+                stats.note(.readErrors, "\(read): \(termination): \(stderr.prefix(300))")
             }
         }
         stats.observedCommits = seen.values.sorted { $0.generation < $1.generation }

@@ -33,16 +33,17 @@ enum ReaderWorker {
                 stats.readLatency.record(MonotonicClock.nanoseconds() - started)
                 if case .corruptCache = error {
                     stats.corruptReads += 1
+                    stats.note(.corruptReads, "read \(stats.reads): \(error)")
                 } else {
                     stats.readErrors += 1
+                    stats.note(.readErrors, "read \(stats.reads): \(error)")
                 }
-                stats.note("read \(stats.reads): \(error)")
                 continue
             }
             stats.readLatency.record(MonotonicClock.nanoseconds() - started)
             guard let snapshot else {
                 stats.missingReads += 1
-                stats.note("read \(stats.reads): no cache")
+                stats.note(.missingReads, "read \(stats.reads): no cache")
                 continue
             }
             let verdict = snapshot.payload.withUnsafeBytes { verifier.check($0, headerGeneration: snapshot.generation) }

@@ -1,6 +1,12 @@
 import Foundation
 import MetadataCache
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A refresher process: `CacheStore.refresh(force: true)` in a loop, the way a
 /// host tool refreshes, with the "fetch" building the next self-describing
 /// payload from the version found under the lock.
@@ -16,7 +22,13 @@ enum RefresherWorker {
             CoordinatorChannel.complain("refresher \(w.worker): cannot open the interval log")
             return 70
         }
-        let hooks = WriterLogHooks(log: log, pid: getpid(), worker: w.worker, slot: w.slot, role: .refresher)
+        // The re-acquire check's control: a keeper child holds each hold's lock.
+        let keeper = w.sabotage == .lockOutlivesHolder ? LockKeeper() : nil
+        let hooks = WriterLogHooks(
+            log: log, pid: getpid(), worker: w.worker, slot: w.slot, role: .refresher,
+            callbacks: keeper.map { keeper in
+                WriterLogHooks.HoldCallbacks(entered: { keeper.start(lockPath: $0) }, leaving: { keeper.stop() })
+            })
         let store: CacheStore
         do {
             store = try WorkerStore.make(w, observer: hooks)
@@ -36,10 +48,17 @@ enum RefresherWorker {
             let started = MonotonicClock.nanoseconds()
             do {
                 if w.sabotage == .inPlaceWrite {
-                    try InPlaceWriter.refresh(store: store, hooks: hooks, succession: succession, sequence: sequence, timeout: w.lockTimeout)
+                    try InPlaceWriter.refresh(
+                        store: store, timeout: w.lockTimeout,
+                        payload: { snapshot, generation in
+                            let next = try succession.next(
+                                after: PayloadSuccession.inspect(snapshot), sequence: sequence, generation: generation)
+                            hooks.payloadReady()
+                            return next
+                        },
+                        finished: { generation, _, _ in hooks.exit(committed: generation != nil, generation: generation ?? 0) })
                     shared.update { $0.succeeded += 1 }
                 } else {
-                    let splice = w.sabotage == .tornPayload
                     let outcome = try await store.refresh(force: true, timeout: w.lockTimeout) { request in
                         // Under the lock: the current version, to carry its counters. A
                         // read that fails fails this refresh: taking it for "no cache"
@@ -57,24 +76,35 @@ enum RefresherWorker {
                         if case let .defective(why) = current {
                             shared.update {
                                 $0.tornReads += 1
-                                $0.note("under the lock, refresh \(sequence) found: \(why)")
+                                $0.note(.tornReads, "under the lock, refresh \(sequence) found: \(why)")
                             }
                         }
                         let generation = (request.current?.generation ?? 0) + 1
                         var payload = try succession.next(after: current, sequence: sequence, generation: generation)
-                        if splice {
-                            let other = try succession.next(after: current, sequence: sequence + 1_000_000, generation: generation)
-                            payload = Array(payload[..<(payload.count / 2)] + other[(other.count / 2)...])
+                        switch w.sabotage {
+                        case .tornPayload?:
+                            payload = Sabotage.splice(payload, try succession.next(
+                                after: current, sequence: sequence + 1_000_000, generation: generation))
+                        case .lockBypass?:
+                            // Keep "holding" a moment: two bypassing writers are then
+                            // sure to overlap, not merely likely to.
+                            Sabotage.holdTheWindowOpen()
+                        case .freezeHolder?:
+                            // Stop while holding the lock: the stall watch must notice.
+                            raise(SIGSTOP)
+                        default:
+                            break
                         }
                         hooks.payloadReady()
                         return .payload(Data(payload), source: "metacache-stress refresher \(w.worker)")
                     }
                     if case .fetched = outcome {
                         shared.update { $0.succeeded += 1 }
+                        if w.sabotage == .leakTemp && operation == 1 { TempLeak.plant(directory: store.directory, pid: getpid()) }
                     } else {
                         shared.update {
                             $0.unexpectedOutcomes += 1
-                            $0.note("refresh \(sequence) with force ended as \(outcome), not fetched")
+                            $0.note(.writerFailures, "refresh \(sequence) with force ended as \(outcome), not fetched")
                         }
                     }
                 }

@@ -38,11 +38,12 @@ enum UpdaterWorker {
                     if case let .defective(why) = current {
                         shared.update {
                             $0.tornReads += 1
-                            $0.note("under the lock, update \(sequence) found: \(why)")
+                            $0.note(.tornReads, "under the lock, update \(sequence) found: \(why)")
                         }
                     }
                     let payload = try succession.next(
                         after: current, sequence: sequence, generation: (snapshot?.generation ?? 0) + 1, increment: counter)
+                    if w.sabotage == .lockBypass { Sabotage.holdTheWindowOpen() }
                     hooks.payloadReady()
                     return Data(payload)
                 }

@@ -11,10 +11,10 @@ extension WorkerStats {
             succeeded += 1
         case let .torn(why):
             tornReads += 1
-            note("\(read): \(why)")
+            note(.tornReads, "\(read): \(why)")
         case let .regressed(from, to):
             staleReads += 1
-            note("read \(reads): generation went back from \(from) to \(to)")
+            note(.staleReads, "read \(reads): generation went back from \(from) to \(to)")
         }
     }
 }
@@ -30,7 +30,7 @@ extension SharedWorkerStats {
             hooks.failed()
             update {
                 $0.failures += 1
-                $0.note("\(operation): \(error)")
+                $0.note(.writerFailures, "\(operation): \(error)")
             }
         }
     }

@@ -41,8 +41,14 @@ public struct WorkerStats: Codable, Sendable, Equatable {
     /// payload, with that payload's writer and sequence (checked by the
     /// coordinator against the refresh that committed the generation).
     public var observedCommits: [ObservedCommit] = []
-    /// The first few problems, verbatim.
-    public var problems: [String] = []
+    /// The first few problems of each kind, verbatim (so a report quotes an
+    /// example of the very violation it names, never one of another kind).
+    public var problems: [Problem] = []
+
+    public struct Problem: Codable, Sendable, Equatable {
+        public var kind: InvariantKind
+        public var text: String
+    }
 
     public init(role: String, worker: Int, slot: Int, pid: Int32) {
         self.role = role
@@ -51,7 +57,7 @@ public struct WorkerStats: Codable, Sendable, Equatable {
         self.pid = pid
     }
 
-    public mutating func note(_ problem: String) {
-        if problems.count < 5 { problems.append(problem) }
+    public mutating func note(_ kind: InvariantKind, _ problem: String) {
+        if problems.count(where: { $0.kind == kind }) < 3 { problems.append(Problem(kind: kind, text: problem)) }
     }
 }

@@ -8,12 +8,25 @@ import Synchronization
 /// (`lockAcquired`, emitted after the kernel granted it) and `exit` when it
 /// reports the commit finished (`commitSucceeded`/`commitFailed`, emitted before
 /// the guard releases the lock), so every recorded interval lies inside the real
-/// hold. Both are appended synchronously, on the thread doing the work.
+/// hold. Both are appended synchronously, on the thread doing the work. A hold
+/// the library ends without any commit event (an error under the lock before the
+/// commit) is closed by a `released` record when `lockReleased` arrives, so it is
+/// never taken for a writer that vanished holding the lock. Temps the store sweeps
+/// are logged (`swept`), so a leak swept mid-run is still seen.
 final class WriterLogHooks: CacheObserver, Sendable {
     private struct State {
         var operation = 0
         var attempt: UInt64 = 0
         var payloadReady: UInt64 = 0
+        /// Between `enter` and `exit`/`released`.
+        var holding = false
+    }
+
+    /// Called inside the hold, right after `enter` and right before `exit` (or
+    /// `released`): where a sabotage that acts on the held lock hooks in.
+    struct HoldCallbacks: Sendable {
+        var entered: @Sendable (_ lockPath: String) -> Void
+        var leaving: @Sendable () -> Void
     }
 
     private let log: WriterIntervalLog
@@ -22,13 +35,15 @@ final class WriterLogHooks: CacheObserver, Sendable {
     private let slot: Int
     private let role: WriterRole
     private let state = Mutex(State())
+    private let callbacks: HoldCallbacks?
 
-    init(log: WriterIntervalLog, pid: Int32, worker: Int, slot: Int, role: WriterRole) {
+    init(log: WriterIntervalLog, pid: Int32, worker: Int, slot: Int, role: WriterRole, callbacks: HoldCallbacks? = nil) {
         self.log = log
         self.pid = pid
         self.worker = worker
         self.slot = slot
         self.role = role
+        self.callbacks = callbacks
     }
 
     /// Call before asking the library for the lock.
@@ -51,8 +66,12 @@ final class WriterLogHooks: CacheObserver, Sendable {
 
     /// For a writer that commits outside the library's protocol (sabotage).
     func exit(committed: Bool, generation: UInt64) {
+        callbacks?.leaving()
         let now = MonotonicClock.nanoseconds()
-        let s = state.withLock { $0 }
+        let s = state.withLock {
+            $0.holding = false
+            return $0
+        }
         log.append(.exit(
             time: now, pid: pid, worker: worker, slot: slot, role: role, operation: s.operation, committed: committed,
             generation: generation, commitNanoseconds: now - min(now, s.payloadReady)))
@@ -72,11 +91,29 @@ final class WriterLogHooks: CacheObserver, Sendable {
 
     func observe(_ event: CacheEvent) {
         switch event {
-        case .lockAcquired:
+        case let .lockAcquired(lockPath, _, _):
             let now = MonotonicClock.nanoseconds()
-            let s = state.withLock { $0 }
+            let s = state.withLock {
+                $0.holding = true
+                return $0
+            }
             log.append(.enter(
                 time: now, attempt: s.attempt, pid: pid, worker: worker, slot: slot, role: role, operation: s.operation))
+            callbacks?.entered(lockPath)
+        case .lockReleased:
+            let wasHolding = state.withLock { s in
+                let holding = s.holding
+                s.holding = false
+                return holding
+            }
+            if wasHolding {
+                callbacks?.leaving()
+                log.append(.released(time: MonotonicClock.nanoseconds(), pid: pid, worker: worker, slot: slot, role: role))
+            }
+        case let .sweepRemoved(path, _):
+            let name = path.split(separator: "/").last.map(String.init) ?? path
+            let safe = String(name.map { $0.isWhitespace ? "?" : $0 })
+            log.append(.swept(time: MonotonicClock.nanoseconds(), pid: pid, worker: worker, name: safe))
         case let .commitSucceeded(_, generation, _, _, _):
             exit(committed: true, generation: generation)
         case .commitFailed:
