@@ -82,6 +82,15 @@ extension MetacacheIntegration {
         if point.call.isConfig, point.action == .errno("EINTR"), result.termination == .exited(78) {
             return "MetacacheCLI ConfigFile.readIfExists does not retry EINTR from open(2): exit 78 'cannot open config file … EINTR; fix its permissions'"
         }
+        // The lock-file backend's lease check (before the rename) reads the owner
+        // file; an I/O error there is reported as a lost lock ("removed, replaced
+        // or rewritten by another process", 75) instead of naming the errno. Safe
+        // (nothing is committed), but the message blames another process.
+        if case let .errno(name) = point.action, name != "EINTR", point.call.relativePath == "metadata.lock.owner",
+            point.call.family == .open || point.call.family == .read, result.termination == .exited(75)
+        {
+            return "lock-file backend: an \(name) reading the owner file in the lease check is reported as a lost lock (exit 75), not as \(name)"
+        }
         // Killed after creating the owner file and before writing its record: the
         // empty file counts as a live holder for a whole lease (30 s), so status
         // says held and the next refresh times out (75) — though the flock on
