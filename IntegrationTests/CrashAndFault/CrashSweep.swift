@@ -187,7 +187,11 @@ struct CrashSweep: Sendable {
 
     static let attempts = 3
 
-    func strike(_ point: CrashSweepPoint, number: Int, attempt: Int = 1) throws -> Result {
+    /// - Parameter alongside: more strikes for the same run, given the cache
+    ///   directory (a control writer that also leaves a step out).
+    func strike(
+        _ point: CrashSweepPoint, number: Int, attempt: Int = 1, alongside: (String) -> [SyscallStrike.Strike] = { _ in [] }
+    ) throws -> Result {
         let path = scratch.path + "/point-\(number)"
         defer { try? FileManager.default.removeItem(atPath: path) }
         let cli = try Self.freshCopy(of: template, in: path)
@@ -195,7 +199,8 @@ struct CrashSweep: Sendable {
             throw CalibrationError(description: "the template's cache was not copied to \(cli.cacheDirectory)")
         }
         let outcome = try SyscallStrike.run(
-            try cli.refreshCommand(sequence: 2), focus: cli.cacheDirectory, strike: point.strike(in: cli.cacheDirectory),
+            try cli.refreshCommand(sequence: 2), focus: cli.cacheDirectory,
+            strikes: [point.strike(in: cli.cacheDirectory)] + alongside(cli.cacheDirectory),
             environment: Metacache.environment(), work: path + "/trace")
         var violations: [String] = []
         func check(_ condition: Bool, _ message: @autoclosure () -> String) {
@@ -204,7 +209,8 @@ struct CrashSweep: Sendable {
 
         // The strike landed on the call it was aimed at (a storm may end early:
         // a call that is not retried has no more occurrences to interrupt).
-        let landed = outcome.struck.first != nil && (point.action == .errno("EINTR") || !outcome.missed)
+        let landed = outcome.struck.first.map { $0.name == point.call.name } == true
+            && (point.action == .errno("EINTR") || !outcome.missed)
         guard landed else {
             return Result(
                 point: point, termination: outcome.termination, struck: 0, attempts: attempt, landed: false,
@@ -220,16 +226,24 @@ struct CrashSweep: Sendable {
         let isOld = state.cacheFile == oldFile
         let isNew = payload == cli.payload(sequence: 2)
         check(isOld || isNew, "the cache is neither exactly the old file nor the new payload")
-        let pastRename = renameIndex.map { point.index > $0 } ?? false
+        // How far the commit got, from this run's own trace (threads may order
+        // their calls differently from one run to the next).
+        func happened(_ test: (SweptCall) -> Bool) -> Bool {
+            outcome.calls.contains { call in
+                call.focus > 0 && call.succeeded
+                    && test(SweptCall.calls(of: [call], directory: cli.cacheDirectory)[0])
+            }
+        }
+        let renamed = happened { $0.family == .rename && $0.isTemp }
 
         switch point.action {
         case .kill:
             check(outcome.termination == .signaled(SIGKILL), "expected death by SIGKILL, got \(String(describing: outcome.termination))")
-            check(pastRename ? isNew : isOld, "killed \(pastRename ? "after" : "before") the rename: expected the \(pastRename ? "new" : "old") version")
-            let tempExpected = !pastRename && (tempCreateIndex.map { point.index > $0 } ?? false)
+            check(renamed ? isNew : isOld, "killed \(renamed ? "after" : "before") the rename: expected the \(renamed ? "new" : "old") version")
+            let tempExpected = !renamed && happened { $0.family == .open && $0.isTemp && $0.isCreating }
             check(state.temps.count == (tempExpected ? 1 : 0), "temps after the kill: \(state.temps), expected \(tempExpected ? 1 : 0)")
             if tempExpected, let temp = state.temps.first {
-                let written = calls[..<point.index].contains { $0.isTemp && $0.family == .write }
+                let written = happened { $0.family == .write && $0.isTemp }
                 let size = state.tempSize(temp)
                 check(written ? size >= subject.payloadBytes : size == 0,
                       "the orphan holds \(size) bytes; expected \(written ? "the whole file" : "nothing") (killed \(written ? "after" : "before") writing it)")
@@ -246,8 +260,7 @@ struct CrashSweep: Sendable {
                 check(code.map(expected.contains) ?? false,
                       "exit \(String(describing: outcome.termination)), expected 0 or \(expected.sorted()): \(outcome.programStderr)")
                 check(outcome.programStderr.contains(name), "the error does not name \(name): \(outcome.programStderr)")
-                let failedBeforeRename = renameIndex.map { point.index <= $0 } ?? true
-                check(failedBeforeRename ? isOld : isNew, "failed \(failedBeforeRename ? "before" : "after") the rename: expected the \(failedBeforeRename ? "old" : "new") version")
+                check(renamed ? isNew : isOld, "failed \(renamed ? "after" : "before") the rename: expected the \(renamed ? "new" : "old") version")
             }
             check(state.temps.isEmpty, "a refresh that ended by itself left temps: \(state.temps)")
         case .skip:

@@ -85,7 +85,8 @@ struct PowerLossSweep {
         defer { try? FileManager.default.removeItem(atPath: work) }
         let tracer = try ChildProcess(
             SyscallStrike.path,
-            SyscallStrike.arguments(try cli.refreshCommand(sequence: sequence), focus: directory, strike: strike, pause: true, work: work),
+            SyscallStrike.arguments(
+                try cli.refreshCommand(sequence: sequence), focus: directory, strikes: strike.map { [$0] } ?? [], pause: true, work: work),
             environment: Metacache.environment(), stdin: .pipe, stdout: .pipe, stderr: .captured)
 
         var phase = Phase.beforeRename

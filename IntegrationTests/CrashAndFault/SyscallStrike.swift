@@ -82,7 +82,7 @@ enum SyscallStrike {
         /// Every file call, in the global order.
         let calls: [FileSyscall]
         let struck: [FileSyscall]
-        /// The strike asked for more calls than came.
+        /// A strike asked for more calls than came.
         let missed: Bool
         /// The tracer's own stdout and stderr (for failure messages).
         let tracerOutput: String
@@ -96,22 +96,22 @@ enum SyscallStrike {
 
     /// The tracer's command line for `command`, with its files in `work`.
     static func arguments(
-        _ command: [String], focus: String, strike: Strike?, pause: Bool = false, work: String
+        _ command: [String], focus: String, strikes: [Strike], pause: Bool = false, work: String
     ) -> [String] {
         var a = ["--focus", focus, "--log", work + "/calls.log", "--stdout", work + "/stdout", "--stderr", work + "/stderr"]
         if pause { a.append("--pause") }
-        if let strike { a += strike.arguments }
+        for strike in strikes { a += strike.arguments }
         return a + ["--"] + command
     }
 
     /// Runs `command` to completion under the tracer; its files go to `work`.
     static func run(
-        _ command: [String], focus: String, strike: Strike? = nil, environment: [String: String], work: String,
+        _ command: [String], focus: String, strikes: [Strike] = [], environment: [String: String], work: String,
         timeout: Duration = .seconds(60)
     ) throws -> Outcome {
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         let result = try ChildProcess.run(
-            path, arguments(command, focus: focus, strike: strike, work: work), environment: environment, timeout: timeout)
+            path, arguments(command, focus: focus, strikes: strikes, work: work), environment: environment, timeout: timeout)
         return outcome(tracerStdout: result.stdoutText, tracerStderr: result.stderr, work: work)
     }
 
@@ -140,4 +140,11 @@ enum SyscallStrike {
     }
 
     static var isAvailable: Bool { unavailableReason == nil }
+
+    /// Whether the tracer can run here, printing why `what` is skipped if not.
+    static func available(for what: String) -> Bool {
+        guard let reason = unavailableReason else { return true }
+        print("\(what) skipped: \(reason)")
+        return false
+    }
 }

@@ -12,7 +12,7 @@
 // numbered per thread lands on the wrong call or never reaches some calls.
 //
 //   syscall-strike [--focus DIR] [--log FILE] [--pause]
-//                  [--strike NAME --path GLOB --occurrence N|all [--times M] --action ACTION]
+//                  [--strike NAME --path GLOB --occurrence N|all [--times M] --action ACTION]...
 //                  [--stdout FILE] [--stderr FILE] -- PROGRAM [ARG...]
 //
 // A call is a *file* call when its decoder below knows a path or descriptor
@@ -23,12 +23,14 @@
 // every thread stops at every entry until the tracer lets it go, so the order is
 // one total order.
 //
-// The strike hits the Nth in-focus call named NAME (`rename` matches rename,
+// A strike hits the Nth in-focus call named NAME (`rename` matches rename,
 // renameat and renameat2; `open` matches open and openat; `stat` the stat family)
 // one of whose paths matches GLOB (fnmatch), counted in that global order, and
 // the M-1 such calls after it with --times M (an EINTR storm: the retries of an
 // interrupted call are such calls), or every such call with `all`. ACTION: kill |
 // skip | an errno name (ENOSPC, EIO, EINTR, EXDEV, EACCES, EROFS, EPERM, ...).
+// Up to four strikes; each --strike starts one. Each counts the calls it
+// matches; when several would act on one call, the first given acts.
 //
 // Output: --log gets one tab-separated line per file call at its exit:
 //   seq focus tid name path1 path2 detail result
@@ -380,17 +382,23 @@ static int under_focus(const char *path) {
 
 // MARK: the strike
 
-static const char *strike_name, *strike_glob = "*";
-static long strike_occurrence = 1;  // the first matching call struck
-static long strike_times = 1;       // how many consecutive matching calls; 0: all
-static const char *strike_action;
-static long strike_seen;
-static long strike_fired;           // calls struck so far
+struct strike {
+    const char *name, *glob;
+    long occurrence;  // the first matching call struck
+    long times;       // how many consecutive matching calls; 0: all
+    const char *action;
+    long seen;        // matching calls so far
+    long fired;       // calls struck so far
+};
 
-static int strike_matches(const struct thread *t) {
-    if (!strike_name || !t->in_focus || !name_matches(strike_name, t->decoder->name)) return 0;
+#define MAX_STRIKES 4
+static struct strike strikes[MAX_STRIKES];
+static int strike_count;
+
+static int strike_matches(const struct strike *s, const struct thread *t) {
+    if (!t->in_focus || !name_matches(s->name, t->decoder->name)) return 0;
     for (int i = 0; i < 2; i++)
-        if (t->path[i][0] && fnmatch(strike_glob, t->path[i], 0) == 0) return 1;
+        if (t->path[i][0] && fnmatch(s->glob, t->path[i], 0) == 0) return 1;
     return 0;
 }
 
@@ -453,10 +461,16 @@ static void on_entry(struct thread *t, const struct __ptrace_syscall_info *info)
     t->in_focus = under_focus(t->path[0]) || under_focus(t->path[1]);
     t->focus = t->in_focus ? ++next_focus : 0;
 
-    if (strike_matches(t)) {
-        strike_seen++;
-        if (strike_seen >= strike_occurrence && (strike_times == 0 || strike_seen < strike_occurrence + strike_times)) {
-            strike_fired++;
+    // Every strike counts the calls it matches; the first whose turn it is acts.
+    int acted = 0;
+    for (int k = 0; k < strike_count; k++) {
+        struct strike *s = &strikes[k];
+        if (!strike_matches(s, t)) continue;
+        s->seen++;
+        if (!acted && s->seen >= s->occurrence && (s->times == 0 || s->seen < s->occurrence + s->times)) {
+            acted = 1;
+            s->fired++;
+            const char *strike_action = s->action;
             printf("STRUCK\t");
             describe(stdout, t, "-");
             printf("\t%s\n", strike_action);
@@ -524,22 +538,32 @@ int main(int argc, char **argv) {
         const char *v = argv[++i];
         if (strcmp(a, "--focus") == 0) focus_dir = v;
         else if (strcmp(a, "--log") == 0) log_path = v;
-        else if (strcmp(a, "--strike") == 0) strike_name = v;
-        else if (strcmp(a, "--path") == 0) strike_glob = v;
+        else if (strcmp(a, "--strike") == 0) {
+            // Each --strike starts a strike; the options after it describe it.
+            if (strike_count == MAX_STRIKES) usage();
+            strikes[strike_count++] = (struct strike){.name = v, .glob = "*", .occurrence = 1, .times = 1};
+        } else if (strike_count == 0 && (strcmp(a, "--path") == 0 || strcmp(a, "--occurrence") == 0 ||
+                                          strcmp(a, "--times") == 0 || strcmp(a, "--action") == 0)) {
+            usage();
+        } else if (strcmp(a, "--path") == 0) strikes[strike_count - 1].glob = v;
         else if (strcmp(a, "--occurrence") == 0) {
-            if (strcmp(v, "all") == 0) strike_occurrence = 1, strike_times = 0;
-            else strike_occurrence = strtol(v, NULL, 10);
-        } else if (strcmp(a, "--times") == 0) strike_times = strtol(v, NULL, 10);
-        else if (strcmp(a, "--action") == 0) strike_action = v;
+            struct strike *s = &strikes[strike_count - 1];
+            if (strcmp(v, "all") == 0) s->occurrence = 1, s->times = 0;
+            else s->occurrence = strtol(v, NULL, 10);
+        } else if (strcmp(a, "--times") == 0) strikes[strike_count - 1].times = strtol(v, NULL, 10);
+        else if (strcmp(a, "--action") == 0) strikes[strike_count - 1].action = v;
         else if (strcmp(a, "--stdout") == 0) stdout_path = v;
         else if (strcmp(a, "--stderr") == 0) stderr_path = v;
         else usage();
     }
     if (i >= argc) usage();
-    if (strike_name && (!strike_action || strike_occurrence < 1 || strike_times < 0)) usage();
-    if (strike_action && strcmp(strike_action, "kill") != 0 && strcmp(strike_action, "skip") != 0 && !errno_value(strike_action)) {
-        fprintf(stderr, "syscall-strike: unknown action '%s'\n", strike_action);
-        return 64;
+    for (int k = 0; k < strike_count; k++) {
+        const struct strike *s = &strikes[k];
+        if (!s->action || s->occurrence < 1 || s->times < 0) usage();
+        if (strcmp(s->action, "kill") != 0 && strcmp(s->action, "skip") != 0 && !errno_value(s->action)) {
+            fprintf(stderr, "syscall-strike: unknown action '%s'\n", s->action);
+            return 64;
+        }
     }
     if (focus_dir) {
         // The focus as /proc names it: descriptors resolve to real paths.
@@ -637,8 +661,11 @@ int main(int argc, char **argv) {
         ptrace(PTRACE_SYSCALL, tid, NULL, (void *)(long)inject);
     }
 
-    if (strike_name && strike_fired < strike_times)
-        printf("MISSED\t%s\t%s\t%ld\t%ld of %ld struck\n", strike_name, strike_glob, strike_occurrence, strike_fired, strike_times);
+    for (int k = 0; k < strike_count; k++) {
+        const struct strike *s = &strikes[k];
+        if (s->fired < s->times || (s->times == 0 && s->fired == 0))
+            printf("MISSED\t%s\t%s\t%ld\t%ld of %ld struck\n", s->name, s->glob, s->occurrence, s->fired, s->times);
+    }
     if (!child_done) { printf("END\tunknown\t0\n"); return 70; }
     if (WIFEXITED(child_status)) {
         printf("END\texit\t%d\n", WEXITSTATUS(child_status));
