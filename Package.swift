@@ -84,6 +84,14 @@ let package = Package(
             dependencies: ["MetadataCache"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        // Test-only ptrace tracer for IntegrationTests/CrashAndFault: numbers the file
+        // system calls of all threads of a process in one global order and strikes
+        // one (SIGKILL, an errno, or skipping it), or pauses after each. Not a
+        // product: no host builds it.
+        .executableTarget(
+            name: "syscall-strike",
+            path: "Tests/SyscallStrike"
+        ),
         // Side-by-side benchmark worker (Benchmarks/run, docs/benchmarks.md): the
         // library in-process. Built with everything else so it keeps compiling; not
         // run by `swift test` or CI.

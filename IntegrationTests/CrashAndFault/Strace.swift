@@ -2,11 +2,9 @@ import Foundation
 import Testing
 import TestSupport
 
-/// `strace` as a fault injector for real, unmodified processes:
-/// `-e inject=SYSCALL:signal=SIGKILL:when=N` kills the process as it enters its
-/// Nth such call (so the call is never performed), `error=ERRNO` makes the call
-/// fail without being performed. The kernel-level counterpart of the library's
-/// own fault injector: nothing in the process under test knows.
+/// Whether `strace` can trace here (SignalDuringCommitTests freezes a refresh with
+/// its `delay_enter`). The crash sweeps do not use strace: its `when=N` counts
+/// per thread (see `SyscallStrike`).
 enum Strace {
     static let path: String? = ["/usr/bin/strace", "/bin/strace", "/usr/local/bin/strace"]
         .first { FileManager.default.isExecutableFile(atPath: $0) }
@@ -26,24 +24,4 @@ enum Strace {
 
     static var isAvailable: Bool { unavailableReason == nil }
     static var skipReason: Comment { Comment(rawValue: "skipped: \(unavailableReason ?? "")") }
-
-    /// The command prefix that traces a child (following its threads) with one
-    /// injection, writing the trace to `output`. The traced program runs under
-    /// `timeout -s KILL`: an injection that lands on the wrong call can leave a
-    /// process waiting forever (see `StraceStrike`), and killing strace would
-    /// orphan it rather than end it.
-    static func injecting(_ injection: String, output: String) -> [String] {
-        [path ?? "strace", "-f", "-o", output, "-e", "inject=\(injection)"] + watchdog
-    }
-
-    /// The command prefix that only records the commit-related calls (the same
-    /// watchdog, so the calibrated process tree is the one struck later).
-    static func recording(output: String) -> [String] {
-        [path ?? "strace", "-f", "-o", output, "-e", "trace=write,writev,pwrite64,fsync,rename,renameat,renameat2"] + watchdog
-    }
-
-    static let watchdogSeconds = 20
-    private static var watchdog: [String] {
-        FileManager.default.isExecutableFile(atPath: "/usr/bin/timeout") ? ["/usr/bin/timeout", "-s", "KILL", String(watchdogSeconds)] : []
-    }
 }
