@@ -7,8 +7,8 @@ import Synchronization
 ///
 /// Guarantee: calling `report` as often as you like (on every chunk received)
 /// costs a clock read and an atomic; the observer receives the first report at
-/// once and then at most one every `minimumInterval` (200 ms), plus the report
-/// that says the download is complete (`received >= expected`). `elapsed` in the
+/// once and then at most one every `minimumInterval` (200 ms), plus the first
+/// report that says the download is complete (`received >= expected`). `elapsed` in the
 /// event is measured from the start of the fetch (the `fetchStarted` event).
 public struct FetchProgressReporter: Sendable {
     /// The least time between two `fetchProgress` events of one fetch.
@@ -19,9 +19,11 @@ public struct FetchProgressReporter: Sendable {
     private let started: ContinuousClock.Instant
     private let lastSent: Throttle
 
-    /// Nanoseconds since `started` of the last event sent, or -1 before the first.
+    /// Nanoseconds since `started` of the last event sent, or -1 before the first;
+    /// whether the report completing the download was sent.
     private final class Throttle: Sendable {
         let nanoseconds = Atomic<Int64>(-1)
+        let completeSent = Atomic<Bool>(false)
     }
 
     init(observer: (any CacheObserver)?, path: String, started: ContinuousClock.Instant) {
@@ -40,9 +42,11 @@ public struct FetchProgressReporter: Sendable {
         guard let observer else { return }
         let elapsed = ContinuousClock.now - started
         let now = Self.nanoseconds(elapsed)
+        // The first report that completes the download skips the throttle, once.
         let complete = expected.map { received >= $0 } ?? false
+        let bypass = complete && !lastSent.completeSent.exchange(true, ordering: .relaxed)
         let last = lastSent.nanoseconds.load(ordering: .relaxed)
-        if !complete, last >= 0, now - last < Self.nanoseconds(Self.minimumInterval) { return }
+        if !bypass, last >= 0, now - last < Self.nanoseconds(Self.minimumInterval) { return }
         // One event per interval even when several threads report at once.
         guard lastSent.nanoseconds.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged else { return }
         observer.observe(.fetchProgress(path: path, received: received, expected: expected, elapsed: elapsed))
