@@ -195,15 +195,17 @@ public struct HTTPFetchClient: Sendable {
         switch note.note {
         case "response":
             let status = note.status.map { "\($0) \(HTTPStatusText.reason($0))" } ?? "a response"
-            let size: String
-            if let encoding = note.contentEncoding {
-                size = "Content-Encoding \(encoding), decompressed as it arrives (size known at the end)"
-            } else if let expected = note.expectedBytes {
-                size = "\(ByteCountText.format(expected)) announced (Content-Length: \(expected))"
-            } else {
-                size = "size not announced"
+            var size = ""
+            if let code = note.status, (200..<300).contains(code) {
+                if let encoding = note.contentEncoding {
+                    size = "; Content-Encoding \(encoding), decompressed as it arrives (size known at the end)"
+                } else if let expected = note.expectedBytes {
+                    size = "; \(ByteCountText.format(expected)) announced (Content-Length: \(expected))"
+                } else {
+                    size = "; size not announced"
+                }
             }
-            log("HTTP response: \(status) from \(note.url ?? "the server"); \(size)")
+            log("HTTP response: \(status) from \(note.url ?? "the server")\(size)")
             return note.expectedBytes
         case "redirect":
             let status = note.status.map { "\($0) \(HTTPStatusText.reason($0))" } ?? "a redirect"
