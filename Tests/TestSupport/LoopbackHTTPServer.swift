@@ -102,37 +102,30 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         guard fd >= 0 else { throw ChildProcess.Failure(description: "socket: \(String(cString: strerror(errno)))") }
         var yes: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-        var port: UInt16 = 0
-        var bound: Int32
+        // Binds `socketAddress` (a sockaddr_in or sockaddr_in6) and reads back the
+        // port the kernel chose (the `port` field sits at the same offset in both).
+        func bindLoopback<Address>(_ socketAddress: inout Address) -> (bound: Int32, port: UInt16) {
+            let size = socklen_t(MemoryLayout<Address>.size)
+            let bound = withUnsafePointer(to: &socketAddress) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, size) } }
+            var length = size
+            _ = withUnsafeMutablePointer(to: &socketAddress) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+            }
+            let port = withUnsafeBytes(of: &socketAddress) { $0.load(fromByteOffset: 2, as: UInt16.self) }
+            return (bound, UInt16(bigEndian: port))
+        }
+        let (bound, port): (Int32, UInt16)
         switch address {
         case .ipv4Loopback:
             var inet = sockaddr_in()
             inet.sin_family = sa_family_t(AF_INET)
             inet.sin_addr.s_addr = inet_addr("127.0.0.1")
-            bound = withUnsafePointer(to: &inet) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            if bound == 0 {
-                var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-                _ = withUnsafeMutablePointer(to: &inet) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-                }
-                port = UInt16(bigEndian: inet.sin_port)
-            }
+            (bound, port) = bindLoopback(&inet)
         case .ipv6Loopback:
             var inet6 = sockaddr_in6()
             inet6.sin6_family = sa_family_t(AF_INET6)
             inet6.sin6_addr = in6addr_loopback
-            bound = withUnsafePointer(to: &inet6) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
-            }
-            if bound == 0 {
-                var length = socklen_t(MemoryLayout<sockaddr_in6>.size)
-                _ = withUnsafeMutablePointer(to: &inet6) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-                }
-                port = UInt16(bigEndian: inet6.sin6_port)
-            }
+            (bound, port) = bindLoopback(&inet6)
         }
         guard bound == 0, Glibc.listen(fd, 64) == 0 else {
             let reason = String(cString: strerror(errno))
