@@ -50,6 +50,38 @@ extension MetacacheIntegration {
         #expect(second.stderr.contains("HTTP response: 304 Not Modified from \(url)"), "the log names the URL as given: \(second.stderr)")
     }
 
+    /// Redirects on an IPv6 server, relative and absolute, stay on its address.
+    @Test(.enabled(if: ipv6Unavailable == nil, "\(ipv6Unavailable ?? "")"))
+    func redirectsOnAnIPv6ServerAreFollowed() throws {
+        let payload = sampleCatalogue(entries: 4)
+        let box = LockedPort()
+        let server = try LoopbackHTTPServer(address: .ipv6Loopback) { request in
+            switch request.path {
+            case "/relative": .respond(status: 302, headers: [("Location", "/absolute")])
+            case "/absolute": .respond(status: 301, headers: [("Location", "http://[::1]:\(box.port)/final")])
+            default: .respond(status: 200, body: payload)
+            }
+        }
+        box.port = server.port
+        let dir = TemporaryDirectory("ipv6-redirect")
+        let result = try Metacache.run(["cache", "refresh", "--verbose", "--dir", dir.file("c"), "--source", server.url("/relative")])
+        #expect(result.exitCode == 0, "\(result.summary)")
+        #expect(try Metacache.run(["cache", "read", "--dir", dir.file("c")]).stdout == payload)
+        #expect(server.requests.map(\.path) == ["/relative", "/absolute", "/final"])
+        #expect(server.requests.allSatisfy { $0.headers["host"] == "[::1]:\(server.port)" }, "\(server.requests.map(\.headers))")
+        #expect(result.stderr.contains("HTTP redirect: 301 Moved Permanently to http://[::1]:\(server.port)/final"), "\(result.stderr)")
+    }
+
+    /// The server's port, known only after it started, for its own handler.
+    final class LockedPort: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value: UInt16 = 0
+        var port: UInt16 {
+            get { lock.withLock { value } }
+            set { lock.withLock { value = newValue } }
+        }
+    }
+
     @Test(.enabled(if: ipv6Unavailable == nil, "\(ipv6Unavailable ?? "")"))
     func aRefusedIPv6ConnectionSaysSo() throws {
         let server = try LoopbackHTTPServer(address: .ipv6Loopback) { _ in .hangUp }
