@@ -673,9 +673,11 @@ class Run:
                                 cfg.payloads[(MIB, "a")]], check=True, capture_output=True)
                 server.count = 0
                 t0 = time.monotonic()
+                # The result line ("Coalesced: ...") is on stdout, the wait on stderr.
                 procs = [subprocess.Popen([cfg.metacache_bin, "cache", "refresh", "--dir", d, "--source", url],
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(16)]
-                results = [(p.wait(), p.stderr.read().decode(errors="replace")) for p in procs]
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(16)]
+                results = [(p.returncode, (out + err).decode(errors="replace"))
+                           for p, (out, err) in ((p, p.communicate()) for p in procs)]
                 wall = time.monotonic() - t0
                 out["trials"].append({
                     "fetches": server.count, "wall_s": wall,

@@ -4,8 +4,54 @@ import TestSupport
 
 extension MetacacheIntegration {
 /// The other commands' output, from real processes: `read --meta`, `status`
-/// (text and the exact JSON fields), `sweep`, `--events`, and the sample catalogue.
+/// (text and the exact JSON fields), `sweep`, `--events`, and the sample catalogue;
+/// and the one rule for streams: results on stdout, diagnostics on stderr.
 @Suite struct CommandOutputTests {
+    /// Every command: a success writes its result to stdout and nothing to
+    /// stderr; a failure writes nothing to stdout and its message to stderr;
+    /// `--verbose` adds only to stderr. (`refresh` wrote its result to stderr.)
+    @Test func resultsGoToStdoutAndDiagnosticsToStderr() throws {
+        let cache = try PopulatedCache()
+        let dir = ["--dir", cache.cacheDir]
+        let good = cache.directory.file("good.json")
+        let successes: [([String], String)] = [
+            (["cache", "refresh", "--source", good] + dir, "Refreshed 'metadata': generation "),
+            (["cache", "refresh", "--source", good, "--if-older-than", "1h"] + dir, "Skipped: cache is fresh (age "),
+            (["cache", "read", "--meta"] + dir, "{\"path\":"),
+            (["cache", "status"] + dir, "Cache 'metadata' at "),
+            (["cache", "status", "--json"] + dir, "{\"path\":"),
+            (["cache", "verify"] + dir, "OK: \(cache.cacheFile) verifies"),
+            (["cache", "sweep"] + dir, "Nothing to sweep in "),
+            (["--version"], "metacache "),
+            (["cache", "refresh", "--help"], "Usage: metacache cache refresh"),
+        ]
+        for (arguments, result) in successes {
+            let plain = try Metacache.run(arguments)
+            #expect(plain.exitCode == 0, "\(arguments): \(plain.summary)")
+            #expect(plain.stdoutText.hasPrefix(result), "\(arguments): \(plain.summary)")
+            #expect(plain.stderr.isEmpty, "\(arguments) wrote to stderr: \(plain.stderr)")
+            guard arguments.first == "cache", !arguments.contains("--help") else { continue }
+            let verbose = try Metacache.run(arguments + ["--verbose"])
+            #expect(verbose.stdoutText.hasPrefix(result) && !verbose.stdoutText.contains("debug:"), "\(arguments): \(verbose.summary)")
+        }
+        #expect(try Metacache.run(["cache", "read"] + dir).stdout == cache.payload, "the payload, exactly")
+
+        try Data("{".utf8).write(to: URL(fileURLWithPath: cache.directory.file("bad.json")))
+        let failures: [[String]] = [
+            ["cache", "refresh", "--source", cache.directory.file("bad.json")] + dir,
+            ["cache", "refresh", "--source", cache.directory.file("absent.json")] + dir,
+            ["cache", "read", "--dir", cache.directory.file("none")],
+            ["cache", "verify", "--dir", cache.directory.file("none")],
+            ["cache", "status", "--colour"],
+        ]
+        for arguments in failures {
+            let failed = try Metacache.run(arguments)
+            #expect(failed.exitCode != 0, "\(arguments)")
+            #expect(failed.stdout.isEmpty, "\(arguments) wrote to stdout: \(failed.stdoutText)")
+            #expect(failed.stderr.hasPrefix("metacache: "), "\(arguments): \(failed.summary)")
+        }
+    }
+
     @Test func statusJSONHasExactlyTheDocumentedFields() throws {
         let cache = try PopulatedCache()
         let result = try Metacache.run(["cache", "status", "--json", "--dir", cache.cacheDir])

@@ -40,7 +40,7 @@ extension MetacacheIntegration {
 
         let first = try Metacache.run(["cache", "refresh", "--dir", cacheDir, "--source", url])
         #expect(first.exitCode == 0, "\(first.summary)")
-        #expect(first.stderr.hasPrefix("Refreshed 'metadata': generation 1, "), "\(first.stderr)")
+        #expect(first.stdoutText.hasPrefix("Refreshed 'metadata': generation 1, "), "\(first.summary)")
         #expect(try Metacache.run(["cache", "read", "--dir", cacheDir]).stdout == payload)
         let afterFirst = try meta(cacheDir)
         #expect(afterFirst["etag"] as? String == "\"v1-abc\"")
@@ -49,7 +49,7 @@ extension MetacacheIntegration {
 
         let second = try Metacache.run(["cache", "refresh", "--dir", cacheDir, "--source", url])
         #expect(second.exitCode == 0, "\(second.summary)")
-        #expect(second.stderr.hasPrefix("Revalidated 'metadata': not modified (HTTP 304); generation 1 kept, fetchedAt renewed"), "\(second.stderr)")
+        #expect(second.stdoutText.hasPrefix("Revalidated 'metadata': not modified (HTTP 304); generation 1 kept, fetchedAt renewed"), "\(second.summary)")
         #expect(server.requests.count == 2)
         #expect(server.requests.last?.headers["if-none-match"] == "\"v1-abc\"")
         let afterSecond = try meta(cacheDir)
@@ -62,13 +62,13 @@ extension MetacacheIntegration {
 
         let forced = try Metacache.run(["cache", "refresh", "--force", "--dir", cacheDir, "--source", url])
         #expect(forced.exitCode == 0)
-        #expect(forced.stderr.hasPrefix("Revalidated"), "--force still sends the validators: \(forced.stderr)")
+        #expect(forced.stdoutText.hasPrefix("Revalidated"), "--force still sends the validators: \(forced.summary)")
         #expect(server.requests.last?.headers["if-none-match"] == "\"v1-abc\"")
 
         let fresh = try Metacache.run(["cache", "refresh", "--if-older-than", "1h", "--dir", cacheDir, "--source", url])
         #expect(fresh.exitCode == 0)
-        #expect(fresh.stderr.hasPrefix("Skipped: cache is fresh (age "), "\(fresh.stderr)")
-        #expect(fresh.stderr.contains(" < 1h)"))
+        #expect(fresh.stdoutText.hasPrefix("Skipped: cache is fresh (age "), "\(fresh.summary)")
+        #expect(fresh.stdoutText.contains(" < 1h)"))
         #expect(server.requests.count == 3, "a fresh cache is not fetched")
     }
 
@@ -82,7 +82,7 @@ extension MetacacheIntegration {
         #expect(try Metacache.run(["cache", "refresh", "--dir", dir.file("c"), "--source", url]).exitCode == 0)
         let result = try Metacache.run(["cache", "refresh", "--dir", dir.file("c"), "--source", url, "--max-bytes", "1000"])
         #expect(result.exitCode == 0, "\(result.summary)")
-        #expect(result.stderr.hasPrefix("Revalidated 'metadata': not modified (HTTP 304)"), "\(result.stderr)")
+        #expect(result.stdoutText.hasPrefix("Revalidated 'metadata': not modified (HTTP 304)"), "\(result.summary)")
         #expect(server.requests.last?.headers["if-none-match"] == "\"v1-abc\"")
         #expect(try Metacache.run(["cache", "read", "--dir", dir.file("c")]).stdout == payload, "the 2 KiB payload is kept")
     }

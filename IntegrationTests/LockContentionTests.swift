@@ -27,7 +27,7 @@ extension MetacacheIntegration {
         #expect(lines.first?.hasSuffix("(timeout: 1s; Ctrl-C to cancel)") == true, "\(lines)")
         let last = try #require(lines.last)
         #expect(last.hasPrefix("Could not acquire lock after 1"), "\(last)")
-        #expect(last.contains("retry with --lock-timeout or see 'metacache cache status'"))
+        #expect(last.contains("retry with --lock-timeout or see '\(Metacache.path) cache status --dir \(cache.cacheDir)'"), "\(last)")
         #expect(last.contains("held by pid \(holder.pid)"), "the final message names the holder: \(last)")
         #expect(elapsed >= .milliseconds(900) && elapsed < .seconds(20), "waited \(elapsed) for a 1 s timeout")
         #expect(cache.cacheBytes() == before, "the timed-out refresh must not write")
@@ -61,9 +61,10 @@ extension MetacacheIntegration {
         #expect(try holder.release(payload) == .exited(0))
         let acquired = try waiter.readErrorLine(until: { !$0.hasPrefix("Waiting") })
         #expect(acquired.hasPrefix("Lock acquired after ") && acquired.hasSuffix("; continuing refresh"), "\(acquired)")
-        let result = try #require(try waiter.readErrorLine())
-        #expect(result == "Coalesced: pid \(holder.pid) committed generation 2 while we waited", "\(result)")
         #expect(try waiter.wait() == .exited(0))
+        // The result on stdout; the wait, a diagnostic, on stderr.
+        let result = waiter.standardOutputText
+        #expect(result == "Coalesced: pid \(holder.pid) committed generation 2 while we waited\n", "\(result)")
         let read = try Metacache.run(["cache", "read", "--dir", cache.cacheDir])
         #expect(read.stdout == payload, "the holder's payload stands; the coalesced refresh did not fetch")
     }
@@ -82,9 +83,9 @@ extension MetacacheIntegration {
         #expect(try holder.release(sampleCatalogue(entries: 7, seed: 3)) == .exited(0))
         let acquired = try waiter.readErrorLine(until: { !$0.hasPrefix("Waiting") })
         #expect(acquired.hasPrefix("Lock acquired after "), "\(acquired)")
-        let result = try #require(try waiter.readErrorLine())
-        #expect(result.hasPrefix("Refreshed 'metadata': generation 3, "), "generation 2 was the holder's: \(result)")
         #expect(try waiter.wait() == .exited(0))
+        let result = waiter.standardOutputText
+        #expect(result.hasPrefix("Refreshed 'metadata': generation 3, "), "generation 2 was the holder's: \(result)")
         let read = try Metacache.run(["cache", "read", "--dir", cache.cacheDir])
         #expect(read.stdout == other, "the cache holds other.json's bytes")
         let meta = try Metacache.run(["cache", "read", "--meta", "--dir", cache.cacheDir])
@@ -103,9 +104,9 @@ extension MetacacheIntegration {
         let first = try #require(try waiter.readErrorLine(timeout: .seconds(30)))
         #expect(first.hasPrefix("Waiting for lock on cache"), "\(first)")
         #expect(try holder.release() == .exited(0))
-        let result = try waiter.readErrorLine(until: { !$0.hasPrefix("Waiting") && !$0.hasPrefix("Lock acquired") })
-        #expect(result.hasPrefix("Refreshed 'metadata': generation 3, "), "\(result)")
         #expect(try waiter.wait() == .exited(0))
+        let result = waiter.standardOutputText
+        #expect(result.hasPrefix("Refreshed 'metadata': generation 3, "), "\(result)")
         #expect(try Metacache.run(["cache", "read", "--dir", cache.cacheDir]).stdout == piped)
     }
 
@@ -144,7 +145,7 @@ extension MetacacheIntegration {
         let terminal = try PseudoTerminal(columns: 300)
         let waiter = try Metacache.start(
             ["cache", "refresh", "--dir", cache.cacheDir, "--source", holder.fifo.path, "--lock-timeout", "infinite"],
-            stderr: .descriptor(terminal.secondary))
+            stdout: .descriptor(terminal.secondary), stderr: .descriptor(terminal.secondary))
         let rewrite = "\r\u{1B}[K"
         func drawn() -> Int { terminal.outputText.components(separatedBy: rewrite + "Waiting for lock").count - 1 }
         // The start line, then six rewrites; each arrival is timed as it is read.
@@ -209,7 +210,7 @@ extension MetacacheIntegration {
         let terminal = try PseudoTerminal(columns: 120)
         let waiter = try Metacache.start(
             ["cache", "refresh", "--verbose", "--dir", cache.cacheDir, "--source", holder.fifo.path, "--lock-timeout", "infinite"],
-            stderr: .descriptor(terminal.secondary))
+            stdout: .descriptor(terminal.secondary), stderr: .descriptor(terminal.secondary))
         let rewrite = "\r\u{1B}[K"
         try terminal.read(until: { $0.contains("debug: lock busy:") && $0.components(separatedBy: rewrite + "Waiting for lock").count >= 3 })
         #expect(try holder.release() == .exited(0))
@@ -244,6 +245,7 @@ extension MetacacheIntegration {
             ["cache", "refresh", "-q", "--dir", cache.cacheDir, "--source", cache.directory.file("good.json")])
         #expect(quietSuccess.exitCode == 0)
         #expect(quietSuccess.stderr.isEmpty, "\(quietSuccess.stderr)")
+        #expect(quietSuccess.stdout.isEmpty, "\(quietSuccess.stdoutText)")
     }
 }
 }

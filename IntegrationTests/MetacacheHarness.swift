@@ -20,6 +20,10 @@ enum Metacache {
     static func environment(_ changes: [String: String?] = [:]) -> [String: String] {
         var base: [String: String?] = [
             "METACACHE_DIR": nil, "METACACHE_LOCK_TIMEOUT": nil, "XDG_CACHE_HOME": nil,
+            // libcurl in metacache-fetch reads these: a developer's proxy must not
+            // receive the tests' loopback requests (loopback is not exempt).
+            "http_proxy": nil, "HTTP_PROXY": nil, "https_proxy": nil, "HTTPS_PROXY": nil, "all_proxy": nil, "ALL_PROXY": nil,
+            "no_proxy": nil, "NO_PROXY": nil,
         ]
         for (key, value) in changes { base[key] = value }
         return ChildProcess.environment(adding: base)
@@ -88,7 +92,7 @@ final class PopulatedCache {
 
 extension ChildProcess.Result {
     /// For failure messages.
-    var summary: String { "\(termination); stderr: \(stderr)" }
+    var summary: String { "\(termination); stdout: \(stdoutText.prefix(500)); stderr: \(stderr)" }
 }
 
 /// File contents that compare by value and print as a size and a hash.

@@ -68,7 +68,7 @@ extension MetacacheIntegration {
         ([], ["METACACHE_LOCK_TIMEOUT": "10000000000"], nil,
          "invalid lock timeout \"10000000000\" from environment variable METACACHE_LOCK_TIMEOUT: at most 1000000000 s"),
         ([], [:], "{\"lockTimeout\": 1e12}", "invalid lock timeout \"1000000000000\" from key lockTimeout in "),
-        (["--fetch-timeout", "1e10"], [:], nil, "invalid --fetch-timeout '1e10': expected a positive number of seconds, at most 1000000000 s"),
+        (["--fetch-timeout", "1e10"], [:], nil, "invalid --fetch-timeout '1e10': expected a positive number of seconds (2.5, 60), at most 1000000000 s (about 31 years), or 'infinite'"),
     ] as [([String], [String: String?], String?, String)])
     func hugeTimeoutsExit64NamingTheirOrigin(arguments: [String], environment: [String: String?], config: String?, message: String) throws {
         let cache = try PopulatedCache()

@@ -55,7 +55,7 @@ struct SignalDuringCommitTests {
         #expect(traced.contains("(DELAYED)"), "the freeze landed on \(point)")
         #expect(termination == .exited(130), "\(termination); stderr: \(stderr)")
         let name = signal == SIGINT ? "SIGINT" : "SIGTERM"
-        #expect(stderr.contains("Refreshed 'metadata': generation 2, "), "the commit completed: \(stderr)")
+        #expect(strace.standardOutputText.contains("Refreshed 'metadata': generation 2, "), "the commit completed: \(strace.standardOutputText) \(stderr)")
         #expect(stderr.contains("Interrupted (\(name)) after the refresh had finished; the cache is complete and consistent"), "\(stderr)")
 
         #expect(try Metacache.run(["cache", "verify", "--dir", cache.cacheDir]).exitCode == 0, "the cache verifies")

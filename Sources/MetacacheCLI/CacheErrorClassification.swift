@@ -73,11 +73,24 @@ public enum CacheErrorClassification {
         }
     }
 
+    /// The message for a corrupt cache, with the two commands that fix it,
+    /// located on the same cache (`HintCommands`).
+    public static func corruptCacheMessage(
+        path: String, problem: CacheCorruption, hints: HintCommands, refreshSource: HintCommands.Source
+    ) -> String {
+        "the cache file \(path) is corrupt: \(problem). Move it aside with '\(hints.verifyRepair)', "
+            + "then rebuild it with '\(hints.refresh(refreshSource))'"
+    }
+
     /// - Parameters:
     ///   - source: the payload's source, named in payload errors.
     ///   - feedback: the wording of lock-wait end lines.
+    ///   - hints: the commands to suggest; the CLI's own remedies (a corrupt
+    ///     cache, locking unsupported) replace the library's wording when given.
+    ///   - refreshSource: the source a suggested refresh uses.
     public static func failure(
-        for error: MetadataCacheError, source: String? = nil, feedback: WaitFeedbackText? = nil, now: Date = Date()
+        for error: MetadataCacheError, source: String? = nil, feedback: WaitFeedbackText? = nil,
+        hints: HintCommands? = nil, refreshSource: HintCommands.Source = .unknown, now: Date = Date()
     ) -> CommandFailure {
         let code = exitCode(for: error)
         let unchanged = "nothing was written; the previous cache is unchanged"
@@ -100,6 +113,12 @@ public enum CacheErrorClassification {
             return CommandFailure(code, error.description, showsUsageHint: true)
         case let .unsafeDirectory(path, problem):
             return CommandFailure(code, unsafeDirectoryMessage(path: path, problem: problem))
+        case let .corruptCache(path, problem) where hints != nil:
+            return CommandFailure(code, corruptCacheMessage(path: path, problem: problem, hints: hints!, refreshSource: refreshSource))
+        case let .lockingUnsupported(lockPath, errno) where hints != nil:
+            return CommandFailure(
+                code, "the filesystem holding \(lockPath) does not support advisory locks (flock: \(errno)); "
+                    + "use --lock-backend auto (or lockfile), which works there")
         default:
             return CommandFailure(code, error.description)
         }

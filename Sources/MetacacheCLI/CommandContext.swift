@@ -11,16 +11,20 @@ public struct CommandContext: Sendable {
     /// Path of the running executable, for finding `metacache-fetch` (nil: ask
     /// the operating system).
     public var executablePath: String?
+    /// The program as the user invoked it (`argv[0]`), so that the commands hints
+    /// suggest run the same `metacache` when pasted.
+    public var programName: String
 
     public init(
         environment: EnvironmentVariables, standardOutput: any OutputChannel, standardError: any OutputChannel,
-        interrupts: InterruptSignals? = nil, executablePath: String? = nil
+        interrupts: InterruptSignals? = nil, executablePath: String? = nil, programName: String = "metacache"
     ) {
         self.environment = environment
         self.standardOutput = standardOutput
         self.standardError = standardError
         self.suppliedInterrupts = interrupts
         self.executablePath = executablePath
+        self.programName = programName
     }
 
     public static var process: CommandContext {

@@ -3,8 +3,8 @@ import MetadataCache
 /// `--verbose` debug lines and the warnings every user should see, on stderr.
 ///
 /// Debug lines (`metacache: debug: …`) show each setting and where it came from,
-/// and the library's events other than wait progress (which the wait feedback
-/// shows). Warnings (`metacache: warning: …`) — a lock backend fallback, unknown
+/// and the library's events other than wait and fetch progress (which the live
+/// line shows). Warnings (`metacache: warning: …`) — a lock backend fallback, unknown
 /// config keys — are printed unless `--quiet`.
 public struct DiagnosticLog: CacheObserver {
     public let output: any OutputChannel
@@ -33,7 +33,7 @@ public struct DiagnosticLog: CacheObserver {
         switch event {
         case let .backendFallback(_, reason):
             warning("lock backend fallback: \(reason)")
-        case .lockWaitProgress:
+        case .lockWaitProgress, .fetchProgress:
             return
         default:
             debug(Self.describe(event))
@@ -72,6 +72,16 @@ public struct DiagnosticLog: CacheObserver {
             "moved corrupt \(path) aside to \(movedTo)"
         case let .sweepRemoved(path, reason):
             "swept \(path) (\(reason))"
+        case let .fetchStarted(path):
+            "fetching the source for \(path) (holding the lock)"
+        case let .fetchProgress(_, received, expected, elapsed):
+            "fetched \(ByteCountText.format(received))\(expected.map { " of \(ByteCountText.format($0))" } ?? "") after \(DurationText.format(elapsed))"
+        case let .fetchFinished(_, completion, elapsed):
+            switch completion {
+            case let .payload(bytes): "fetch done: \(ByteCountText.format(bytes)) payload in \(DurationText.format(elapsed))"
+            case .notModified: "fetch done: not modified, in \(DurationText.format(elapsed))"
+            case let .failed(error): "fetch failed after \(DurationText.format(elapsed)): \(error)"
+            }
         }
     }
 }

@@ -9,7 +9,7 @@ public enum HelpText {
         case .root: "Usage: metacache cache <refresh|read|status|verify|sweep> [options]   |   metacache --version | --help"
         case .cache: "Usage: metacache cache <refresh|read|status|verify|sweep> [options]"
         case .subcommand(.refresh):
-            "Usage: metacache cache refresh [--source SRC] [--if-older-than DURATION] [--force] [--max-bytes N] [--fetch-timeout SECONDS] [common options]"
+            "Usage: metacache cache refresh [--source SRC] [--if-older-than DURATION] [--force] [--max-bytes N] [--fetch-timeout SECONDS|infinite] [common options]"
         case .subcommand(.read): "Usage: metacache cache read [--meta] [common options]"
         case .subcommand(.status): "Usage: metacache cache status [--json] [common options]"
         case .subcommand(.verify): "Usage: metacache cache verify [--repair] [common options]"
@@ -104,8 +104,11 @@ public enum HelpText {
             Lock timeout: --lock-timeout > METACACHE_LOCK_TIMEOUT > lockTimeout in <dir>/config.json > 10 s.
             Source:       --source > source in <dir>/config.json (relative to that directory).
             While waiting for the lock, stderr shows who holds it (one updating line on a terminal, a line
-            every 5 s otherwise). Ctrl-C (SIGINT) or SIGTERM cancels the wait or the fetch (exit 130);
-            a commit in progress completes first.
+            every 5 s otherwise); on a terminal, a fetch that takes longer than 300 ms shows one live line
+            (bytes received of the total, rate, elapsed). The result line goes to stdout. Ctrl-C (SIGINT) or
+            SIGTERM cancels the wait or the fetch (exit 130); a commit in progress completes first.
+            HTTP(S) uses the proxy in http_proxy / https_proxy / all_proxy (lowercase http_proxy only),
+            minus no_proxy, and trusts the system's CA store only.
             """
         case .read:
             """

@@ -4,7 +4,9 @@
 public enum MetacacheCommand {
     /// Runs with the process's environment and standard streams; returns the exit status.
     public static func main(_ arguments: [String]) -> Int32 {
-        run(Array(arguments.dropFirst()), context: .process).rawValue
+        var context = CommandContext.process
+        if let program = arguments.first, !program.isEmpty { context.programName = program }
+        return run(Array(arguments.dropFirst()), context: context).rawValue
     }
 
     /// Runs `arguments` (without the program name) against `context`.
@@ -59,7 +61,9 @@ public enum MetacacheCommand {
     static func report(_ failure: CommandFailure, command: CommandPath, context: CommandContext) {
         var text = failure.isFeedbackLine ? failure.message : "metacache: " + failure.message
         if failure.showsUsageHint {
-            text += "\n" + HelpText.usageLine(command) + "\nTry '\(command) --help' for more information."
+            // The program as invoked, so the suggestion runs when pasted.
+            let invoked = HintCommands.shellQuoted(context.programName) + String(command.description.dropFirst("metacache".count))
+            text += "\n" + HelpText.usageLine(command) + "\nTry '\(invoked) --help' for more information."
         }
         context.standardError.writeLine(text)
     }

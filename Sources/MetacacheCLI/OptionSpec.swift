@@ -62,8 +62,8 @@ extension OptionSpec {
                    help: "always fetch: skip the freshness and coalescing checks (HTTP validators are still sent)", scope: .subcommand(.refresh)),
         OptionSpec(name: "max-bytes", short: nil, valueName: "N",
                    help: "largest payload accepted, bytes; suffixes K, M, G (KiB, MiB, GiB) (default: 64M)", scope: .subcommand(.refresh)),
-        OptionSpec(name: "fetch-timeout", short: nil, valueName: "SECONDS",
-                   help: "give up an HTTP(S) fetch after this long (default: 60)", scope: .subcommand(.refresh)),
+        OptionSpec(name: "fetch-timeout", short: nil, valueName: "SECONDS|infinite",
+                   help: "bound on the whole HTTP(S) exchange, body included (default: 60; infinite: none)", scope: .subcommand(.refresh)),
         // read
         OptionSpec(name: "meta", short: nil, valueName: nil,
                    help: "print the header (generation, dates, source, validators) as JSON instead of the payload", scope: .subcommand(.read)),

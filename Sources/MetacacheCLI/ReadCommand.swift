@@ -19,20 +19,24 @@ struct ReadCommand {
 
     func run() throws(CommandFailure) -> ExitCode {
         let observers = try common.optionalObservers(standardError: context.standardError)
+        let hints = HintCommands(program: context.programName, common: common)
         let snapshot: CacheSnapshot?
         let store: CacheStore
         do {
             store = try CacheStore(
                 directory: common.directory.value, name: common.name, options: common.storeOptions(observers: observers))
-            snapshot = try store.read()
         } catch {
             throw CacheErrorClassification.failure(for: error)
+        }
+        do {
+            snapshot = try store.read()
+        } catch {
+            throw CacheErrorClassification.failure(for: error, hints: hints, refreshSource: HintCommands.refreshSource(for: store))
         }
         guard let snapshot else {
             throw CommandFailure(
                 .missing,
-                "no cache at \(store.cachePath) yet; create it with 'metacache cache refresh "
-                    + (common.directory.origin == .flag("dir") ? "--dir \(common.directory.value) " : "") + "--source SRC'")
+                "no cache at \(store.cachePath) yet; create it with '\(hints.refresh(HintCommands.refreshSource(for: store)))'")
         }
         // Written straight from the snapshot's buffer: no copy, no re-encoding.
         var failure: OutputChannelError?

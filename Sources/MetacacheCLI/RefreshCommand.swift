@@ -14,7 +14,8 @@ import MetadataCache
 /// coalescing with concurrent refreshes of the same source (see
 /// `CacheStore.refresh` and `SourceSpecifier.coalescing`).
 ///
-/// Result line on stderr (unless `--quiet`):
+/// Result line on stdout (unless `--quiet`; results on stdout, everything about
+/// getting there — waits, progress, warnings, errors — on stderr):
 ///
 ///     Refreshed 'metadata': generation 7, 1.0 MiB in 34 ms (waited 0 ms)
 ///     Revalidated 'metadata': not modified (HTTP 304); generation 7 kept, fetchedAt renewed in 12 ms (waited 0 ms)
@@ -34,7 +35,8 @@ struct RefreshCommand {
         var maximumAge: Duration?
         var force: Bool
         var maximumBytes: Int
-        var fetchTimeout: Duration
+        /// Nil: `--fetch-timeout infinite`.
+        var fetchTimeout: Duration?
         var config: ConfigFile?
     }
 
@@ -58,15 +60,17 @@ struct RefreshCommand {
             }
             maximumBytes = bytes
         }
-        var fetchTimeout = Self.defaultFetchTimeout
+        var fetchTimeout: Duration? = Self.defaultFetchTimeout
         if let text = parsed.value("fetch-timeout") {
-            guard let timeout = LockTimeout(parsing: text), case let .after(duration) = timeout else {
+            switch LockTimeout(parsing: text) {
+            case let .after(duration)?: fetchTimeout = duration
+            case .infinite?: fetchTimeout = nil
+            case .immediate?, nil:
                 throw UsageError(
-                    "invalid --fetch-timeout '\(text)': expected a positive number of seconds, "
-                        + "at most \(LockTimeoutResolution.maximumSecondsText)", command: command
+                    "invalid --fetch-timeout '\(text)': expected a positive number of seconds (2.5, 60), "
+                        + "at most \(LockTimeoutResolution.maximumSecondsText), or 'infinite'", command: command
                 ).failure
             }
-            fetchTimeout = duration
         }
         let config = try ConfigFile.load(directory: common.directory.value)
         let timeout = try usage { () throws(UsageError) in
@@ -94,12 +98,18 @@ struct RefreshCommand {
     func run() throws(CommandFailure) -> ExitCode {
         let settings = try settings()
         let layout = StoreLayout(directory: common.directory.value, name: common.name)
-        let feedbackText = WaitFeedbackText(cachePath: layout.cachePath, action: "refresh")
+        let hints = HintCommands(program: context.programName, common: common)
+        let feedbackText = WaitFeedbackText(cachePath: layout.cachePath, action: "refresh", statusCommand: hints.status)
+        // One live line on a terminal's stderr: the lock wait, then the download.
+        let errorOutput = context.standardError
+        let liveLine = TerminalLiveLine(output: errorOutput)
         let feedback = WaitFeedbackPrinter(
-            text: feedbackText, output: context.standardError,
-            style: context.standardError.isTerminal ? .terminal : .lines, quiet: common.quiet)
-        // Debug lines and warnings go above the live wait line, never into it.
-        let log = DiagnosticLog(output: feedback.linesAboveLiveLine, verbose: common.verbose, quiet: common.quiet)
+            text: feedbackText, output: errorOutput, style: errorOutput.isTerminal ? .terminal : .lines, quiet: common.quiet,
+            liveLine: liveLine)
+        let progress = FetchProgressPrinter(
+            source: settings.source.value.description, liveLine: liveLine, enabled: errorOutput.isTerminal && !common.quiet)
+        // Debug lines and warnings go above the live line, never into it.
+        let log = DiagnosticLog(output: liveLine.linesAbove, verbose: common.verbose, quiet: common.quiet)
         log.setting("cache directory", common.directory) { $0 }
         log.debug("cache name: \(common.name); lock backend requested: \(common.lockBackend.rawValue)")
         log.setting("lock timeout", settings.timeout) { $0.description }
@@ -109,7 +119,7 @@ struct RefreshCommand {
                 + "(known keys: \(ConfigFile.knownKeys.joined(separator: ", ")))")
         }
 
-        var observers: [any CacheObserver] = [feedback, log]
+        var observers: [any CacheObserver] = [feedback, progress, log]
         if let sink = try common.eventsSink() { observers.append(sink) }
         var options = common.storeOptions(observers: observers)
         options.lockTimeout = settings.timeout.value
@@ -124,14 +134,18 @@ struct RefreshCommand {
         let interrupts = context.interrupts
         let source = settings.source.value
         var http: HTTPFetchClient?
-        if case .http = source {
+        if case let .http(url) = source {
             http = HTTPFetchClient(
                 helperPath: HTTPFetchClient.helperPath(nextTo: context.executablePath), limit: settings.maximumBytes,
-                timeout: settings.fetchTimeout, interrupts: interrupts)
-            log.debug("HTTP helper: \(http!.helperPath); fetch timeout \(DurationText.format(settings.fetchTimeout))")
+                timeout: settings.fetchTimeout, interrupts: interrupts, environment: context.environment,
+                log: { log.debug($0) })
+            log.debug("HTTP helper: \(http!.helperPath); fetch timeout \(settings.fetchTimeout.map { DurationText.format($0) } ?? "none")")
+            if HTTPProxySelection.ignoresUppercaseHTTPProxy(for: url, environment: context.environment) {
+                log.warning("HTTP_PROXY is set but not used: for http:// URLs the HTTP stack (libcurl) reads only lowercase "
+                    + "http_proxy (uppercase is ignored against the \"httpoxy\" attack); set http_proxy to use the proxy")
+            }
         }
         let quiet = common.quiet
-        let errorOutput = context.standardError
         let fetcher = PayloadFetcher(
             source: source, reader: SourceReader(limit: settings.maximumBytes, interrupts: interrupts), http: http,
             willReadTerminal: { if !quiet { errorOutput.writeLine("Reading the payload from the terminal; end it with Ctrl-D") } })
@@ -147,7 +161,7 @@ struct RefreshCommand {
             }
         } catch let error as MetadataCacheError {
             feedback.clearLiveLine()
-            throw CacheErrorClassification.failure(for: error, source: source.description, feedback: feedbackText)
+            throw CacheErrorClassification.failure(for: error, source: source.description, feedback: feedbackText, hints: hints)
         } catch let error as SourceFailure {
             feedback.clearLiveLine()
             throw error.failure(sourceOrigin: settings.source.origin)
@@ -157,7 +171,7 @@ struct RefreshCommand {
         }
         let elapsed = ContinuousClock.now - started
         if !common.quiet {
-            context.standardError.writeLine(Self.resultLine(outcome, name: common.name, elapsed: elapsed))
+            context.standardOutput.writeLine(Self.resultLine(outcome, name: common.name, elapsed: elapsed))
         }
         if interrupts.isInterrupted {
             throw CommandFailure(

@@ -2,7 +2,7 @@ import MetadataCache
 
 /// Why a refresh could not get a payload from its source. Each case maps to one
 /// exit status and says what to do next; none of them writes anything.
-public enum SourceFailure: Error, Sendable, Equatable {
+public enum SourceFailure: Error, Sendable, Equatable, CustomStringConvertible {
     /// The path does not exist (66).
     case missing(path: String)
     /// The path exists but is not something a payload can be read from: a
@@ -15,13 +15,16 @@ public enum SourceFailure: Error, Sendable, Equatable {
     /// The source is empty (65).
     case empty(source: String)
     /// More bytes than `--max-bytes` (65).
-    case tooLarge(source: String, limit: Int, size: Int?)
+    case tooLarge(source: String, limit: Int, evidence: OversizeEvidence)
     /// SIGINT/SIGTERM while reading or downloading (130).
     case cancelled(source: String, bytesRead: Int)
     /// The server answered with an error status (69).
     case httpStatus(url: String, status: Int, finalURL: String?)
-    /// Connection refused, DNS failure, TLS failure, ... (69).
+    /// Connection refused, DNS failure, a TLS failure other than trust, ... (69).
     case unreachable(url: String, detail: String)
+    /// The server's TLS certificate did not verify against the system's trusted
+    /// CAs, or is for another name (69).
+    case untrustedCertificate(url: String, detail: String)
     /// No complete answer within `--fetch-timeout` (69).
     case timedOut(url: String, seconds: Double)
     /// Redirect loop or chain longer than the limit (69).
@@ -45,10 +48,13 @@ public enum SourceFailure: Error, Sendable, Equatable {
         case .empty, .tooLarge: .invalidData
         case .cancelled: .cancelled
         case .badURL: .usage
-        case .httpStatus, .unreachable, .timedOut, .tooManyRedirects, .unexpectedNotModified, .helperMissing, .helperFailed:
+        case .httpStatus, .unreachable, .untrustedCertificate, .timedOut, .tooManyRedirects, .unexpectedNotModified, .helperMissing, .helperFailed:
             .unavailable
         }
     }
+
+    /// The message (so that `--events` and logs show it, not the case's fields).
+    public var description: String { message }
 
     public var message: String {
         let unchanged = "nothing was written; the previous cache is unchanged"
@@ -63,10 +69,17 @@ public enum SourceFailure: Error, Sendable, Equatable {
             return "reading source \(source) failed: \(errno) (\(unchanged))"
         case let .empty(source):
             return "source \(source) is empty (0 bytes); expected a JSON document (\(unchanged))"
-        case let .tooLarge(source, limit, size):
-            let actual = size.map { " (\(ByteCountText.format($0)))" } ?? ""
-            return "source \(source) is larger than the limit of \(ByteCountText.format(limit))\(actual); "
-                + "raise --max-bytes if this size is expected (\(unchanged))"
+        case let .tooLarge(source, limit, evidence):
+            let limitText = ByteCountText.format(limit)
+            let evidenceText: String
+            switch evidence {
+            case let .fileSize(size): evidenceText = "it is \(ByteCountText.format(size)) (\(size) bytes)"
+            case let .contentLength(size):
+                evidenceText = "the server announces \(ByteCountText.format(size)) (Content-Length: \(size)); nothing was downloaded"
+            case .receivedBeforeStopping: evidenceText = "more than \(limitText) received before stopping"
+            }
+            let what = "is larger than the limit of \(limitText): \(evidenceText)"
+            return "source \(source) \(what); raise --max-bytes if this size is expected (\(unchanged))"
         case let .cancelled(source, bytesRead):
             return "Cancelled while fetching \(source) after \(ByteCountText.format(bytesRead)); \(unchanged)"
         case let .httpStatus(url, status, finalURL):
@@ -77,6 +90,8 @@ public enum SourceFailure: Error, Sendable, Equatable {
             return "invalid source URL \(url): \(detail); fix the URL (\(unchanged))"
         case let .unreachable(url, detail):
             return "cannot reach \(url): \(detail); check the network and the URL (\(unchanged))"
+        case let .untrustedCertificate(url, detail):
+            return "cannot fetch \(url): the server's TLS certificate is not trusted (\(detail)). \(Self.trustRemedy) (\(unchanged))"
         case let .timedOut(url, seconds):
             return "fetching \(url) timed out after \(DurationText.format(seconds: seconds)); "
                 + "retry later or raise --fetch-timeout (\(unchanged))"
@@ -92,6 +107,22 @@ public enum SourceFailure: Error, Sendable, Equatable {
         }
     }
 
+    /// How to trust a private CA on this system: the system trust store is the
+    /// only one the HTTP stack reads.
+    static var trustRemedy: String {
+        #if os(Linux)
+        "If the server's certificate is issued by a private CA (or is self-signed) on purpose, add that CA to the system "
+            + "trust store: copy its PEM file to /usr/local/share/ca-certificates/NAME.crt and run 'update-ca-certificates' "
+            + "(Debian, Ubuntu), or to /etc/pki/ca-trust/source/anchors/ and run 'update-ca-trust' (Fedora, RHEL). "
+            + "SSL_CERT_FILE, SSL_CERT_DIR and CURL_CA_BUNDLE are ignored: the HTTP stack (libcurl through FoundationNetworking) "
+            + "reads only the system store. If the certificate is for another name, use the name it was issued for"
+        #else
+        "If the server's certificate is issued by a private CA (or is self-signed) on purpose, add that CA to the System "
+            + "keychain as trusted ('sudo security add-trusted-cert -d -k /Library/Keychains/System.keychain CA.pem'). "
+            + "If the certificate is for another name, use the name it was issued for"
+        #endif
+    }
+
     var failure: CommandFailure { CommandFailure(exitCode, message, isFeedbackLine: exitCode == .cancelled) }
 
     /// The failure of a refresh whose source came from `origin`: a bad URL is a
@@ -104,10 +135,25 @@ public enum SourceFailure: Error, Sendable, Equatable {
     }
 }
 
+/// What shows that a source is over `--max-bytes`.
+public enum OversizeEvidence: Sendable, Equatable {
+    /// A regular file's size, checked before reading it.
+    case fileSize(Int)
+    /// The `Content-Length` of an HTTP response, refused before downloading.
+    case contentLength(Int)
+    /// A stream (FIFO, stdin, a body without `Content-Length`) that went past the
+    /// limit: its true size is unknown, since reading stopped there.
+    case receivedBeforeStopping
+}
+
 /// Reason phrases for the HTTP statuses a catalogue server is likely to send.
 enum HTTPStatusText {
     static func reason(_ status: Int) -> String {
         switch status {
+        case 200: "OK"
+        case 201: "Created"
+        case 203: "Non-Authoritative Information"
+        case 206: "Partial Content"
         case 301: "Moved Permanently"
         case 302: "Found"
         case 303: "See Other"
@@ -125,7 +171,7 @@ enum HTTPStatusText {
         case 502: "Bad Gateway"
         case 503: "Service Unavailable"
         case 504: "Gateway Timeout"
-        default: status >= 500 ? "(server error)" : status >= 400 ? "(client error)" : "(unexpected status)"
+        default: status >= 500 ? "(server error)" : status >= 400 ? "(client error)" : (200..<300).contains(status) ? "(success)" : "(unexpected status)"
         }
     }
 }

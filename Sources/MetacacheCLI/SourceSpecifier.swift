@@ -59,6 +59,15 @@ public enum SourceSpecifier: Sendable, Equatable, CustomStringConvertible {
                 }
                 let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
                 if let problem = HTTPSourceAuthority.problem(in: authority) { throw bad(problem) }
+                #if os(Linux)
+                // metacache-fetch relays plain http:// to an IPv6 literal (FoundationNetworking
+                // refuses such URLs); TLS cannot be relayed, as the certificate would be
+                // checked against the relay's 127.0.0.1.
+                if scheme == "https", authority.split(separator: "@").last?.hasPrefix("[") == true {
+                    throw bad("an https:// URL whose host is an IPv6 address cannot be fetched on Linux (FoundationNetworking "
+                        + "refuses it); use a host name that resolves to the address (for ::1, localhost)")
+                }
+                #endif
                 return .http(url: scheme + "://" + rest)
             case "file":
                 let host = rest.prefix { $0 != "/" }

@@ -12,8 +12,9 @@ struct StatusCommand {
     func run() throws(CommandFailure) -> ExitCode {
         let observers = try common.optionalObservers(standardError: context.standardError)
         let status: CacheStatus
+        let store: CacheStore
         do {
-            let store = try CacheStore(
+            store = try CacheStore(
                 directory: common.directory.value, name: common.name, options: common.storeOptions(observers: observers))
             status = try store.status()
         } catch {
@@ -22,7 +23,9 @@ struct StatusCommand {
         if parsed.has("json") {
             context.standardOutput.writeLine(StatusReport.json(status))
         } else {
-            context.standardOutput.writeLine(StatusReport.text(status, name: common.name))
+            let source = HintCommands.refreshSource(directory: store.directory, recorded: status.version?.source)
+            context.standardOutput.writeLine(StatusReport.text(
+                status, name: common.name, hints: HintCommands(program: context.programName, common: common), refreshSource: source))
         }
         return .success
     }

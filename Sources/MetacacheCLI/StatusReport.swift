@@ -53,7 +53,13 @@ public enum StatusReport {
         ])
     }
 
-    public static func text(_ status: CacheStatus, name: String, now: Date = Date()) -> String {
+    /// - Parameters:
+    ///   - hints: the commands the report suggests, located on the same cache.
+    ///   - refreshSource: the source a suggested refresh uses.
+    public static func text(
+        _ status: CacheStatus, name: String, hints: HintCommands = HintCommands(program: "metacache", locating: []),
+        refreshSource: HintCommands.Source = .unknown, now: Date = Date()
+    ) -> String {
         var lines = ["Cache '\(name)' at \(status.path)"]
         func row(_ label: String, _ value: String) {
             lines.append("  " + label + String(repeating: " ", count: max(1, 14 - label.count)) + value)
@@ -64,9 +70,9 @@ public enum StatusReport {
             let disk = status.fileSize.map { ", \(ByteCountText.format($0)) on disk" } ?? ""
             row("integrity:", "ok (\(payload)\(disk), checksums verified)")
         case let .corrupt(problem):
-            row("integrity:", "CORRUPT: \(problem) — run 'metacache cache verify --repair', then refresh")
+            row("integrity:", "CORRUPT: \(problem) — run '\(hints.verifyRepair)', then '\(hints.refresh(refreshSource))'")
         case .missing:
-            row("integrity:", "missing — no cache yet; run 'metacache cache refresh --source SRC'")
+            row("integrity:", "missing — no cache yet; run '\(hints.refresh(refreshSource))'")
         }
         if let version = status.version {
             row("generation:", String(version.generation))
@@ -91,7 +97,7 @@ public enum StatusReport {
         if status.orphanTemps.isEmpty {
             row("orphan temps:", "none")
         } else {
-            row("orphan temps:", "\(status.orphanTemps.count) (remove with 'metacache cache sweep')")
+            row("orphan temps:", "\(status.orphanTemps.count) (remove with '\(hints.sweep)')")
             for path in status.orphanTemps { lines.append("    " + path) }
         }
         return lines.joined(separator: "\n")

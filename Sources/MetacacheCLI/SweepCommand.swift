@@ -27,7 +27,7 @@ struct SweepCommand {
             throw CommandFailure(
                 .lockUnavailable,
                 "not sweeping \(store.directory): the writer lock is held by \(who), and while a writer is active no temp file "
-                    + "can be proven orphaned; retry when it has finished (see 'metacache cache status')")
+                    + "can be proven orphaned; retry when it has finished (see '\(HintCommands(program: context.programName, common: common).status)')")
         }
         if !common.quiet {
             if report.removed.isEmpty {

@@ -14,7 +14,8 @@ struct VerifyCommand {
     func run() throws(CommandFailure) -> ExitCode {
         let repair = parsed.has("repair")
         let layout = StoreLayout(directory: common.directory.value, name: common.name)
-        let feedbackText = WaitFeedbackText(cachePath: layout.cachePath, action: "repair")
+        let hints = HintCommands(program: context.programName, common: common)
+        let feedbackText = WaitFeedbackText(cachePath: layout.cachePath, action: "repair", statusCommand: hints.status)
         let feedback = WaitFeedbackPrinter(
             text: feedbackText, output: context.standardError,
             style: context.standardError.isTerminal ? .terminal : .lines, quiet: common.quiet)
@@ -44,7 +45,7 @@ struct VerifyCommand {
         do {
             guard let snapshot = try store.verify() else {
                 throw CommandFailure(
-                    .missing, "no cache at \(store.cachePath); create it with 'metacache cache refresh --source SRC'")
+                    .missing, "no cache at \(store.cachePath); create it with '\(hints.refresh(HintCommands.refreshSource(for: store)))'")
             }
             if !common.quiet {
                 context.standardOutput.writeLine(
@@ -54,24 +55,29 @@ struct VerifyCommand {
             return .success
         } catch let error as MetadataCacheError {
             guard case let .corruptCache(path, problem) = error else { throw CacheErrorClassification.failure(for: error) }
-            guard repair else { throw CacheErrorClassification.failure(for: error) }
+            // Read before the file is moved: what its header recorded is the source to rebuild from.
+            let refreshSource = HintCommands.refreshSource(for: store)
+            guard repair else {
+                throw CacheErrorClassification.failure(for: error, hints: hints, refreshSource: refreshSource)
+            }
             let moved: String?
             do {
                 let writer = try store.acquireWriterLock(timeout: timeout, cancellation: context.interrupts.token)
                 moved = try writer.moveCorruptCacheAside()
             } catch {
                 feedback.clearLiveLine()
-                throw CacheErrorClassification.failure(for: error, feedback: feedbackText)
+                throw CacheErrorClassification.failure(for: error, feedback: feedbackText, hints: hints)
             }
             guard let moved else {
                 // Another process repaired or refreshed it while we waited for the lock.
-                context.standardOutput.writeLine("The cache \(path) was replaced while waiting for the lock; run verify again")
+                context.standardOutput.writeLine(
+                    "The cache \(path) was replaced while waiting for the lock; check it again with '\(hints.command(["verify"]))'")
                 return .success
             }
             throw CommandFailure(
                 .invalidData,
                 "the cache \(path) was corrupt: \(problem). Moved it aside to \(moved) (kept for inspection); "
-                    + "run 'metacache cache refresh' to rebuild the cache")
+                    + "rebuild the cache with '\(hints.refresh(refreshSource))'")
         } catch let failure as CommandFailure {
             throw failure
         } catch {

@@ -22,31 +22,36 @@ import Synchronization
 ///
 /// Other stderr lines written while the live line shows (`--verbose` debug lines,
 /// warnings) go through `linesAboveLiveLine`: the live line is erased, the line
-/// printed, and the live line drawn again below it.
+/// printed, and the live line drawn again below it. The live line itself is a
+/// `TerminalLiveLine`, which a command shares with its download progress.
 public final class WaitFeedbackPrinter: CacheObserver {
     public enum Style: Sendable { case terminal, lines }
 
     private struct State {
         var waiting = false
-        /// The line drawn on the terminal without a newline after it, if any.
-        var liveLine: WaitLine?
         var nextLineAt: Duration = .zero
     }
 
     private let text: WaitFeedbackText
     private let output: any OutputChannel
+    /// The terminal's live line (unused in `.lines` style).
+    public let liveLine: TerminalLiveLine
     private let style: Style
     private let quiet: Bool
     private let lineInterval: Duration
     private let now: @Sendable () -> Date
     private let state = Mutex(State())
 
+    /// - Parameter liveLine: the live line to draw on, when the command shares one
+    ///   (with `FetchProgressPrinter`); by default a new one on `output`.
     public init(
         text: WaitFeedbackText, output: any OutputChannel, style: Style, quiet: Bool,
-        lineInterval: Duration = .seconds(5), now: @escaping @Sendable () -> Date = { Date() }
+        lineInterval: Duration = .seconds(5), now: @escaping @Sendable () -> Date = { Date() },
+        liveLine: TerminalLiveLine? = nil
     ) {
         self.text = text
         self.output = output
+        self.liveLine = liveLine ?? TerminalLiveLine(output: output)
         self.style = style
         self.quiet = quiet
         self.lineInterval = lineInterval
@@ -87,42 +92,25 @@ public final class WaitFeedbackPrinter: CacheObserver {
 
     /// Clears the live line (if any) so an error can take its place. Idempotent.
     public func clearLiveLine() {
-        state.withLock { state in finish(with: nil, &state) }
+        guard !quiet else { return }
+        liveLine.end(with: nil)
     }
 
     /// Writes `text` (whole lines) on stderr above the live line, if one is
     /// showing, and draws the live line again below it.
-    public func writeAboveLiveLine(_ text: String) {
-        state.withLock { state in
-            guard let live = state.liveLine else {
-                output.write(text)
-                return
-            }
-            output.write("\r\u{1B}[K" + text + (text.hasSuffix("\n") ? "" : "\n") + fitted(live))
-        }
-    }
+    public func writeAboveLiveLine(_ text: String) { liveLine.writeAbove(text) }
 
     /// An output channel for the command's other stderr lines (`DiagnosticLog`)
     /// that keeps them from being written into the middle of the live line.
-    public var linesAboveLiveLine: any OutputChannel { AboveLiveLine(printer: self, underlying: output) }
-
-    private struct AboveLiveLine: OutputChannel {
-        let printer: WaitFeedbackPrinter
-        let underlying: any OutputChannel
-        var isTerminal: Bool { underlying.isTerminal }
-        var columns: Int? { underlying.columns }
-
-        func write(_ bytes: UnsafeRawBufferPointer) throws(OutputChannelError) {
-            printer.writeAboveLiveLine(String(decoding: bytes, as: UTF8.self))
-        }
-    }
+    public var linesAboveLiveLine: any OutputChannel { liveLine.linesAbove }
 
     private func show(_ line: WaitLine, _ state: inout State) {
         guard !quiet else { return }
         switch style {
         case .terminal:
-            output.write("\r\u{1B}[K" + fitted(line))
-            state.liveLine = line
+            // Fitted to the width less one column, so the cursor never wraps and
+            // `\r` rewrites it (the whole line when the width is unknown).
+            liveLine.draw { width in width.map { line.fitted(width: $0) } ?? line.text }
         case .lines:
             output.writeLine(line.text)
         }
@@ -133,18 +121,6 @@ public final class WaitFeedbackPrinter: CacheObserver {
     /// fitted: it ends with a newline and is never rewritten, so it may wrap.
     private func finish(with line: String?, _ state: inout State) {
         guard !quiet else { return }
-        if state.liveLine != nil {
-            output.write("\r\u{1B}[K" + (line.map { $0 + "\n" } ?? ""))
-            state.liveLine = nil
-        } else if let line {
-            output.writeLine(line)
-        }
-    }
-
-    /// The line fitted to the terminal's width less one column, so the cursor
-    /// never wraps and `\r` rewrites it (the whole line when the width is unknown).
-    private func fitted(_ line: WaitLine) -> String {
-        guard let columns = output.columns, columns > 1 else { return line.text }
-        return line.fitted(width: columns - 1)
+        liveLine.end(with: line)
     }
 }

@@ -18,10 +18,13 @@ public struct WaitFeedbackText: Sendable {
     public let cachePath: String
     /// What continues after the lock is acquired ("refresh", "repair").
     public let action: String
+    /// The `status` command a timeout suggests, locating the same cache (`HintCommands`).
+    public let statusCommand: String
 
-    public init(cachePath: String, action: String) {
+    public init(cachePath: String, action: String, statusCommand: String = "metacache cache status") {
         self.cachePath = cachePath
         self.action = action
+        self.statusCommand = statusCommand
     }
 
     /// `held by pid 4242 (metacache cache refresh) on build-1 for 4s`
@@ -70,7 +73,7 @@ public struct WaitFeedbackText: Sendable {
     /// lock was busy and the timeout was 0 (no wait was shown).
     public func timedOut(waited: Duration, timeout: LockTimeout, holder: HolderRecord?, now: Date) -> String {
         let after = timeout == .immediate ? "(--lock-timeout 0: not waiting)" : "after \(DurationText.format(waited))"
-        return "Could not acquire lock \(after); retry with --lock-timeout or see 'metacache cache status' "
+        return "Could not acquire lock \(after); retry with --lock-timeout or see '\(statusCommand)' "
             + "(lock on cache \(cachePath) \(holderPhrase(holder, now: now)))"
     }
 

@@ -1,12 +1,13 @@
 /// The helper's command line:
 ///
-///     metacache-fetch URL [--max-bytes N] [--timeout SECONDS] [--max-redirects N]
+///     metacache-fetch URL [--max-bytes N] [--timeout SECONDS|infinite] [--max-redirects N]
 ///                         [--if-none-match ETAG] [--if-modified-since DATE]
 ///                         [--report-fd FD] [--exit-on-stdin-eof]
 struct FetchArguments {
     var url: String
     var maximumBytes = 64 << 20
-    var timeoutSeconds = 60.0
+    /// The whole exchange's deadline, from the helper's start; nil: none.
+    var timeoutSeconds: Double? = 60
     var maximumRedirects = 10
     var ifNoneMatch: String?
     var ifModifiedSince: String?
@@ -17,9 +18,10 @@ struct FetchArguments {
     var exitOnStdinEOF = false
 
     static let usage = """
-        usage: metacache-fetch URL [--max-bytes N] [--timeout SECONDS] [--max-redirects N]
+        usage: metacache-fetch URL [--max-bytes N] [--timeout SECONDS|infinite] [--max-redirects N]
                                [--if-none-match ETAG] [--if-modified-since DATE] [--report-fd FD] [--exit-on-stdin-eof]
-        Fetches URL; writes the body to stdout and a one-line JSON report to the report descriptor.
+        Fetches URL; writes the body to stdout, and JSON lines to the report descriptor: notes while it runs,
+        then the one report (the line with "outcome").
         Exit: 0 body or 304, 64 usage, 65 body over --max-bytes, 69 unavailable (HTTP status, network, timeout), 130 cancelled.
         """
 
@@ -37,8 +39,15 @@ struct FetchArguments {
                 guard let n = Int(try value(word)), n > 0 else { throw FetchUsageError("--max-bytes needs a positive integer") }
                 maximumBytes = n
             case "--timeout":
-                guard let t = Double(try value(word)), t > 0, t.isFinite else { throw FetchUsageError("--timeout needs positive seconds") }
-                timeoutSeconds = t
+                let text = try value(word)
+                if text == "infinite" {
+                    timeoutSeconds = nil
+                } else {
+                    guard let t = Double(text), t > 0, t <= 1_000_000_000 else {
+                        throw FetchUsageError("--timeout needs positive seconds (at most 1000000000) or 'infinite'")
+                    }
+                    timeoutSeconds = t
+                }
             case "--max-redirects":
                 guard let n = Int(try value(word)), n >= 0 else { throw FetchUsageError("--max-redirects needs a number") }
                 maximumRedirects = n

@@ -15,13 +15,18 @@ import FoundationNetworking
 /// - the body of a 2xx response is streamed to stdout, never more than
 ///   `--max-bytes` (a larger `Content-Length` is refused before reading; a body
 ///   that grows past the limit is cut off and reported `tooLarge`);
-/// - a one-line JSON report goes to `--report-fd` at the end (see `FetchReport`);
+/// - JSON lines go to `--report-fd`: notes while the exchange runs (the response's
+///   status and expected size, redirects, validators ignored), then the one
+///   report, always the last line (see `ReportChannel` and `FetchReport`);
 /// - exit 0 for 2xx and 304, 65 too large, 69 HTTP error status / network failure
 ///   / timeout / too many redirects, 64 bad arguments or URL, 130 cancelled;
 /// - `If-None-Match` / `If-Modified-Since` are sent when given; no cache of its
 ///   own is used (so a 304 reaches the parent as a 304);
 /// - redirects are followed up to `--max-redirects`;
-/// - `--timeout` bounds the whole exchange (connect, headers and body);
+/// - `--timeout` bounds the whole exchange (connect, headers and body), to the
+///   millisecond; `infinite` removes the bound;
+/// - an `http://` URL whose host is an IPv6 literal is fetched through a loopback
+///   relay on Linux (`IPv6LiteralRelay`), where FoundationNetworking refuses it;
 /// - with `--exit-on-stdin-eof` it exits at once when stdin reaches end of file,
 ///   which happens when the parent dies, however it dies.
 enum FetchCommand {
@@ -41,15 +46,16 @@ enum FetchCommand {
         signal(SIGPIPE, SIG_IGN)
         if arguments.exitOnStdinEOF { ParentWatch.start() }
 
+        let channel = ReportChannel(fd: arguments.reportDescriptor)
         let report: FetchReport
         if let url = URL(string: arguments.url), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
             url.host?.isEmpty == false
         {
-            report = HTTPExchange(arguments: arguments, url: url).run()
+            report = HTTPExchange(arguments: arguments, url: url, report: channel).run()
         } else {
             report = FetchReport(outcome: "badURL", url: arguments.url, detail: "not an http(s) URL with a well-formed host and port")
         }
-        writeAll(arguments.reportDescriptor, report.json() + "\n")
+        channel.finish(report)
         return report.exitStatus
     }
 

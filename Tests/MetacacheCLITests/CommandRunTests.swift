@@ -57,7 +57,9 @@ import TestSupport
         let environment = ["METACACHE_DIR": dir.file("c")]
         let refresh = run(["cache", "refresh", "--source", dir.file("src.json")], environment: environment)
         #expect(refresh.code == .success, "\(refresh.stderr.text)")
-        #expect(refresh.stderr.text.hasPrefix("Refreshed 'metadata': generation 1, \(payload.count) B in "))
+        // Results on stdout, nothing on stderr for a quiet success.
+        #expect(refresh.stdout.text.hasPrefix("Refreshed 'metadata': generation 1, \(payload.count) B in "))
+        #expect(refresh.stderr.text.isEmpty, "\(refresh.stderr.text)")
 
         let read = run(["cache", "read"], environment: environment)
         #expect(read.code == .success)
@@ -71,8 +73,9 @@ import TestSupport
 
         let skipped = run(["cache", "refresh", "--source", dir.file("src.json"), "--if-older-than", "1h"], environment: environment)
         #expect(skipped.code == .success)
-        #expect(skipped.stderr.text.hasPrefix("Skipped: cache is fresh (age "))
-        #expect(skipped.stderr.text.hasSuffix(" < 1h)\n"))
+        #expect(skipped.stdout.text.hasPrefix("Skipped: cache is fresh (age "))
+        #expect(skipped.stdout.text.hasSuffix(" < 1h)\n"))
+        #expect(skipped.stderr.text.isEmpty)
     }
 
     @Test func statusJSONOfAMissingCacheHasNullsNotOmissions() throws {

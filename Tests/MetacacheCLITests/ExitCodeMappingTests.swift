@@ -44,7 +44,7 @@ import Testing
         #expect(SourceFailure.permissionDenied(path: "/x", errno: Errno(rawValue: EACCES)).exitCode == .permission)
         #expect(SourceFailure.readFailed(source: "/x", errno: Errno(rawValue: EIO)).exitCode == .ioError)
         #expect(SourceFailure.empty(source: "/x").exitCode == .invalidData)
-        #expect(SourceFailure.tooLarge(source: "/x", limit: 1, size: 2).exitCode == .invalidData)
+        #expect(SourceFailure.tooLarge(source: "/x", limit: 1, evidence: .fileSize(2)).exitCode == .invalidData)
         #expect(SourceFailure.cancelled(source: "/x", bytesRead: 0).exitCode == .cancelled)
         for failure in [SourceFailure.httpStatus(url: "u", status: 500, finalURL: nil), .unreachable(url: "u", detail: "d"),
                         .timedOut(url: "u", seconds: 1), .tooManyRedirects(url: "u", limit: 10), .unexpectedNotModified(url: "u"),

@@ -40,10 +40,26 @@ import Testing
         #expect(try SourceSpecifier.parse("file://localhost/a.json", origin: origin) == .file(path: "/a.json"))
         #expect(try SourceSpecifier.parse("HTTPS://example.org/c.json?x=1", origin: origin) == .http(url: "https://example.org/c.json?x=1"))
         #expect(try SourceSpecifier.parse("http://127.0.0.1:8080/c", origin: origin) == .http(url: "http://127.0.0.1:8080/c"))
-        for url in ["http://[::1]:8080/c.json", "https://[fe80::1%25eth0]/c", "http://user:p%40ss@example.org/c", "http://my_host.example:65535",
+        for url in ["http://[::1]:8080/c.json", "http://[fe80::1%25eth0]/c", "http://user:p%40ss@example.org/c", "http://my_host.example:65535",
                     "http://example.org:/c", "https://example.org?x=1", "http://a.b.c#frag", "http://xn--bcher-kva.example/c"] {
             #expect(try SourceSpecifier.parse(url, origin: origin) == .http(url: url), "\(url)")
         }
+    }
+
+    /// On Linux an https:// URL to an IPv6 literal cannot be fetched (TLS cannot go
+    /// through the helper's IPv6 relay): a usage error before anything is locked.
+    @Test func httpsToAnIPv6LiteralIsRefusedOnLinux() throws {
+        #if os(Linux)
+        for url in ["https://[::1]:8443/c.json", "https://user@[fe80::1%25eth0]/c"] {
+            #expect {
+                _ = try SourceSpecifier.parse(url, origin: .flag("source"))
+            } throws: { error in
+                (error as? UsageError)?.message.contains("cannot be fetched on Linux") == true
+                    && (error as? UsageError)?.message.contains("localhost") == true
+            }
+        }
+        #expect(try SourceSpecifier.parse("https://localhost:8443/c.json", origin: .flag("source")) == .http(url: "https://localhost:8443/c.json"))
+        #endif
     }
 
     @Test func coalescingRequiresTheSourceTheCommitRecords() throws {

@@ -5,8 +5,9 @@ import Darwin
 #endif
 import Foundation
 
-/// A tiny HTTP/1.1 server on 127.0.0.1 for tests: one thread per connection,
-/// `Connection: close`, answers decided by a closure per request. No dependencies.
+/// A tiny HTTP/1.1 server on 127.0.0.1 (or ::1) for tests: one thread per
+/// connection, `Connection: close`, answers decided by a closure per request. No
+/// dependencies.
 ///
 /// Besides plain responses it can stall (hold the connection without answering
 /// until a `Gate` opens or the client goes away), which is how tests make a slow
@@ -25,6 +26,17 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         indirect case stall(until: Gate, then: Reply)
         /// Closes the connection without answering.
         case hangUp
+        /// Sends the head, then `body` in `chunks` pieces `interval` apart (a slow
+        /// or trickling server), with a `Content-Length` only if `announceLength`
+        /// (otherwise the body ends when the connection closes). Stops early if the
+        /// client hangs up.
+        case trickle(status: Int, headers: [(String, String)] = [], body: [UInt8], chunks: Int, interval: Duration, announceLength: Bool = true)
+    }
+
+    /// Where the server listens.
+    public enum Address: Sendable {
+        case ipv4Loopback
+        case ipv6Loopback
     }
 
     /// Opens once; everyone waiting on it proceeds.
@@ -52,28 +64,13 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
     private var stopped = false
     private let stopGate = Gate()
 
-    public init(handler: @escaping @Sendable (Request) -> Reply) throws {
+    public let address: Address
+
+    public init(address: Address = .ipv4Loopback, handler: @escaping @Sendable (Request) -> Reply) throws {
         self.handler = handler
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw ChildProcess.Failure(description: "socket: \(String(cString: strerror(errno)))") }
-        var yes: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0, listen(fd, 64) == 0 else {
-            close(fd)
-            throw ChildProcess.Failure(description: "bind/listen: \(String(cString: strerror(errno)))")
-        }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        port = UInt16(bigEndian: address.sin_port)
+        self.address = address
+        let (fd, port) = try Self.listen(on: address)
+        self.port = port
         listener = fd
         let acceptThread = Thread { [self] in acceptLoop() }
         acceptThread.start()
@@ -81,7 +78,62 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
 
     deinit { stop() }
 
-    public func url(_ path: String) -> String { "http://127.0.0.1:\(port)" + (path.hasPrefix("/") ? path : "/" + path) }
+    /// `http://127.0.0.1:PORT/path`, or `http://[::1]:PORT/path` for an IPv6 server.
+    public func url(_ path: String) -> String {
+        let host = address == .ipv6Loopback ? "[::1]" : "127.0.0.1"
+        return "http://\(host):\(port)" + (path.hasPrefix("/") ? path : "/" + path)
+    }
+
+    /// Whether this machine can listen on the IPv6 loopback address (a container
+    /// without IPv6 cannot); nil when it can, else the reason.
+    public static var ipv6LoopbackUnavailableReason: String? {
+        do {
+            let (fd, _) = try listen(on: .ipv6Loopback)
+            close(fd)
+            return nil
+        } catch {
+            return "no IPv6 loopback on this machine (\(error))"
+        }
+    }
+
+    private static func listen(on address: Address) throws -> (Int32, UInt16) {
+        let family = address == .ipv6Loopback ? AF_INET6 : AF_INET
+        let fd = socket(family, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw ChildProcess.Failure(description: "socket: \(String(cString: strerror(errno)))") }
+        var yes: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        // Binds `socketAddress` (a sockaddr_in or sockaddr_in6) and reads back the
+        // port the kernel chose (the `port` field sits at the same offset in both).
+        func bindLoopback<Address>(_ socketAddress: inout Address) -> (bound: Int32, port: UInt16) {
+            let size = socklen_t(MemoryLayout<Address>.size)
+            let bound = withUnsafePointer(to: &socketAddress) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, size) } }
+            var length = size
+            _ = withUnsafeMutablePointer(to: &socketAddress) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+            }
+            let port = withUnsafeBytes(of: &socketAddress) { $0.load(fromByteOffset: 2, as: UInt16.self) }
+            return (bound, UInt16(bigEndian: port))
+        }
+        let (bound, port): (Int32, UInt16)
+        switch address {
+        case .ipv4Loopback:
+            var inet = sockaddr_in()
+            inet.sin_family = sa_family_t(AF_INET)
+            inet.sin_addr.s_addr = inet_addr("127.0.0.1")
+            (bound, port) = bindLoopback(&inet)
+        case .ipv6Loopback:
+            var inet6 = sockaddr_in6()
+            inet6.sin6_family = sa_family_t(AF_INET6)
+            inet6.sin6_addr = in6addr_loopback
+            (bound, port) = bindLoopback(&inet6)
+        }
+        guard bound == 0, Glibc.listen(fd, 64) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw ChildProcess.Failure(description: "bind/listen: \(reason)")
+        }
+        return (fd, port)
+    }
 
     /// Stops accepting, releases every stalled connection.
     public func stop() {
@@ -160,6 +212,21 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
             for (name, value) in headers { head += "\(name): \(value)\r\n" }
             head += "\r\n"
             _ = sendAll(client, Array(head.utf8) + (status == 304 ? [] : body))
+        case let .trickle(status, headers, body, chunks, interval, announceLength):
+            var head = "HTTP/1.1 \(status) \(Self.reason(status))\r\nConnection: close\r\n"
+            if announceLength { head += "Content-Length: \(body.count)\r\n" }
+            for (name, value) in headers { head += "\(name): \(value)\r\n" }
+            head += "\r\n"
+            guard sendAll(client, Array(head.utf8)) else { return }
+            let size = max(1, (body.count + max(1, chunks) - 1) / max(1, chunks))
+            var offset = 0
+            while offset < body.count {
+                // The server's pace, not a synchronisation: the client sees a slow body.
+                guard !waitForHangUpOrStop(client, for: interval) else { return }
+                let end = min(body.count, offset + size)
+                guard sendAll(client, Array(body[offset..<end])) else { return }
+                offset = end
+            }
         case .hangUp, .stall:
             return
         }
@@ -180,6 +247,29 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
                 if recv(client, &byte, 1, Int32(MSG_PEEK)) <= 0 { return false }
             }
             if entries[2].revents != 0 { return false }
+        }
+    }
+
+    /// Waits up to `interval`; true if the client hung up or the server stopped meanwhile.
+    private func waitForHangUpOrStop(_ client: Int32, for interval: Duration) -> Bool {
+        let deadline = ContinuousClock.now + interval
+        while true {
+            let left = deadline - ContinuousClock.now
+            guard left > .zero else { return false }
+            var entries = [
+                pollfd(fd: client, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: stopGate.readDescriptor, events: Int16(POLLIN), revents: 0),
+            ]
+            let ms = Int32(clamping: left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000 + 1)
+            guard poll(&entries, 2, ms) > 0 else { continue }
+            if entries[1].revents != 0 { return true }
+            if entries[0].revents != 0 {
+                var byte: UInt8 = 0
+                if recv(client, &byte, 1, Int32(MSG_PEEK)) <= 0 { return true }
+                // The client sent more (it should not): wait out the interval without spinning.
+                var rest = [UInt8](repeating: 0, count: 4096)
+                _ = recv(client, &rest, rest.count, 0)
+            }
         }
     }
 

@@ -19,6 +19,13 @@ public enum CacheEvent: Sendable, Equatable {
     case readCorrupt(path: String, problem: CacheCorruption)
     case corruptCacheMovedAside(path: String, movedTo: String)
     case sweepRemoved(path: String, reason: String)
+    /// A refresh holding the lock is about to call its fetch closure (`path` is the cache file).
+    case fetchStarted(path: String)
+    /// The fetch closure reported progress (`FetchProgressReporter`); `expected` is
+    /// nil when the total is unknown; `elapsed` counts from `fetchStarted`.
+    case fetchProgress(path: String, received: Int, expected: Int?, elapsed: Duration)
+    /// The fetch closure returned or threw.
+    case fetchFinished(path: String, completion: FetchCompletion, elapsed: Duration)
 
     /// The event's name as used in JSON lines (`lockWaitStarted`, ...).
     public var name: String {
@@ -38,6 +45,9 @@ public enum CacheEvent: Sendable, Equatable {
         case .readCorrupt: "readCorrupt"
         case .corruptCacheMovedAside: "corruptCacheMovedAside"
         case .sweepRemoved: "sweepRemoved"
+        case .fetchStarted: "fetchStarted"
+        case .fetchProgress: "fetchProgress"
+        case .fetchFinished: "fetchFinished"
         }
     }
 }

@@ -59,6 +59,21 @@ extension CacheEvent {
             fields += [("path", JSONText.quoted(path)), ("movedTo", JSONText.quoted(movedTo))]
         case let .sweepRemoved(path, reason):
             fields += [("path", JSONText.quoted(path)), ("reason", JSONText.quoted(reason))]
+        case let .fetchStarted(path):
+            fields += [("path", JSONText.quoted(path))]
+        case let .fetchProgress(path, received, expected, elapsed):
+            fields += [
+                ("path", JSONText.quoted(path)), ("receivedBytes", String(received)),
+                ("expectedBytes", expected.map { String($0) } ?? "null"), ("elapsedMs", ms(elapsed)),
+            ]
+        case let .fetchFinished(path, completion, elapsed):
+            fields.append(("path", JSONText.quoted(path)))
+            switch completion {
+            case let .payload(bytes): fields += [("outcome", JSONText.quoted("payload")), ("bytes", String(bytes))]
+            case .notModified: fields += [("outcome", JSONText.quoted("notModified"))]
+            case let .failed(error): fields += [("outcome", JSONText.quoted("failed")), ("error", JSONText.quoted(error))]
+            }
+            fields.append(("durationMs", ms(elapsed)))
         }
         return JSONText.object(fields)
     }

@@ -11,6 +11,9 @@ public struct FetchRequest: Sendable {
     /// so a corrupt cache is never revalidated with its stored validators (a `304`
     /// would confirm bytes that no longer verify) but fetched unconditionally.
     public let current: CachedVersion?
+    /// Report the download's progress here (`report(received:expected:)`, as often
+    /// as you like); the store's observer receives it as `fetchProgress` events.
+    public let progress: FetchProgressReporter
 }
 
 /// Which commits by other processes satisfy a refresh that waited for the lock.
@@ -137,7 +140,7 @@ extension CacheStore {
             }
         }
         try Task.checkCancellation()
-        let result = try await fetch(FetchRequest(current: current))
+        let result = try await observedFetch(current: current, fetch)
         try Task.checkCancellation()
         switch result {
         case let .payload(data, source, validators):
