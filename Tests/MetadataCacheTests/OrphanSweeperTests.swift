@@ -67,10 +67,14 @@ import TestSupport
         return child.pid
     }
 
-    func ownerRecord(pid: Int32, host: String = ProcessIdentity.hostName, start: UInt64?, lease: Double = 30) -> Data {
+    /// An owner record of this boot and pid namespace, or (`foreign`) of another
+    /// host whose pid cannot be checked here.
+    func ownerRecord(pid: Int32, host: String = ProcessIdentity.hostName, start: UInt64?, lease: Double = 30, foreign: Bool = false) -> Data {
         Data(HolderRecord(
             pid: pid, host: host, processStartTime: start, command: "elsewhere", acquiredAt: Date(),
-            backend: .lockFile, leaseID: "00000000000000cc", leaseSeconds: lease
+            backend: .lockFile, leaseID: "00000000000000cc", leaseSeconds: lease,
+            bootID: foreign ? "00000000-0000-4000-8000-000000000002" : ProcessIdentity.bootID,
+            pidNamespace: foreign ? 1 : ProcessIdentity.pidNamespace
         ).encodedJSON().utf8)
     }
 
@@ -103,7 +107,14 @@ import TestSupport
         let t = try TestStore("sweep-owner-live")
         let live = [
             ownerRecord(pid: getpid(), start: ProcessIdentity.currentStartTime),
-            ownerRecord(pid: 1, host: "other-host.example", start: nil, lease: 3600),
+            ownerRecord(pid: 1, host: "other-host.example", start: nil, lease: 3600, foreign: true),
+            // Another container on this kernel: its pid means nothing here, even
+            // if no process here has that pid; and an old record without identity.
+            ownerRecord(pid: try deadPID(), start: nil, foreign: true),
+            Data(HolderRecord(
+                pid: try deadPID(), host: ProcessIdentity.hostName, processStartTime: nil, command: "v1",
+                acquiredAt: Date(), backend: .lockFile, leaseID: "00000000000000ee", leaseSeconds: 30
+            ).encodedJSON().utf8),
         ]
         for record in live {
             try t.directory.write("metadata.lock.owner", record)

@@ -19,6 +19,11 @@ public enum CacheEvent: Sendable, Equatable {
     case readCorrupt(path: String, problem: CacheCorruption)
     case corruptCacheMovedAside(path: String, movedTo: String)
     case sweepRemoved(path: String, reason: String)
+    /// Lock-file backend: the holder could not renew its owner file's lease (once
+    /// per hold, at the first failure). Until a renewal succeeds the lease ages;
+    /// past half a lease, commits fail with `lockLost` rather than be made under
+    /// a lease another process may have presumed expired.
+    case leaseRenewalFailed(lockPath: String, reason: String)
 
     /// The event's name as used in JSON lines (`lockWaitStarted`, ...).
     public var name: String {
@@ -38,6 +43,7 @@ public enum CacheEvent: Sendable, Equatable {
         case .readCorrupt: "readCorrupt"
         case .corruptCacheMovedAside: "corruptCacheMovedAside"
         case .sweepRemoved: "sweepRemoved"
+        case .leaseRenewalFailed: "leaseRenewalFailed"
         }
     }
 }
