@@ -154,6 +154,13 @@ struct Arguments {
     func value(_ name: String) -> String? { values[name] }
 }
 
+/// Descriptors 3 and up this process was started with (inherited from the test),
+/// listed before the library opens anything: `spawn-and-list-fds` reports only
+/// the others.
+/// (The listing's own directory descriptor, closed by now, is filtered out.)
+let inheritedDescriptors = Set(
+    ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap(Int.init)
+        .filter { fcntl(Int32($0), F_GETFD) != -1 })
 let args = Arguments(CommandLine.arguments)
 let cancellation = CancellationToken()
 
@@ -269,7 +276,8 @@ func interruptOtherThreads() -> (Int, Int) {
 
 /// Spawns `/bin/sleep 60` the way a careless host would (posix_spawn with no file
 /// actions: it inherits every descriptor not marked close-on-exec), lists the
-/// child's descriptors 3 and up from /proc/PID/fd, then kills and reaps it.
+/// child's descriptors 3 and up from /proc/PID/fd, except those this agent
+/// itself inherited, then kills and reaps it.
 func childDescriptors() -> [String] {
     var pid: pid_t = 0
     let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sleep"), strdup("60"), nil]
@@ -285,7 +293,7 @@ func childDescriptors() -> [String] {
     }
     var lines: [String] = []
     let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
-    for entry in entries.compactMap(Int.init).sorted() where entry >= 3 {
+    for entry in entries.compactMap(Int.init).sorted() where entry >= 3 && !inheritedDescriptors.contains(entry) {
         let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(entry)")) ?? "?"
         lines.append("CHILDFD \(entry) \(target)")
     }
