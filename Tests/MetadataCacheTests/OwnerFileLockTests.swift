@@ -317,9 +317,11 @@ import TestSupport
     /// clean-up removes the file it created — and only that file, even if a
     /// breaker replaced it meanwhile.
     @Test func aFailedCreationRemovesItsOwnFileOnly() throws {
+        // (The record's fsync is skipped on a local filesystem, so the failure is
+        // injected into the fstat that follows it.)
         let failing = try TestStore(
-            "failed-create", backend: .lockFile, faults: [InjectedFault(.fsync, occurrence: 1, action: .fail(.ioError))])
-        #expect(throws: MetadataCacheError.io(operation: "fsync", path: failing.store.layout.ownerPath, errno: .ioError)) {
+            "failed-create", backend: .lockFile, faults: [InjectedFault(.fstat, occurrence: 1, action: .fail(.ioError))])
+        #expect(throws: MetadataCacheError.io(operation: "fstat", path: failing.store.layout.ownerPath, errno: .ioError)) {
             _ = try failing.store.acquireWriterLock(timeout: .immediate)
         }
         #expect(!failing.directory.listing().contains("metadata.lock.owner"))
@@ -338,7 +340,7 @@ import TestSupport
         options.systemCalls = SystemCalls(provider: FaultInjectingSystemCalls(
             faults: [
                 InjectedFault(.pwrite, occurrence: 1, action: .pause),
-                InjectedFault(.fsync, occurrence: 1, action: .fail(.ioError)),
+                InjectedFault(.fstat, occurrence: 1, action: .fail(.ioError)),
             ], onPause: replace))
         let store = try CacheStore(directory: directory.path, options: options)
         #expect(throws: MetadataCacheError.self) { _ = try store.acquireWriterLock(timeout: .immediate) }

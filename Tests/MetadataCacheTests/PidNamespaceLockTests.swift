@@ -92,8 +92,8 @@ struct PidNamespaceLockTests {
     }
 
     /// Issue 17 item 4(b): a holder in another uts+pid namespace, without `flock`,
-    /// stopped with SIGSTOP in the middle of its commit (temp file written, paused
-    /// at its fsync — the second, after the owner file's — not yet renamed) for longer than its lease. A writer here presumes it dead after
+    /// stopped with SIGSTOP in the middle of its commit (temp file created, paused
+    /// at its write, long before the rename) for longer than its lease. A writer here presumes it dead after
     /// watching its owner file unchanged for a lease, and commits — but must not
     /// sweep the stopped holder's temp (its creator is not provably dead), and the
     /// holder, resumed, must find its lease lapsed and not commit. Control:
@@ -103,7 +103,7 @@ struct PidNamespaceLockTests {
         let directory = TemporaryDirectory("ns-stopped")
         let holder = try PidNamespaceAgents.start(
             ["commit", "--dir", directory.path, "--lease-ms", "800", "--payload", #"{"by":"holder"}"#,
-             "--fault", "fsync#2=pause"] + Self.noFlock,
+             "--fault", "write=pause"] + Self.noFlock,
             hostName: "ns-stopped")
         defer {
             holder.closeStdin()

@@ -159,10 +159,10 @@ package struct WriterLockAcquisition: Sendable {
     }
 
     /// Whether an exclusive `flock` on `NAME.lock` excludes every writer: only on a
-    /// filesystem known to be local (on a network filesystem `flock` may be
-    /// emulated per client, e.g. NFS mounted with `local_lock=flock`).
+    /// filesystem known to be local (on a network or FUSE filesystem `flock` may
+    /// be local to one client, e.g. NFS mounted with `local_lock=flock`, sshfs).
     private var flockExcludesEveryWriter: Bool {
-        fileSystem.map { !$0.isNetworkFileSystem } ?? false
+        fileSystem?.isKnownLocal ?? false
     }
 
     /// Waits in the kernel's queue for `NAME.lock`'s exclusive `flock` (`fd`), whose
@@ -261,7 +261,7 @@ package struct WriterLockAcquisition: Sendable {
     ) throws(MetadataCacheError) -> HeldWriterLock {
         let owner = OwnerFileLock(
             layout: layout, sys: sys, fileMode: mode_t(options.fileMode), leaseDuration: options.leaseDuration,
-            sabotage: options.lockFileSabotage)
+            sabotage: options.lockFileSabotage, syncsRecords: !(fileSystem?.isKnownLocal ?? false))
         let lockPath = layout.ownerPath
         // NAME.lock, opened exactly as the advisory backend opens it (O_RDWR: we
         // publish our record into its slot for advisory waiters; O_NOFOLLOW: a
