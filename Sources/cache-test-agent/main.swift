@@ -45,7 +45,8 @@
 // fault prints PAUSED and waits for one line on stdin, or its end), --sabotage
 // NAME (repeatable; a past defect of the lock-file backend, see LockFileSabotage),
 // --log FILE (append ACQUIRED/RELEASED lines with the pid, one write each, so a
-// test can order the holds of several agents).
+// test can order the holds of several agents: ACQUIRED is logged before it is
+// printed, RELEASED before the lock is released).
 //
 // `acquire --steal-interrupt-signal restart|ignore` first installs a host handler
 // (with SA_RESTART) or SIG_IGN for the signal the library's lock waits use to end
@@ -333,8 +334,8 @@ func runBlocking(_ store: CacheStore) throws {
     switch args.command {
     case "hold":
         let writer = try store.acquireWriterLock(timeout: timeout())
-        say("ACQUIRED pid=\(getpid()) backend=\(writer.backend) waitedMs=\(Int(writer.waited.milliseconds))")
         log("ACQUIRED \(getpid())")
+        say("ACQUIRED pid=\(getpid()) backend=\(writer.backend) waitedMs=\(Int(writer.waited.milliseconds))")
         waitForStdinToClose()
         log("RELEASED \(getpid())")
         writer.release()
@@ -357,16 +358,16 @@ func runBlocking(_ store: CacheStore) throws {
 
     case "commit":
         let writer = try store.acquireWriterLock(timeout: timeout())
-        say("ACQUIRED pid=\(getpid())")
         log("ACQUIRED \(getpid())")
+        say("ACQUIRED pid=\(getpid())")
         let receipt = try writer.commit(Data((args.value("payload") ?? "{}").utf8), source: "agent")
         say("COMMITTED generation=\(receipt.generation)")
         log("RELEASED \(getpid())")
 
     case "hold-commit":
         let writer = try store.acquireWriterLock(timeout: timeout())
-        say("ACQUIRED pid=\(getpid()) backend=\(writer.backend)")
         log("ACQUIRED \(getpid())")
+        say("ACQUIRED pid=\(getpid()) backend=\(writer.backend)")
         waitForLineOnStdin()
         let outcome = Result { () throws(MetadataCacheError) in
             try writer.commit(Data((args.value("payload") ?? "{}").utf8), source: "agent")

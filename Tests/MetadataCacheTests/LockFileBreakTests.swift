@@ -75,4 +75,25 @@ import Glibc
         #expect(whole.split(separator: "\n").filter { $0.hasPrefix("ACQUIRED") }.count == 3, "everyone got its turn: \(whole)")
         #expect(directory.listing() == ["holds.log", "metadata.lock"], "nothing left behind: \(directory.listing())")
     }
+
+    /// Without `flock`, lock-file waiters wake on the owner file's removal
+    /// (inotify) or at a fixed poll, never at a growing backoff that lets newcomers
+    /// overtake them: six writers doing 25 read-modify-writes each, all at once,
+    /// lose no update and none gives up waiting (10 s timeout).
+    @Test func sixWritersWithoutFlockLoseNoUpdateAndNoneTimesOut() throws {
+        let directory = TemporaryDirectory("no-flock-contention")
+        let writers = try (1...6).map { n in
+            try Agent.start(["update", "--dir", directory.path, "--counter", "c\(n)", "--times", "25", "--timeout", "10"] + Self.noFlock)
+        }
+        for writer in writers {
+            let lines = try writer.remainingLines(timeout: .seconds(120))
+            #expect(try writer.wait() == .exited(0), "\(lines.filter { !$0.hasPrefix("PROGRESS") && !$0.hasPrefix("WAITING") })")
+            #expect(lines.contains("DONE updates=25"))
+        }
+        let payload = try #require(try CacheStore(directory: directory.path).read()?.payload)
+        let object = try #require(try JSONSerialization.jsonObject(with: payload) as? [String: Any])
+        let counters = try #require(object["counters"] as? [String: Int])
+        #expect(counters == Dictionary(uniqueKeysWithValues: (1...6).map { ("c\($0)", 25) }), "lost updates: \(counters)")
+        #expect(directory.listing() == ["metadata.json", "metadata.lock"], "\(directory.listing())")
+    }
 }

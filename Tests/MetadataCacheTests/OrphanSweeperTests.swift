@@ -170,4 +170,67 @@ import TestSupport
         writer.release()
         #expect(try t.plain().read()?.payload == Data("[3]".utf8))
     }
+
+    /// Where only owner files exclude (no `flock`, or a network filesystem), the
+    /// lock proves nothing about a holder stopped past its lease: only a file whose
+    /// creator (named in it) is of this boot and pid namespace and dead is swept.
+    /// Where the `flock` on a local filesystem excludes every writer, every
+    /// leftover is an orphan, whatever its name.
+    @Test(.enabled(if: ProcessIdentity.bootID != nil && ProcessIdentity.pidNamespace != nil, "needs /proc"))
+    func withoutAnExcludingFlockOnlyFilesOfProvablyDeadCreatorsAreSwept() throws {
+        let boot = try #require(ProcessIdentity.bootID).filter { $0 != "-" }
+        let namespace = try #require(ProcessIdentity.pidNamespace)
+        let dead = try deadPID()
+        func tag(_ pid: Int32, boot: String = boot, namespace: UInt64 = namespace, start: UInt64?) -> String {
+            FileCreatorTag(
+                pid: pid, random: UInt64.random(in: 0...UInt64.max),
+                identity: start.map { .init(bootID: boot, pidNamespace: namespace, startTime: $0) }
+            ).text
+        }
+        let me = try #require(ProcessIdentity.currentStartTime)
+        let orphans = [
+            "metadata.json.tmp-" + tag(dead, start: 1),
+            "metadata.lock.owner.break-" + tag(dead, start: 1),
+            "metadata.lock.owner.next-" + tag(dead, start: 1),
+        ]
+        let kept = [
+            "metadata.json.tmp-" + tag(getpid(), start: me),  // alive
+            "metadata.json.tmp-" + tag(dead, namespace: namespace &+ 1, start: 1),  // another container
+            "metadata.json.tmp-" + tag(dead, boot: String(repeating: "0", count: 32), start: 1),  // another boot or host
+            "metadata.json.tmp-" + tag(dead, start: nil),  // a version-1 name: no identity
+        ]
+        for proof in [OrphanSweeper.Proof.creatorProvablyDead, .lockExcludesEveryWriter] {
+            let t = try TestStore("sweep-proof")
+            for name in orphans + kept { try t.directory.write(name, Data("x".utf8)) }
+            let sweeper = OrphanSweeper(
+                layout: t.store.layout, sys: .live, observer: nil, leaseDuration: .seconds(30), proof: proof)
+            let removed = Set(sweeper.sweepWhileHoldingLock().map { $0.split(separator: "/").last.map(String.init) ?? $0 })
+            if proof == .creatorProvablyDead {
+                #expect(removed == Set(orphans), "\(removed)")
+                #expect(Set(t.directory.listing()) == Set(kept))
+            } else {
+                #expect(removed == Set(orphans + kept), "\(removed)")
+            }
+        }
+    }
+
+    /// A claim left by a breaker that died is swept once its claimant is provably
+    /// dead; a live breaker's is kept.
+    @Test(.enabled(if: ProcessIdentity.bootID != nil, "needs /proc"))
+    func aDeadBreakersClaimIsSweptButALiveOnesIsKept() throws {
+        let t = try TestStore("sweep-claims")
+        let claim = { (pid: Int32, start: UInt64?) in
+            Data(HolderRecord(
+                pid: pid, host: ProcessIdentity.hostName, processStartTime: start, command: "breaker", acquiredAt: Date(),
+                backend: .lockFile, leaseID: Hex.format(UInt64.random(in: 1...UInt64.max)), leaseSeconds: 30,
+                bootID: ProcessIdentity.bootID, machineID: ProcessIdentity.machineID, pidNamespace: ProcessIdentity.pidNamespace
+            ).encodedJSON().utf8)
+        }
+        try t.directory.write("metadata.lock.owner.claim-00000000000000aa-1", claim(try deadPID(), nil))
+        try t.directory.write("metadata.lock.owner.claim-00000000000000bb-1", claim(getpid(), ProcessIdentity.currentStartTime))
+        let sweeper = OrphanSweeper(
+            layout: t.store.layout, sys: .live, observer: nil, leaseDuration: .seconds(30), proof: .creatorProvablyDead)
+        #expect(sweeper.sweepWhileHoldingLock() == [t.directory.file("metadata.lock.owner.claim-00000000000000aa-1")])
+        #expect(t.directory.listing() == ["metadata.lock.owner.claim-00000000000000bb-1"])
+    }
 }
