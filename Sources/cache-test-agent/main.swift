@@ -25,10 +25,11 @@
 //                                                     for a line (or EOF) on stdin, commit,
 //                                                     print COMMITTED | LOCKLOST, wait for
 //                                                     stdin to close, release, RELEASED
-//   hold-signalled --dir D                           take the lock, then interrupt every
-//                                                     other thread's system calls with a
-//                                                     signal (SIGUSR1, no SA_RESTART) and
-//                                                     print SIGNALLED; release at EOF
+//   hold-signalled --dir D                           take the lock, then (once the lease
+//                                                     was renewed) interrupt every other
+//                                                     thread's system calls with a signal
+//                                                     (SIGUSR1, no SA_RESTART, 5 rounds)
+//                                                     and print SIGNALLED; release at EOF
 //   spawn-and-list-fds --dir D [--wait-for-line]     (wait for a line first, if asked, so
 //                                                     a test can start a holder and have
 //                                                     this one wait) take the lock,
@@ -252,9 +253,18 @@ nonisolated(unsafe) var signalsDelivered: Int32 = 0
 
 /// Interrupts the system calls of every thread but the main one: blocks SIGUSR1
 /// here, installs a handler without SA_RESTART (so a blocked `poll` returns
-/// EINTR), and sends the signal to the process once per other thread; the kernel
-/// delivers each to a thread that does not block it. Returns (threads, delivered).
-func interruptOtherThreads() -> (Int, Int) {
+/// EINTR), and sends the signal to the process once per other thread, in five
+/// rounds 20 ms apart; the kernel delivers each to a thread that does not block
+/// it. First waits for `owner` (if given) to be renewed once, so that its
+/// renewal thread is sleeping in its `poll` when the signals come. Returns
+/// (threads, delivered).
+func interruptOtherThreads(renewing owner: String?) -> (Int, Int) {
+    if let owner {
+        let modified = { (try? FileManager.default.attributesOfItem(atPath: owner))?[.modificationDate] as? Date }
+        let first = modified()
+        let deadline = ContinuousClock.now + .seconds(10)
+        while modified() == first && ContinuousClock.now < deadline { _ = poll(nil, 0, 5) }
+    }
     var action = sigaction()
     #if canImport(Glibc)
     action.__sigaction_handler.sa_handler = { _ in signalsDelivered += 1 }
@@ -267,11 +277,15 @@ func interruptOtherThreads() -> (Int, Int) {
     sigaddset(&blocked, SIGUSR1)
     pthread_sigmask(SIG_BLOCK, &blocked, nil)
     let threads = threadCount()
-    for _ in 1..<max(2, threads) { kill(getpid(), SIGUSR1) }
-    // Each delivery runs the handler on its thread; give them a moment to land
-    // (bounded: the count is reported, and the test checks it).
-    let deadline = ContinuousClock.now + .seconds(5)
-    while signalsDelivered < Int32(max(1, threads - 1)) && ContinuousClock.now < deadline { _ = poll(nil, 0, 1) }
+    let perRound = max(1, threads - 1)
+    for round in 1...5 {
+        for _ in 0..<perRound { kill(getpid(), SIGUSR1) }
+        // Each delivery runs the handler on its thread; wait for this round to
+        // land (bounded: the count is reported, and the test checks it).
+        let deadline = ContinuousClock.now + .seconds(5)
+        while signalsDelivered < Int32(perRound * round) && ContinuousClock.now < deadline { _ = poll(nil, 0, 1) }
+        _ = poll(nil, 0, 20)
+    }
     return (threads, Int(signalsDelivered))
 }
 
@@ -385,7 +399,8 @@ func runBlocking(_ store: CacheStore) throws {
     case "hold-signalled":
         let writer = try store.acquireWriterLock(timeout: timeout())
         say("ACQUIRED pid=\(getpid()) backend=\(writer.backend)")
-        let (threads, delivered) = interruptOtherThreads()
+        let owner = writer.backend == .lockFile ? writer.lockPath : nil
+        let (threads, delivered) = interruptOtherThreads(renewing: owner)
         say("SIGNALLED threads=\(threads) delivered=\(delivered)")
         waitForStdinToClose()
         writer.release()
