@@ -100,29 +100,42 @@ import TestSupport
         writer.release()
     }
 
-    /// Holding the lock proves temp files orphaned, but not owner files: only the
-    /// stale rules do. A live holder's owner file (one on another host with a
-    /// fresh lease, or one on this host whose process runs) is kept.
-    @Test func aLiveHoldersOwnerFileIsNeverSwept() throws {
+    /// Where only owner files exclude, holding the lock does not prove an owner
+    /// file stale: only its holder's proven death does. A possibly live holder's
+    /// owner file (this process; another host; another container, whose pid means
+    /// nothing here even if no process here has it; a version-1 record without
+    /// identity) is kept. Where the `flock` on a local filesystem is held, no live
+    /// holder can be without it, so the same files are leftovers and go.
+    @Test func anOwnerFileIsSweptOnlyWhenNoLiveHolderCanOwnIt() throws {
         let t = try TestStore("sweep-owner-live")
-        let live = [
+        let possiblyLive = [
             ownerRecord(pid: getpid(), start: ProcessIdentity.currentStartTime),
             ownerRecord(pid: 1, host: "other-host.example", start: nil, lease: 3600, foreign: true),
-            // Another container on this kernel: its pid means nothing here, even
-            // if no process here has that pid; and an old record without identity.
             ownerRecord(pid: try deadPID(), start: nil, foreign: true),
             Data(HolderRecord(
                 pid: try deadPID(), host: ProcessIdentity.hostName, processStartTime: nil, command: "v1",
                 acquiredAt: Date(), backend: .lockFile, leaseID: "00000000000000ee", leaseSeconds: 30
             ).encodedJSON().utf8),
+            Data(),
         ]
-        for record in live {
-            try t.directory.write("metadata.lock.owner", record)
-            let report = try t.store.sweep()
-            #expect(!report.skipped)
-            #expect(report.removed.isEmpty)
-            #expect(t.directory.contents("metadata.lock.owner") == record)
+        for proof in [OrphanSweeper.Proof.creatorProvablyDead, .lockExcludesEveryWriter] {
+            let sweeper = OrphanSweeper(
+                layout: t.store.layout, sys: .live, observer: nil, leaseDuration: .seconds(30), proof: proof)
+            for record in possiblyLive {
+                try t.directory.write("metadata.lock.owner", record)
+                let removed = sweeper.sweepWhileHoldingLock()
+                if proof == .creatorProvablyDead {
+                    #expect(removed.isEmpty)
+                    #expect(t.directory.contents("metadata.lock.owner") == record)
+                } else {
+                    #expect(removed == [t.directory.file("metadata.lock.owner")])
+                    #expect(t.directory.listing() == [], "nothing left aside, no claim left: \(t.directory.listing())")
+                }
+            }
         }
+        // `cache sweep` on this local filesystem holds the flock: a leftover goes.
+        try t.directory.write("metadata.lock.owner", possiblyLive[1])
+        #expect(try t.store.sweep().removed == [t.directory.file("metadata.lock.owner")])
     }
 
     /// A real lock-file holder: the sweep cannot take the lock (the holder also

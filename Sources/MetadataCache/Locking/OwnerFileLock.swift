@@ -376,8 +376,16 @@ package struct OwnerFileLock: Sendable {
     /// (the sweeper's rule: it cannot watch a lease). Returns why, or nil if the
     /// file was kept: a live or unprovable holder, another breaker at work, or a
     /// file that changed since it was observed.
-    package func removeIfProvablyStale(_ observed: Observation) throws(MetadataCacheError) -> String? {
-        guard let reason = provableStaleness(of: observed) else { return nil }
+    /// - Parameter noHolderCanLive: the caller holds the `flock` on `NAME.lock` on a
+    ///   filesystem known to be local, where every lock-file holder holds it too
+    ///   while it holds its owner file (version 1 did as well): then whatever file
+    ///   is there has no live holder, whoever wrote it.
+    package func removeIfProvablyStale(
+        _ observed: Observation, noHolderCanLive: Bool = false
+    ) throws(MetadataCacheError) -> String? {
+        guard let reason = provableStaleness(of: observed)
+            ?? (noHolderCanLive ? "its holder does not hold NAME.lock's flock, which every holder on this local filesystem holds" : nil)
+        else { return nil }
         var watch = LeaseWatch()
         let claimant = HolderRecord.forCurrentProcess(backend: .lockFile, leaseSeconds: leaseDuration.seconds)
         guard let claim = try claim(observed, as: claimant, watch: &watch) else { return nil }

@@ -29,11 +29,13 @@
 /// acquisition, or via `CacheStore.sweep()`, which tries the lock without waiting.
 ///
 /// Also removed:
-/// - a stale owner file `NAME.lock.owner` whose holder is proven dead (same boot
-///   and pid namespace, pid gone or reused), by the lock-file backend's own
-///   claimed removal (`OwnerFileLock.removeIfProvablyStale`). Holding the lock
-///   never proves an owner file stale — its holder may be on another host, or in
-///   another container — and a sweep cannot watch a lease expire;
+/// - a stale owner file `NAME.lock.owner`: under proof 1 any (every live
+///   lock-file holder on a local filesystem holds the `flock` we hold), under
+///   proof 2 one whose holder is proven dead (same boot and pid namespace, pid
+///   gone or reused), by the lock-file backend's own claimed removal
+///   (`OwnerFileLock.removeIfProvablyStale`). Without proof 1 an owner file's
+///   holder may be on another host or in another container, and a sweep cannot
+///   watch a lease expire;
 /// - leftover claims `NAME.lock.owner.claim-*` under proof 1, or whose claimant
 ///   (the record inside) is provably dead.
 ///
@@ -44,6 +46,9 @@ package struct OrphanSweeper: Sendable {
     package let observer: (any CacheObserver)?
     package let leaseDuration: Duration
     package let proof: Proof
+    /// The lease id of the owner file through which we hold the lock (lock-file
+    /// backend), which is never swept; nil when holding through `flock` alone.
+    package let ownLeaseID: String?
 
     /// What holding the lock proves (see the type's guarantee).
     package enum Proof: Sendable, Equatable {
@@ -52,13 +57,15 @@ package struct OrphanSweeper: Sendable {
     }
 
     package init(
-        layout: StoreLayout, sys: SystemCalls, observer: (any CacheObserver)?, leaseDuration: Duration, proof: Proof
+        layout: StoreLayout, sys: SystemCalls, observer: (any CacheObserver)?, leaseDuration: Duration, proof: Proof,
+        ownLeaseID: String? = nil
     ) {
         self.layout = layout
         self.sys = sys
         self.observer = observer
         self.leaseDuration = leaseDuration
         self.proof = proof
+        self.ownLeaseID = ownLeaseID
     }
 
     /// The sweeper for a store whose lock `lock` is held.
@@ -67,7 +74,8 @@ package struct OrphanSweeper: Sendable {
         self.init(
             layout: store.layout, sys: store.sys, observer: store.options.observer,
             leaseDuration: store.options.leaseDuration,
-            proof: lock.excludesEveryWriter || sweepAnything ? .lockExcludesEveryWriter : .creatorProvablyDead)
+            proof: lock.excludesEveryWriter || sweepAnything ? .lockExcludesEveryWriter : .creatorProvablyDead,
+            ownLeaseID: lock.backend == .lockFile ? lock.record.leaseID : nil)
     }
 
     /// Must be called while holding the writer lock. Returns the removed paths.
@@ -119,8 +127,9 @@ package struct OrphanSweeper: Sendable {
     /// it was kept (live or unprovable holder, or changed before the removal).
     private func removeStaleOwnerFile() -> String? {
         let owner = OwnerFileLock(layout: layout, sys: sys, fileMode: 0o600, leaseDuration: leaseDuration)
-        guard let observed = try? owner.readOwner() else { return nil }
-        return (try? owner.removeIfProvablyStale(observed)) ?? nil
+        guard let observed = try? owner.readOwner(), observed.record?.leaseID != ownLeaseID || ownLeaseID == nil
+        else { return nil }
+        return (try? owner.removeIfProvablyStale(observed, noHolderCanLive: proof == .lockExcludesEveryWriter)) ?? nil
     }
 
     /// A claim is abandoned when its claimant is provably dead, or under proof 1
