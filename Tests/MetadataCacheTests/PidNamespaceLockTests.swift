@@ -54,22 +54,22 @@ struct PidNamespaceLockTests {
     }
 
     /// Issue 17 item 4(a), issue 15 item 6: two pid namespaces with one host name,
-    /// no `flock`. The holder (pid 1 of its namespace, renewing a 0.6 s lease)
+    /// no `flock`. The holder (pid 1 of its namespace, renewing a 1.5 s lease)
     /// must never be broken by a writer here, where pid 1 is another process; the
-    /// writer waits out its timeout and the holder commits. Control: version 1's
+    /// writer waits out its timeout (more than two leases) and the holder commits. Control: version 1's
     /// host-name identity judges the holder dead at once.
     @Test(arguments: [false, true])
     func aLiveHolderInAnotherPidNamespaceWithOurHostNameIsNeverBroken(versionOneIdentity control: Bool) throws {
         let directory = TemporaryDirectory("ns-same-name")
         let holder = try PidNamespaceAgents.start(
-            ["hold-commit", "--dir", directory.path, "--lease-ms", "600", "--payload", #"{"by":"holder"}"#] + Self.noFlock)
+            ["hold-commit", "--dir", directory.path, "--lease-ms", "1500", "--payload", #"{"by":"holder"}"#] + Self.noFlock)
         defer {
             holder.closeStdin()
             _ = try? holder.wait()
         }
         _ = try holder.readLine(until: { $0.hasPrefix("ACQUIRED") })
         let writer = try Agent.start(
-            ["commit", "--dir", directory.path, "--lease-ms", "600", "--timeout", "2.5", "--payload", #"{"by":"writer"}"#]
+            ["commit", "--dir", directory.path, "--lease-ms", "1500", "--timeout", "3.5", "--payload", #"{"by":"writer"}"#]
                 + Self.noFlock + (control ? ["--sabotage", "host-name-identity"] : []))
         let writerLines = try writer.remainingLines()
         let writerExit = try writer.wait()

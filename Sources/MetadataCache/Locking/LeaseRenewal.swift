@@ -9,8 +9,10 @@ import Synchronization
 /// no longer be trusted.
 ///
 /// Guarantee: while the holder lives and is scheduled, the owner file's mtime
-/// changes at least every `lease / 3` (a dedicated thread touches it, so a slow
-/// fetch is not mistaken for death); signals do not end the renewal (`EINTR` is
+/// changes every quarter of the lease (a dedicated thread touches it, so a slow
+/// fetch is not mistaken for death; records promise "at least every third",
+/// and the quarter leaves a quarter lease of scheduling slack before the holder's
+/// own half-lease limit below); signals do not end the renewal (`EINTR` is
 /// retried), stopping it never raises `SIGPIPE`, and the thread's descriptors
 /// are close-on-exec. `leaseProblem` is non-nil as soon as the last successful
 /// renewal is more than half a lease old — a stopped process, a renewal that
@@ -71,7 +73,7 @@ package final class LeaseRenewal: Sendable {
             noteFailure("could not duplicate the owner file's descriptor (errno \(errno))", lockPath: lockPath, observer: observer)
             return
         }
-        let interval = lease / 3
+        let interval = lease / 4
         let started = OSThread.detach(stackSize: OSThread.hostCodeStackSize) { [self] in
             renew(through: own, every: interval, until: channel, lockPath: lockPath, observer: observer)
             close(own)

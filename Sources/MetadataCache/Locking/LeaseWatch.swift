@@ -9,7 +9,7 @@
 /// sleeps). No timestamp written by another machine is ever compared with a
 /// local clock: an owner file's mtime on NFS comes from the server's clock, and
 /// a holder's host may be minutes off; here the mtime only has to *change* when
-/// the holder renews, which it does every third of its lease.
+/// the holder renews, which it does at least every third of its lease.
 ///
 /// A waiter that has only just started watching (including any one-shot attempt,
 /// `--lock-timeout 0`, `cache sweep`) therefore never presumes such a holder dead:

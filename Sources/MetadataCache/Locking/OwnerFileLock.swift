@@ -56,7 +56,7 @@ import Darwin
 /// - "The file it meant" is decided by content and status, not by inode number
 ///   alone: inode numbers are reused (ext4 and xfs hand a freed inode to the next
 ///   file; on NFS another client's unlink frees it even while we hold it open).
-/// - The holder renews its lease (`LeaseRenewal`) every third of the lease, so a
+/// - The holder renews its lease (`LeaseRenewal`) every quarter of the lease, so a
 ///   slow fetch is not mistaken for death, and gives up a commit when it could
 ///   not renew for half a lease.
 package struct OwnerFileLock: Sendable {
