@@ -32,6 +32,11 @@ import TestSupport
     /// A boot id that is not this boot's.
     static let anotherBoot = "00000000-0000-4000-8000-000000000001"
 
+    /// `flock` unavailable, as on the filesystems this backend exists for: only
+    /// there do the lease rules decide (holding the `flock` on a local filesystem,
+    /// any owner file found is a leftover, see below).
+    static let noFlock = [InjectedFault(.flock, occurrence: nil, action: .fail(.noLocks))]
+
     /// Replaces the owner file's contents *in place*: same inode, new content and
     /// mtime — what a new holder's file that received a reused inode number looks
     /// like to anyone comparing inodes.
@@ -118,7 +123,7 @@ import TestSupport
     /// nothing (an hour-old mtime from another host's clock, or the NFS server's,
     /// proves no silence), so a one-shot attempt never presumes it dead.
     @Test func aLeaseExpiresOnlyAfterTheWaiterHasWatchedItUnchangedForALease() throws {
-        let t = try TestStore("expired", backend: .lockFile)
+        let t = try TestStore("expired", backend: .lockFile, faults: Self.noFlock)
         try plantOwnerFile(t, record(pid: 1, host: "other-host.example", start: nil, lease: 0.3, bootID: Self.anotherBoot), age: 3600)
         let outcome = acquisitionError { () throws(MetadataCacheError) in try t.store.acquireWriterLock(timeout: .immediate) }
         guard case .lockTimeout = outcome else {
@@ -133,7 +138,7 @@ import TestSupport
     }
 
     @Test func aFreshLeaseFromAnotherHostIsRespected() throws {
-        let t = try TestStore("fresh-lease", backend: .lockFile)
+        let t = try TestStore("fresh-lease", backend: .lockFile, faults: Self.noFlock)
         try plantOwnerFile(t, record(pid: 1, host: "other-host.example", start: nil, lease: 3600, bootID: Self.anotherBoot))
         let outcome = acquisitionError { () throws(MetadataCacheError) in try t.store.acquireWriterLock(timeout: .immediate) }
         guard case let .lockTimeout(_, _, _, holder) = outcome else {
@@ -145,7 +150,7 @@ import TestSupport
     }
 
     @Test func aMalformedOwnerFileIsRespectedUntilItStaysUnchangedForALease() throws {
-        let t = try TestStore("malformed", backend: .lockFile) { $0.leaseDuration = .milliseconds(300) }
+        let t = try TestStore("malformed", backend: .lockFile, faults: Self.noFlock) { $0.leaseDuration = .milliseconds(300) }
         try plantOwnerFile(t, "{not json", age: 60)
         let outcome = acquisitionError { () throws(MetadataCacheError) in try t.store.acquireWriterLock(timeout: .immediate) }
         guard case let .lockTimeout(_, _, _, holder) = outcome else {
@@ -164,7 +169,7 @@ import TestSupport
     /// host-name identity respects it forever.
     @Test(arguments: [false, true])
     func aRecordOfAnotherBootIsJudgedByItsLeaseNotByAPidThatMatchesHere(versionOneIdentity: Bool) throws {
-        let t = try TestStore("other-boot", backend: .lockFile) {
+        let t = try TestStore("other-boot", backend: .lockFile, faults: Self.noFlock) {
             $0.leaseDuration = .milliseconds(300)
             if versionOneIdentity { $0.lockFileSabotage = .hostNameIdentity }
         }
@@ -380,5 +385,21 @@ import TestSupport
         _ = try waiter.readLine(until: { $0.hasPrefix("ACQUIRED") })
         #expect(try waiter.wait() == .exited(0))
         #expect(try holder.wait() == .exited(0))
+    }
+
+    /// Holding the `flock` on `NAME.lock` on a local filesystem, where every live
+    /// lock-file holder holds it too, an owner file found is a leftover whoever
+    /// wrote it: a holder killed between creating its file and writing its
+    /// record, or one of another container whose pid cannot be checked. It is
+    /// replaced at once, not after a lease.
+    @Test(arguments: ["", "foreign"])
+    func holdingTheFlockOnALocalFilesystemAnyOwnerFileIsALeftover(kind: String) throws {
+        let t = try TestStore("leftover-\(kind.isEmpty ? "empty" : kind)", backend: .lockFile)
+        let contents = kind.isEmpty ? "" : record(pid: 1, host: "ns-a", start: nil, lease: 3600, bootID: Self.anotherBoot)
+        try plantOwnerFile(t, contents)
+        let writer = try t.store.acquireWriterLock(timeout: .immediate)
+        #expect(brokenReasons(t).first?.contains("does not hold NAME.lock's flock") == true, "\(brokenReasons(t))")
+        writer.release()
+        #expect(t.directory.listing() == ["metadata.lock"], "\(t.directory.listing())")
     }
 }

@@ -124,18 +124,28 @@ package struct OwnerFileLock: Sendable {
     /// through `onBreak`), or report who holds it. `watch` carries this waiter's
     /// observations from one attempt to the next: pass the same one to every
     /// attempt of a wait.
+    /// - Parameter noHolderCanLive: the caller holds the `flock` on `NAME.lock` on a
+    ///   filesystem known to be local, where every live lock-file holder (and
+    ///   breaker) holds it too while it holds its owner file (claim): then any
+    ///   file found is a leftover, whoever wrote it, and is replaced at once
+    ///   instead of after a lease (a holder killed between creating its owner file
+    ///   and writing its record no longer blocks everyone for a lease).
     package func attempt(
-        record: HolderRecord, watch: inout LeaseWatch, onBreak: (HolderRecord?, String) -> Void
+        record: HolderRecord, watch: inout LeaseWatch, noHolderCanLive: Bool = false,
+        onBreak: (HolderRecord?, String) -> Void
     ) throws(MetadataCacheError) -> Attempt {
         for _ in 0..<8 {
             do throws(MetadataCacheError) {
                 return .acquired(try create(record))
             } catch .io(_, _, .fileExists) {
                 guard let current = try readOwner() else { continue }  // vanished: retry
-                guard case let .stale(reason) = verdict(of: current, at: layout.ownerPath, watch: &watch) else {
+                guard
+                    case let .stale(reason) = verdict(
+                        of: current, at: layout.ownerPath, watch: &watch, noHolderCanLive: noHolderCanLive)
+                else {
                     return .held(current.record)
                 }
-                switch try replace(current, with: record, watch: &watch) {
+                switch try replace(current, with: record, watch: &watch, noHolderCanLive: noHolderCanLive) {
                 case let .acquired(ownership):
                     onBreak(current.record, reason)
                     return .acquired(ownership)
@@ -218,9 +228,12 @@ package struct OwnerFileLock: Sendable {
     /// Whether the holder of the file seen at `path` may be alive. Proven dead
     /// (pid gone or reused, where the pid means something here), or presumed dead
     /// (unchanged for a whole lease on this process's clock, by `watch`).
-    package func verdict(of observation: Observation, at path: String, watch: inout LeaseWatch) -> Verdict {
+    package func verdict(
+        of observation: Observation, at path: String, watch: inout LeaseWatch, noHolderCanLive: Bool = false
+    ) -> Verdict {
         if sabotage.contains(.hostNameIdentity) { return versionOneVerdict(of: observation) }
         if let reason = provableStaleness(of: observation) { return .stale(reason: reason) }
+        if noHolderCanLive { return .stale(reason: Self.withoutTheFlock) }
         if let record = observation.record, record.sharesPidNamespaceWithThisProcess { return .live }
         let lease = observation.record.flatMap { Self.lease(fromSeconds: $0.leaseSeconds) } ?? leaseDuration
         let silent = watch.unchangedFor(path, observation.fingerprint)
@@ -239,6 +252,10 @@ package struct OwnerFileLock: Sendable {
         return ProcessIdentity.isAlive(pid: record.pid, startTime: record.processStartTime)
             ? nil : "holder pid \(record.pid) is no longer running"
     }
+
+    /// Why a file found while holding the `flock` on a local filesystem is stale.
+    static let withoutTheFlock =
+        "its holder does not hold NAME.lock's flock, which every live holder on this local filesystem holds"
 
     /// A lease read from disk as a duration; nil for anything unusable (negative,
     /// zero, not finite, absurdly long): then the waiter's own lease applies.
@@ -275,7 +292,7 @@ package struct OwnerFileLock: Sendable {
 
     /// Replaces the stale owner file seen in `stale` with our own, atomically.
     private func replace(
-        _ stale: Observation, with record: HolderRecord, watch: inout LeaseWatch
+        _ stale: Observation, with record: HolderRecord, watch: inout LeaseWatch, noHolderCanLive: Bool
     ) throws(MetadataCacheError) -> Replacement {
         // Our owner file, complete and durable before anything is decided, so that
         // what happens under the claim is one read and one rename.
@@ -291,7 +308,9 @@ package struct OwnerFileLock: Sendable {
             }
         }
         let ownership = try publish(record, fd: fd, path: next)
-        guard let claim = try claim(stale, as: record, watch: &watch) else { return .claimedByAnother }
+        guard let claim = try claim(stale, as: record, watch: &watch, noHolderCanLive: noHolderCanLive) else {
+            return .claimedByAnother
+        }
         // Holding the claim, the file must still be exactly the one judged stale:
         // a holder that renewed, released, or was replaced meanwhile is not ours
         // to take. Between this read and the rename only its own holder could
@@ -324,7 +343,7 @@ package struct OwnerFileLock: Sendable {
     /// Creates the lowest claim on `stale` that no live breaker holds; nil when one
     /// does (or the stale file was dealt with meanwhile).
     private func claim(
-        _ stale: Observation, as record: HolderRecord, watch: inout LeaseWatch
+        _ stale: Observation, as record: HolderRecord, watch: inout LeaseWatch, noHolderCanLive: Bool = false
     ) throws(MetadataCacheError) -> Claim? {
         let key = stale.breakKey
         if sabotage.contains(.unserialisedBreaks) { return Claim(key: key, number: 0, path: nil) }
@@ -346,7 +365,8 @@ package struct OwnerFileLock: Sendable {
             } catch .io(_, _, .fileExists) {
                 // Gone already: its breaker finished, so the stale file is gone too.
                 guard let other = try read(path) else { return nil }
-                guard case .stale = verdict(of: other, at: path, watch: &watch) else { return nil }
+                guard case .stale = verdict(of: other, at: path, watch: &watch, noHolderCanLive: noHolderCanLive)
+                else { return nil }
                 // Its breaker is dead or was stopped for a lease: pass it over
                 // rather than remove it (removing would race with a third breaker
                 // doing the same, exactly the hazard claims exist to avoid).
@@ -383,12 +403,14 @@ package struct OwnerFileLock: Sendable {
     package func removeIfProvablyStale(
         _ observed: Observation, noHolderCanLive: Bool = false
     ) throws(MetadataCacheError) -> String? {
-        guard let reason = provableStaleness(of: observed)
-            ?? (noHolderCanLive ? "its holder does not hold NAME.lock's flock, which every holder on this local filesystem holds" : nil)
-        else { return nil }
+        guard let reason = provableStaleness(of: observed) ?? (noHolderCanLive ? Self.withoutTheFlock : nil) else {
+            return nil
+        }
         var watch = LeaseWatch()
         let claimant = HolderRecord.forCurrentProcess(backend: .lockFile, leaseSeconds: leaseDuration.seconds)
-        guard let claim = try claim(observed, as: claimant, watch: &watch) else { return nil }
+        guard let claim = try claim(observed, as: claimant, watch: &watch, noHolderCanLive: noHolderCanLive) else {
+            return nil
+        }
         let removed = (try? removeIfStillTheOne { $0.fingerprint.isSameFile(as: observed.fingerprint) }) ?? false
         if removed { complete(claim) } else { abandon(claim) }
         return removed ? reason : nil

@@ -315,7 +315,9 @@ package struct WriterLockAcquisition: Sendable {
             }
             let attempt: OwnerFileLock.Attempt
             do throws(MetadataCacheError) {
-                attempt = try owner.attempt(record: record, watch: &watch) { holder, reason in
+                attempt = try owner.attempt(
+                    record: record, watch: &watch, noHolderCanLive: holdsFlock && flockExcludesEveryWriter
+                ) { holder, reason in
                     observer?.observe(.staleLockBroken(lockPath: lockPath, holder: holder, reason: reason))
                 }
             } catch {
