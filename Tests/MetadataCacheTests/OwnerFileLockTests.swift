@@ -397,9 +397,32 @@ import TestSupport
         let t = try TestStore("leftover-\(kind.isEmpty ? "empty" : kind)", backend: .lockFile)
         let contents = kind.isEmpty ? "" : record(pid: 1, host: "ns-a", start: nil, lease: 3600, bootID: Self.anotherBoot)
         try plantOwnerFile(t, contents)
+        // `status` agrees for a record-less leftover (a record from another pid
+        // namespace still says "held": the kernel's lock table does not list
+        // holders there, see CacheStore.lockState).
+        #expect(try t.store.status().lock.held == !kind.isEmpty)
         let writer = try t.store.acquireWriterLock(timeout: .immediate)
         #expect(brokenReasons(t).first?.contains("does not hold NAME.lock's flock") == true, "\(brokenReasons(t))")
         writer.release()
         #expect(t.directory.listing() == ["metadata.lock"], "\(t.directory.listing())")
+    }
+
+    /// An I/O error reading the owner file in the check before a commit says
+    /// nothing about who holds the lock: the commit fails with that errno, not
+    /// with "lock lost … by another process".
+    @Test func anIOErrorInTheLeaseCheckIsReportedAsSuch() throws {
+        // (No sweep on open: its look at the owner file would be the second open.)
+        let t = try TestStore("check-eio", backend: .lockFile, faults: [
+            InjectedFault(.open, occurrence: 2, pathContains: "metadata.lock.owner", action: .fail(.ioError)),
+        ]) { $0.sweepOnOpen = false }
+        let writer = try t.store.acquireWriterLock(timeout: .immediate)
+        let outcome = Result { () throws(MetadataCacheError) in try writer.commit(samplePayload) }
+        writer.release()
+        guard case .failure(.io(_, let path, .ioError)) = outcome else {
+            Issue.record("expected the EIO, got \(outcome)")
+            return
+        }
+        #expect(path.hasSuffix("metadata.lock.owner"))
+        #expect(t.cacheBytes == nil)
     }
 }

@@ -112,7 +112,7 @@ package final class HeldWriterLock: Sendable {
                 throw .lockLost(lockPath: lockPath, reason: "this holder could not renew its lease (\(error))")
             }
         }
-        if !ownerFile.lock.isStillOurs(ownerFile.ownership) {
+        if try !ownerFile.lock.isStillOurs(ownerFile.ownership) {
             throw .lockLost(
                 lockPath: lockPath,
                 reason: "the owner file no longer carries this holder's lease id \(ownerFile.ownership.leaseID): it was removed, replaced or rewritten by another process (lease expired?)")

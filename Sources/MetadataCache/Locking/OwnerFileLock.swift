@@ -437,8 +437,10 @@ package struct OwnerFileLock: Sendable {
 
     /// Whether the file at the owner path is still ours: our inode *and* our lease
     /// id (an inode number alone may have been reused by another holder's file).
-    package func isStillOurs(_ ownership: Ownership) -> Bool {
-        guard let current = try? readOwner() else { return false }
+    /// An I/O error reading it is thrown as such (it says nothing about who holds
+    /// the lock, and the user should see its errno, not "lock lost").
+    package func isStillOurs(_ ownership: Ownership) throws(MetadataCacheError) -> Bool {
+        guard let current = try readOwner() else { return false }
         return carries(ownership, current)
     }
 

@@ -132,13 +132,23 @@ extension CacheStore {
     /// counts when its pid is the one in the published holder record.
     public func lockState() -> CacheStatus.LockState {
         let owner = OwnerFileLock(layout: layout, sys: sys, fileMode: 0o600, leaseDuration: options.leaseDuration)
+        let lockFile = (try? sys.lstatIfExists(lockPath)) ?? nil
+        let table = KernelLockTable.current()
         if let current = try? owner.readOwner(), owner.provableStaleness(of: current) == nil {
-            return CacheStatus.LockState(held: true, backend: .lockFile, holder: current.record)
+            // An owner file without a record, on a local filesystem where no one
+            // holds NAME.lock's flock (which every live lock-file holder there
+            // holds): a holder killed before writing its record, not a holder.
+            // (Only for a record-less file: the lock table does not list holders
+            // in other pid namespaces, whose records still say who holds.)
+            let noFlockHeld = lockFile.map { file in table.map { $0.exclusiveFlocks(onInode: file.inode).isEmpty } ?? false }
+                ?? true  // no NAME.lock at all: nobody can hold its flock
+            let leftover = current.record == nil && fileSystem?.isKnownLocal == true && noFlockHeld
+            if !leftover { return CacheStatus.LockState(held: true, backend: .lockFile, holder: current.record) }
         }
         let planned = acquisition.plannedBackend
         let free = CacheStatus.LockState(held: false, backend: planned, holder: nil)
-        guard let lockFile = (try? sys.lstatIfExists(lockPath)) ?? nil, lockFile.kind == .regular else { return free }
-        if let table = KernelLockTable.current() {
+        guard let lockFile, lockFile.kind == .regular else { return free }
+        if let table {
             let locks = table.exclusiveFlocks(onInode: lockFile.inode)
             guard !locks.isEmpty else { return free }
             let record = readHolderSlot()
