@@ -298,12 +298,14 @@ func childDescriptors() -> [String] {
     let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sleep"), strdup("60"), nil]
     defer { argv.forEach { free($0) } }
     guard posix_spawn(&pid, "/bin/sleep", nil, nil, argv, environ) == 0 else { return ["ERROR spawn"] }
-    // The child inherits at fork; by the time it has exec'd, /proc/PID/exe names
-    // sleep and close-on-exec descriptors are gone.
+    // The child inherits at fork; once it sleeps (its wchan names the kernel's
+    // nanosleep), it has exec'd — close-on-exec descriptors are gone — and its
+    // dynamic loader has closed the libraries it opened, which would otherwise
+    // be listed as descriptors of its own.
     let deadline = ContinuousClock.now + .seconds(10)
     while ContinuousClock.now < deadline {
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe")) ?? ""
-        if exe.hasSuffix("sleep") { break }
+        let wchan = (try? String(contentsOfFile: "/proc/\(pid)/wchan", encoding: .utf8)) ?? ""
+        if wchan.contains("nanosleep") { break }
         _ = poll(nil, 0, 1)
     }
     var lines: [String] = []
