@@ -1,9 +1,14 @@
+#if defined(__linux__)
+#define _GNU_SOURCE  /* pipe2 */
+#endif
 #include "CSystemShims.h"
 
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/file.h>
+#include <unistd.h>
 #if defined(__linux__)
 #include <sys/vfs.h>
 #else
@@ -33,6 +38,17 @@ int csystem_sigrtmax(void) {
 #if defined(SIGRTMAX)
     return SIGRTMAX;
 #else
+    return -1;
+#endif
+}
+
+int csystem_pipe_cloexec(int fds[2], int nonblocking) {
+#if defined(__linux__)
+    return pipe2(fds, O_CLOEXEC | (nonblocking ? O_NONBLOCK : 0));
+#else
+    (void)fds;
+    (void)nonblocking;
+    errno = ENOSYS;
     return -1;
 #endif
 }

@@ -33,6 +33,8 @@ public struct DiagnosticLog: CacheObserver {
         switch event {
         case let .backendFallback(_, reason):
             warning("lock backend fallback: \(reason)")
+        case .leaseRenewalFailed:
+            warning(Self.describe(event))
         case .lockWaitProgress, .fetchProgress:
             return
         default:
@@ -82,6 +84,8 @@ public struct DiagnosticLog: CacheObserver {
             case .notModified: "fetch done: not modified, in \(DurationText.format(elapsed))"
             case let .failed(error): "fetch failed after \(DurationText.format(elapsed)): \(error)"
             }
+        case let .leaseRenewalFailed(path, reason):
+            "could not renew the lease of \(path): \(reason); a commit will fail if the lease lapses"
         }
     }
 }

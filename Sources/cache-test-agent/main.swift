@@ -21,16 +21,40 @@
 //                                                     waits for stdin to close
 //   hold-then-spawn --dir D -- ARGS...               take the lock, run a child agent
 //                                                     with ARGS, relay its output
+//   hold-commit --dir D --payload TEXT               take the lock, print ACQUIRED, wait
+//                                                     for a line (or EOF) on stdin, commit,
+//                                                     print COMMITTED | LOCKLOST, wait for
+//                                                     stdin to close, release, RELEASED
+//   hold-signalled --dir D                           take the lock, then (once the lease
+//                                                     was renewed) interrupt every other
+//                                                     thread's system calls with a signal
+//                                                     (SIGUSR1, no SA_RESTART, 5 rounds)
+//                                                     and print SIGNALLED; release at EOF
+//   spawn-and-list-fds --dir D [--wait-for-line]     (wait for a line first, if asked, so
+//                                                     a test can start a holder and have
+//                                                     this one wait) take the lock,
+//                                                     posix_spawn /bin/sleep inheriting
+//                                                     everything, print CHILDFD N TARGET
+//                                                     for each of its descriptors >= 3,
+//                                                     then FDS-DONE; release
 //   status-loop --dir D [--max N]                    CacheStore.status() in a tight loop;
 //                                                     prints LOOPING after the first,
 //                                                     stops when stdin closes (or after
 //                                                     N), prints DONE statuses=… held=…
 //
+// Common options: --backend B, --lease-ms N, --fault SPEC (repeatable; a `pause`
+// fault prints PAUSED and waits for one line on stdin, or its end), --sabotage
+// NAME (repeatable; a past defect of the lock-file backend, see LockFileSabotage),
+// --log FILE (append ACQUIRED/RELEASED lines with the pid, one write each, so a
+// test can order the holds of several agents: ACQUIRED is logged before it is
+// printed, RELEASED before the lock is released).
+//
 // `acquire --steal-interrupt-signal restart|ignore` first installs a host handler
 // (with SA_RESTART) or SIG_IGN for the signal the library's lock waits use to end
 // a blocking flock, as a host that claims the signal after the library would.
 //
-// Exit codes: 0 done, 75 timeout, 130 cancelled, 76 self-deadlock, 1 other error.
+// Exit codes: 0 done, 75 timeout, 130 cancelled, 76 self-deadlock, 3 lock lost,
+// 1 other error.
 
 import Foundation
 import MetadataCache
@@ -65,10 +89,32 @@ func waitForStdinToClose() {
     }
 }
 
+/// Blocks until a whole line arrives on stdin, or its end (the test's "go on").
+func waitForLineOnStdin() {
+    var byte: UInt8 = 0
+    while true {
+        let n = read(0, &byte, 1)
+        if n == 0 || (n < 0 && errno != EINTR) || (n == 1 && byte == UInt8(ascii: "\n")) { return }
+    }
+}
+
+/// Appends `line` to the --log file in one O_APPEND write, so that the lines of
+/// several agents interleave whole and in the order they happened.
+func log(_ line: String) {
+    guard let path = args.value("log") else { return }
+    let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+    guard fd >= 0 else { return }
+    var text = line + "\n"
+    text.withUTF8 { _ = write(fd, $0.baseAddress, $0.count) }
+    close(fd)
+}
+
 struct Arguments {
     var command = ""
     var values: [String: String] = [:]
     var faults: [String] = []
+    var sabotage: [String] = []
+    var flags: Set<String> = []
     var rest: [String] = []
 
     init(_ argv: [String]) {
@@ -88,6 +134,16 @@ struct Arguments {
                 i += 2
                 continue
             }
+            if arg == "--sabotage", i + 1 < argv.count {
+                sabotage.append(argv[i + 1])
+                i += 2
+                continue
+            }
+            if arg == "--wait-for-line" {
+                flags.insert("wait-for-line")
+                i += 1
+                continue
+            }
             if arg.hasPrefix("--"), i + 1 < argv.count {
                 values[String(arg.dropFirst(2))] = argv[i + 1]
                 i += 2
@@ -100,6 +156,13 @@ struct Arguments {
     func value(_ name: String) -> String? { values[name] }
 }
 
+/// Descriptors 3 and up this process was started with (inherited from the test),
+/// listed before the library opens anything: `spawn-and-list-fds` reports only
+/// the others.
+/// (The listing's own directory descriptor, closed by now, is filtered out.)
+let inheritedDescriptors = Set(
+    ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap(Int.init)
+        .filter { fcntl(Int32($0), F_GETFD) != -1 })
 let args = Arguments(CommandLine.arguments)
 let cancellation = CancellationToken()
 
@@ -129,9 +192,16 @@ func makeStore() throws -> CacheStore {
     if !faults.isEmpty {
         options.systemCalls = SystemCalls(provider: FaultInjectingSystemCalls(faults: faults) { kind, path in
             let temps = (try? FileManager.default.contentsOfDirectory(atPath: dir))?.filter { $0.contains(".tmp-") } ?? []
-            say("PAUSED at=\(kind.rawValue) temp=\(temps.first ?? "-")")
-            waitForStdinToClose()
+            say("PAUSED at=\(kind.rawValue) temp=\(temps.first ?? "-") path=\(path ?? "-")")
+            waitForLineOnStdin()
         })
+    }
+    for name in args.sabotage {
+        guard let sabotage = LockFileSabotage.byName[name] else {
+            say("ERROR usage bad --sabotage \(name)")
+            exit(1)
+        }
+        options.lockFileSabotage.insert(sabotage)
     }
     options.observer = CacheEventHandler { event in
         switch event {
@@ -143,6 +213,10 @@ func makeStore() throws -> CacheStore {
             say("FALLBACK \(reason)")
         case let .staleLockBroken(_, holder, reason):
             say("BROKE holderPid=\(holder.map { String($0.pid) } ?? "-") reason=\(reason)")
+        case let .leaseRenewalFailed(_, reason):
+            say("RENEWAL-FAILED reason=\(reason)")
+        case let .sweepRemoved(path, _):
+            say("SWEPT \(path.split(separator: "/").last.map(String.init) ?? path)")
         default:
             break
         }
@@ -165,10 +239,85 @@ func report(_ error: Error) -> Never {
     case let MetadataCacheError.selfDeadlock(_, holder, ancestor):
         say("SELFDEADLOCK holderPid=\(holder.pid) ancestor=\(ancestor ? 1 : 0)")
         exit(76)
+    case let MetadataCacheError.lockLost(_, reason):
+        say("LOCKLOST \(reason)")
+        exit(3)
     default:
         say("ERROR \(error)")
         exit(1)
     }
+}
+
+/// Signals delivered to this process while the main thread blocks them.
+nonisolated(unsafe) var signalsDelivered: Int32 = 0
+
+/// Interrupts the system calls of every thread but the main one: blocks SIGUSR1
+/// here, installs a handler without SA_RESTART (so a blocked `poll` returns
+/// EINTR), and sends the signal to the process once per other thread, in five
+/// rounds 20 ms apart; the kernel delivers each to a thread that does not block
+/// it. First waits for `owner` (if given) to be renewed once, so that its
+/// renewal thread is sleeping in its `poll` when the signals come. Returns
+/// (threads, delivered).
+func interruptOtherThreads(renewing owner: String?) -> (Int, Int) {
+    if let owner {
+        let modified = { (try? FileManager.default.attributesOfItem(atPath: owner))?[.modificationDate] as? Date }
+        let first = modified()
+        let deadline = ContinuousClock.now + .seconds(10)
+        while modified() == first && ContinuousClock.now < deadline { _ = poll(nil, 0, 5) }
+    }
+    var action = sigaction()
+    #if canImport(Glibc)
+    action.__sigaction_handler.sa_handler = { _ in signalsDelivered += 1 }
+    #endif
+    sigemptyset(&action.sa_mask)
+    action.sa_flags = 0
+    sigaction(SIGUSR1, &action, nil)
+    var blocked = sigset_t()
+    sigemptyset(&blocked)
+    sigaddset(&blocked, SIGUSR1)
+    pthread_sigmask(SIG_BLOCK, &blocked, nil)
+    let threads = threadCount()
+    let perRound = max(1, threads - 1)
+    for round in 1...5 {
+        for _ in 0..<perRound { kill(getpid(), SIGUSR1) }
+        // Each delivery runs the handler on its thread; wait for this round to
+        // land (bounded: the count is reported, and the test checks it).
+        let deadline = ContinuousClock.now + .seconds(5)
+        while signalsDelivered < Int32(perRound * round) && ContinuousClock.now < deadline { _ = poll(nil, 0, 1) }
+        _ = poll(nil, 0, 20)
+    }
+    return (threads, Int(signalsDelivered))
+}
+
+/// Spawns `/bin/sleep 60` the way a careless host would (posix_spawn with no file
+/// actions: it inherits every descriptor not marked close-on-exec), lists the
+/// child's descriptors 3 and up from /proc/PID/fd, except those this agent
+/// itself inherited, then kills and reaps it.
+func childDescriptors() -> [String] {
+    var pid: pid_t = 0
+    let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sleep"), strdup("60"), nil]
+    defer { argv.forEach { free($0) } }
+    guard posix_spawn(&pid, "/bin/sleep", nil, nil, argv, environ) == 0 else { return ["ERROR spawn"] }
+    // The child inherits at fork; once it sleeps (its wchan names the kernel's
+    // nanosleep), it has exec'd — close-on-exec descriptors are gone — and its
+    // dynamic loader has closed the libraries it opened, which would otherwise
+    // be listed as descriptors of its own.
+    let deadline = ContinuousClock.now + .seconds(10)
+    while ContinuousClock.now < deadline {
+        let wchan = (try? String(contentsOfFile: "/proc/\(pid)/wchan", encoding: .utf8)) ?? ""
+        if wchan.contains("nanosleep") { break }
+        _ = poll(nil, 0, 1)
+    }
+    var lines: [String] = []
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
+    for entry in entries.compactMap(Int.init).sorted() where entry >= 3 && !inheritedDescriptors.contains(entry) {
+        let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(entry)")) ?? "?"
+        lines.append("CHILDFD \(entry) \(target)")
+    }
+    kill(pid, SIGKILL)
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+    return lines
 }
 
 /// A host handler that does nothing, installed over the library's.
@@ -201,8 +350,10 @@ func runBlocking(_ store: CacheStore) throws {
     switch args.command {
     case "hold":
         let writer = try store.acquireWriterLock(timeout: timeout())
+        log("ACQUIRED \(getpid())")
         say("ACQUIRED pid=\(getpid()) backend=\(writer.backend) waitedMs=\(Int(writer.waited.milliseconds))")
         waitForStdinToClose()
+        log("RELEASED \(getpid())")
         writer.release()
         say("RELEASED")
 
@@ -223,9 +374,50 @@ func runBlocking(_ store: CacheStore) throws {
 
     case "commit":
         let writer = try store.acquireWriterLock(timeout: timeout())
+        log("ACQUIRED \(getpid())")
         say("ACQUIRED pid=\(getpid())")
         let receipt = try writer.commit(Data((args.value("payload") ?? "{}").utf8), source: "agent")
         say("COMMITTED generation=\(receipt.generation)")
+        log("RELEASED \(getpid())")
+
+    case "hold-commit":
+        let writer = try store.acquireWriterLock(timeout: timeout())
+        log("ACQUIRED \(getpid())")
+        say("ACQUIRED pid=\(getpid()) backend=\(writer.backend)")
+        waitForLineOnStdin()
+        let outcome = Result { () throws(MetadataCacheError) in
+            try writer.commit(Data((args.value("payload") ?? "{}").utf8), source: "agent")
+        }
+        switch outcome {
+        case let .success(receipt): say("COMMITTED generation=\(receipt.generation)")
+        case let .failure(.lockLost(_, reason)): say("LOCKLOST \(reason)")
+        case let .failure(error): say("ERROR \(error)")
+        }
+        waitForStdinToClose()
+        log("RELEASED \(getpid())")
+        writer.release()
+        say("RELEASED")
+
+    case "hold-signalled":
+        let writer = try store.acquireWriterLock(timeout: timeout())
+        say("ACQUIRED pid=\(getpid()) backend=\(writer.backend)")
+        let owner = writer.backend == .lockFile ? writer.lockPath : nil
+        let (threads, delivered) = interruptOtherThreads(renewing: owner)
+        say("SIGNALLED threads=\(threads) delivered=\(delivered)")
+        waitForStdinToClose()
+        writer.release()
+        say("RELEASED")
+
+    case "spawn-and-list-fds":
+        if args.flags.contains("wait-for-line") {
+            say("STARTED pid=\(getpid())")
+            waitForLineOnStdin()
+        }
+        let writer = try store.acquireWriterLock(timeout: timeout(), cancellation: cancellation)
+        say("ACQUIRED pid=\(getpid()) backend=\(writer.backend) waitedMs=\(Int(writer.waited.milliseconds))")
+        for line in childDescriptors() { say(line) }
+        say("FDS-DONE")
+        writer.release()
 
     case "update":
         let counter = args.value("counter") ?? "c\(getpid())"

@@ -67,10 +67,14 @@ import TestSupport
         return child.pid
     }
 
-    func ownerRecord(pid: Int32, host: String = ProcessIdentity.hostName, start: UInt64?, lease: Double = 30) -> Data {
+    /// An owner record of this boot and pid namespace, or (`foreign`) of another
+    /// host whose pid cannot be checked here.
+    func ownerRecord(pid: Int32, host: String = ProcessIdentity.hostName, start: UInt64?, lease: Double = 30, foreign: Bool = false) -> Data {
         Data(HolderRecord(
             pid: pid, host: host, processStartTime: start, command: "elsewhere", acquiredAt: Date(),
-            backend: .lockFile, leaseID: "00000000000000cc", leaseSeconds: lease
+            backend: .lockFile, leaseID: "00000000000000cc", leaseSeconds: lease,
+            bootID: foreign ? "00000000-0000-4000-8000-000000000002" : ProcessIdentity.bootID,
+            pidNamespace: foreign ? 1 : ProcessIdentity.pidNamespace
         ).encodedJSON().utf8)
     }
 
@@ -96,22 +100,42 @@ import TestSupport
         writer.release()
     }
 
-    /// Holding the lock proves temp files orphaned, but not owner files: only the
-    /// stale rules do. A live holder's owner file (one on another host with a
-    /// fresh lease, or one on this host whose process runs) is kept.
-    @Test func aLiveHoldersOwnerFileIsNeverSwept() throws {
+    /// Where only owner files exclude, holding the lock does not prove an owner
+    /// file stale: only its holder's proven death does. A possibly live holder's
+    /// owner file (this process; another host; another container, whose pid means
+    /// nothing here even if no process here has it; a version-1 record without
+    /// identity) is kept. Where the `flock` on a local filesystem is held, no live
+    /// holder can be without it, so the same files are leftovers and go.
+    @Test func anOwnerFileIsSweptOnlyWhenNoLiveHolderCanOwnIt() throws {
         let t = try TestStore("sweep-owner-live")
-        let live = [
+        let possiblyLive = [
             ownerRecord(pid: getpid(), start: ProcessIdentity.currentStartTime),
-            ownerRecord(pid: 1, host: "other-host.example", start: nil, lease: 3600),
+            ownerRecord(pid: 1, host: "other-host.example", start: nil, lease: 3600, foreign: true),
+            ownerRecord(pid: try deadPID(), start: nil, foreign: true),
+            Data(HolderRecord(
+                pid: try deadPID(), host: ProcessIdentity.hostName, processStartTime: nil, command: "v1",
+                acquiredAt: Date(), backend: .lockFile, leaseID: "00000000000000ee", leaseSeconds: 30
+            ).encodedJSON().utf8),
+            Data(),
         ]
-        for record in live {
-            try t.directory.write("metadata.lock.owner", record)
-            let report = try t.store.sweep()
-            #expect(!report.skipped)
-            #expect(report.removed.isEmpty)
-            #expect(t.directory.contents("metadata.lock.owner") == record)
+        for proof in [OrphanSweeper.Proof.creatorProvablyDead, .lockExcludesEveryWriter] {
+            let sweeper = OrphanSweeper(
+                layout: t.store.layout, sys: .live, observer: nil, leaseDuration: .seconds(30), proof: proof)
+            for record in possiblyLive {
+                try t.directory.write("metadata.lock.owner", record)
+                let removed = sweeper.sweepWhileHoldingLock()
+                if proof == .creatorProvablyDead {
+                    #expect(removed.isEmpty)
+                    #expect(t.directory.contents("metadata.lock.owner") == record)
+                } else {
+                    #expect(removed == [t.directory.file("metadata.lock.owner")])
+                    #expect(t.directory.listing() == [], "nothing left aside, no claim left: \(t.directory.listing())")
+                }
+            }
         }
+        // `cache sweep` on this local filesystem holds the flock: a leftover goes.
+        try t.directory.write("metadata.lock.owner", possiblyLive[1])
+        #expect(try t.store.sweep().removed == [t.directory.file("metadata.lock.owner")])
     }
 
     /// A real lock-file holder: the sweep cannot take the lock (the holder also
@@ -158,5 +182,68 @@ import TestSupport
         try writer.commit(Data("[3]".utf8))
         writer.release()
         #expect(try t.plain().read()?.payload == Data("[3]".utf8))
+    }
+
+    /// Where only owner files exclude (no `flock`, or a network filesystem), the
+    /// lock proves nothing about a holder stopped past its lease: only a file whose
+    /// creator (named in it) is of this boot and pid namespace and dead is swept.
+    /// Where the `flock` on a local filesystem excludes every writer, every
+    /// leftover is an orphan, whatever its name.
+    @Test(.enabled(if: ProcessIdentity.bootID != nil && ProcessIdentity.pidNamespace != nil, "needs /proc"))
+    func withoutAnExcludingFlockOnlyFilesOfProvablyDeadCreatorsAreSwept() throws {
+        let boot = try #require(ProcessIdentity.bootID).filter { $0 != "-" }
+        let namespace = try #require(ProcessIdentity.pidNamespace)
+        let dead = try deadPID()
+        func tag(_ pid: Int32, boot: String = boot, namespace: UInt64 = namespace, start: UInt64?) -> String {
+            FileCreatorTag(
+                pid: pid, random: UInt64.random(in: 0...UInt64.max),
+                identity: start.map { .init(bootID: boot, pidNamespace: namespace, startTime: $0) }
+            ).text
+        }
+        let me = try #require(ProcessIdentity.currentStartTime)
+        let orphans = [
+            "metadata.json.tmp-" + tag(dead, start: 1),
+            "metadata.lock.owner.break-" + tag(dead, start: 1),
+            "metadata.lock.owner.next-" + tag(dead, start: 1),
+        ]
+        let kept = [
+            "metadata.json.tmp-" + tag(getpid(), start: me),  // alive
+            "metadata.json.tmp-" + tag(dead, namespace: namespace &+ 1, start: 1),  // another container
+            "metadata.json.tmp-" + tag(dead, boot: String(repeating: "0", count: 32), start: 1),  // another boot or host
+            "metadata.json.tmp-" + tag(dead, start: nil),  // a version-1 name: no identity
+        ]
+        for proof in [OrphanSweeper.Proof.creatorProvablyDead, .lockExcludesEveryWriter] {
+            let t = try TestStore("sweep-proof")
+            for name in orphans + kept { try t.directory.write(name, Data("x".utf8)) }
+            let sweeper = OrphanSweeper(
+                layout: t.store.layout, sys: .live, observer: nil, leaseDuration: .seconds(30), proof: proof)
+            let removed = Set(sweeper.sweepWhileHoldingLock().map { $0.split(separator: "/").last.map(String.init) ?? $0 })
+            if proof == .creatorProvablyDead {
+                #expect(removed == Set(orphans), "\(removed)")
+                #expect(Set(t.directory.listing()) == Set(kept))
+            } else {
+                #expect(removed == Set(orphans + kept), "\(removed)")
+            }
+        }
+    }
+
+    /// A claim left by a breaker that died is swept once its claimant is provably
+    /// dead; a live breaker's is kept.
+    @Test(.enabled(if: ProcessIdentity.bootID != nil, "needs /proc"))
+    func aDeadBreakersClaimIsSweptButALiveOnesIsKept() throws {
+        let t = try TestStore("sweep-claims")
+        let claim = { (pid: Int32, start: UInt64?) in
+            Data(HolderRecord(
+                pid: pid, host: ProcessIdentity.hostName, processStartTime: start, command: "breaker", acquiredAt: Date(),
+                backend: .lockFile, leaseID: Hex.format(UInt64.random(in: 1...UInt64.max)), leaseSeconds: 30,
+                bootID: ProcessIdentity.bootID, machineID: ProcessIdentity.machineID, pidNamespace: ProcessIdentity.pidNamespace
+            ).encodedJSON().utf8)
+        }
+        try t.directory.write("metadata.lock.owner.claim-00000000000000aa-1", claim(try deadPID(), nil))
+        try t.directory.write("metadata.lock.owner.claim-00000000000000bb-1", claim(getpid(), ProcessIdentity.currentStartTime))
+        let sweeper = OrphanSweeper(
+            layout: t.store.layout, sys: .live, observer: nil, leaseDuration: .seconds(30), proof: .creatorProvablyDead)
+        #expect(sweeper.sweepWhileHoldingLock() == [t.directory.file("metadata.lock.owner.claim-00000000000000aa-1")])
+        #expect(t.directory.listing() == ["metadata.lock.owner.claim-00000000000000bb-1"])
     }
 }

@@ -18,4 +18,9 @@ int csystem_statfs_type(const char *path, uint64_t *magic, char *name, int name_
 /// The highest real-time signal number, or -1 where there are none.
 int csystem_sigrtmax(void);
 
+/// Linux pipe2(fds, O_CLOEXEC [| O_NONBLOCK]): both ends close-on-exec from the
+/// start (pipe2 is a GNU extension the Glibc module does not expose). Returns 0
+/// or -1 with errno set; -1 with ENOSYS where there is no pipe2.
+int csystem_pipe_cloexec(int fds[2], int nonblocking);
+
 #endif

@@ -19,6 +19,16 @@ package final class HeldWriterLock: Sendable {
         package let renewal: LeaseRenewal
     }
 
+    /// Whether holding this lock excludes *every* writer of the store by itself:
+    /// we hold the exclusive `flock` on `NAME.lock` on a local filesystem, where
+    /// every writer of either backend must hold it too. Then no lease can be
+    /// judged expired while we hold it (lock-file breakers take the `flock`
+    /// first), and every temp file in the directory is an orphan. False for the
+    /// lock-file backend without `flock` and on network filesystems, where `flock`
+    /// may be local to one client: there the owner file's lease is what excludes,
+    /// and only a temp file whose creator is provably dead is an orphan.
+    package let excludesEveryWriter: Bool
+
     package let backend: LockBackendKind
     /// The file whose lock or existence is the lock (`NAME.lock` or `NAME.lock.owner`).
     package let lockPath: String
@@ -44,7 +54,8 @@ package final class HeldWriterLock: Sendable {
     init(
         backend: LockBackendKind, lockPath: String, registryKey: HeldWriterLocks.Key, record: HolderRecord,
         waited: Duration, timeout: LockTimeout, acquisitionStarted: ContinuousClock.Instant, flockFD: Int32?,
-        ownerFile: OwnerFileHold?, watchdog: LockWaitWatchdog?, sys: SystemCalls, observer: (any CacheObserver)?
+        ownerFile: OwnerFileHold?, watchdog: LockWaitWatchdog?, sys: SystemCalls, observer: (any CacheObserver)?,
+        excludesEveryWriter: Bool
     ) {
         self.backend = backend
         self.lockPath = lockPath
@@ -59,6 +70,7 @@ package final class HeldWriterLock: Sendable {
         self.watchdog = watchdog
         self.sys = sys
         self.observer = observer
+        self.excludesEveryWriter = excludesEveryWriter
     }
 
     deinit { release() }
@@ -74,12 +86,33 @@ package final class HeldWriterLock: Sendable {
         return waited >= total ? .zero : total - waited
     }
 
-    /// Throws `lockLost` if the lock is no longer ours. Advisory locks cannot be
-    /// lost while the descriptor is open; an owner file can be broken by a process
-    /// that judged our lease expired.
+    /// Throws `lockLost` if the lock is no longer ours, or may be about to be taken.
+    /// Advisory locks cannot be lost while the descriptor is open. An owner file
+    /// can be replaced by a process that presumed our lease expired, so where the
+    /// owner file is what excludes (`excludesEveryWriter` false), this is the last
+    /// check before a commit's rename, in this order:
+    /// 1. the lease must have been renewed within half a lease: otherwise a waiter
+    ///    may already be replacing the file, and step 3 could pass an instant
+    ///    before it does (`LeaseRenewal.leaseProblem`);
+    /// 2. renew it now, so that every waiter must watch it unchanged for another
+    ///    whole lease before presuming us dead;
+    /// 3. the owner path must still hold our file (inode and lease id).
+    /// What remains is the one window no lock file can close: a holder stopped
+    /// after this check, before its rename, for longer than a lease.
     package func verifyStillHeld() throws(MetadataCacheError) {
         guard !isReleased else { throw .lockLost(lockPath: lockPath, reason: "the guard was already released") }
-        if let ownerFile, !ownerFile.lock.isStillOurs(ownerFile.ownership) {
+        guard let ownerFile else { return }
+        if !excludesEveryWriter {
+            if let problem = ownerFile.renewal.leaseProblem() {
+                throw .lockLost(lockPath: lockPath, reason: "this holder cannot vouch for its lease: \(problem)")
+            }
+            do {
+                try ownerFile.renewal.renewNow()
+            } catch {
+                throw .lockLost(lockPath: lockPath, reason: "this holder could not renew its lease (\(error))")
+            }
+        }
+        if try !ownerFile.lock.isStillOurs(ownerFile.ownership) {
             throw .lockLost(
                 lockPath: lockPath,
                 reason: "the owner file no longer carries this holder's lease id \(ownerFile.ownership.leaseID): it was removed, replaced or rewritten by another process (lease expired?)")
@@ -99,7 +132,13 @@ package final class HeldWriterLock: Sendable {
             // must not find our file and wait for a holder that is leaving. It is
             // removed only if it still carries our lease id.
             ownerFile.renewal.stop()
-            _ = try? ownerFile.lock.release(ownerFile.ownership)
+            if !excludesEveryWriter, ownerFile.renewal.leaseProblem() != nil {
+                // A waiter may be replacing our file right now: leave the path
+                // alone and empty our own inode instead (see `relinquish`).
+                ownerFile.lock.relinquish(ownerFile.ownership)
+            } else {
+                _ = try? ownerFile.lock.release(ownerFile.ownership)
+            }
         }
         if let flockFD {
             // Blank the holder record before unlocking, so nobody reads our record

@@ -24,13 +24,23 @@ public struct HolderRecord: Sendable, Hashable, CustomStringConvertible {
     /// Random id of this acquisition; a lock-file holder removes the owner file on
     /// release only if it still carries this id.
     public var leaseID: String
-    /// Lock-file backend: how long after the owner file's last renewal (its mtime) a
-    /// holder on another host may be presumed dead.
+    /// Lock-file backend: how often the holder promises to renew its owner file
+    /// (at least every third of this). A holder whose pid cannot be checked here
+    /// is presumed dead once its owner file has stayed unchanged for this long,
+    /// measured on the waiter's own clock.
     public var leaseSeconds: Double?
+    /// The holder's kernel boot id (see `ProcessIdentity.bootID`); nil if unknown
+    /// or written by a version that did not record it.
+    public var bootID: String?
+    /// The holder's machine id (`/etc/machine-id`); nil if unknown.
+    public var machineID: String?
+    /// The holder's pid namespace (inode of `/proc/self/ns/pid`); nil if unknown.
+    public var pidNamespace: UInt64?
 
     public init(
         pid: Int32, host: String, processStartTime: UInt64?, command: String, acquiredAt: Date,
-        backend: LockBackendKind, leaseID: String, leaseSeconds: Double? = nil
+        backend: LockBackendKind, leaseID: String, leaseSeconds: Double? = nil, bootID: String? = nil,
+        machineID: String? = nil, pidNamespace: UInt64? = nil
     ) {
         self.pid = pid
         self.host = host
@@ -40,6 +50,9 @@ public struct HolderRecord: Sendable, Hashable, CustomStringConvertible {
         self.backend = backend
         self.leaseID = leaseID
         self.leaseSeconds = leaseSeconds
+        self.bootID = bootID
+        self.machineID = machineID
+        self.pidNamespace = pidNamespace
     }
 
     /// A record describing this process, now.
@@ -48,15 +61,48 @@ public struct HolderRecord: Sendable, Hashable, CustomStringConvertible {
             pid: ProcessIdentity.currentPID, host: ProcessIdentity.hostName,
             processStartTime: ProcessIdentity.currentStartTime, command: ProcessIdentity.commandLine,
             acquiredAt: Date(), backend: backend, leaseID: Hex.format(UInt64.random(in: 1...UInt64.max)),
-            leaseSeconds: leaseSeconds)
+            leaseSeconds: leaseSeconds, bootID: ProcessIdentity.bootID, machineID: ProcessIdentity.machineID,
+            pidNamespace: ProcessIdentity.pidNamespace)
     }
 
-    /// `pid 4242 (metacache cache refresh) on build-host`
-    public var summary: String { "pid \(pid) (\(command)) on \(host)" }
+    /// `pid 4242 (metacache cache refresh) on build-host`, or with where the pid
+    /// belongs when that is not here: `pid 1 (...) on ci-2, in another pid namespace`.
+    public var summary: String { "pid \(pid) (\(command)) on \(location)" }
 
     public var description: String { summary }
 
-    public var isOnThisHost: Bool { host == ProcessIdentity.hostName }
+    /// The holder's host name, followed by where its pid belongs when that is not
+    /// this process's pid namespace and the record says so: `ci-2, in another pid
+    /// namespace` (same running kernel, another container), `ci-2, another
+    /// machine or boot` (another kernel under our own host name, where the bare
+    /// name would read as local). Just the host name otherwise, or for records
+    /// without the identity fields.
+    public var location: String {
+        guard bootID != nil, ProcessIdentity.bootID != nil else { return host }
+        if isOnThisHost {
+            if let pidNamespace, let ours = ProcessIdentity.pidNamespace, pidNamespace != ours {
+                return host + ", in another pid namespace"
+            }
+            return host
+        }
+        return host == ProcessIdentity.hostName ? host + ", another machine or boot" : host
+    }
+
+    /// Whether the holder runs on this very kernel (same boot id, and same machine
+    /// id where both are known). A host *name* proves nothing: containers and
+    /// cloned machines share names. False when the record lacks a boot id.
+    public var isOnThisHost: Bool {
+        guard let bootID, bootID == ProcessIdentity.bootID else { return false }
+        if let machineID, let ours = ProcessIdentity.machineID, machineID != ours { return false }
+        return true
+    }
+
+    /// Whether the holder's pid names a process of this process's pid namespace on
+    /// this kernel, so that its liveness can be checked here. Only then may a
+    /// holder be judged dead by its pid; otherwise only an expired lease counts.
+    public var sharesPidNamespaceWithThisProcess: Bool {
+        isOnThisHost && ProcessIdentity.sharesPidNamespace(bootID: bootID, pidNamespace: pidNamespace)
+    }
 
     var acquiredAtMilliseconds: Int64 { Int64((acquiredAt.timeIntervalSince1970 * 1000).rounded()) }
 
@@ -73,6 +119,9 @@ public struct HolderRecord: Sendable, Hashable, CustomStringConvertible {
             ("leaseId", JSONText.quoted(leaseID)),
         ]
         if let leaseSeconds { fields.append(("leaseSeconds", String(leaseSeconds))) }
+        if let bootID { fields.append(("bootId", JSONText.quoted(bootID))) }
+        if let machineID { fields.append(("machineId", JSONText.quoted(machineID))) }
+        if let pidNamespace { fields.append(("pidNamespace", String(pidNamespace))) }
         return JSONText.object(fields) + "\n"
     }
 
@@ -85,6 +134,9 @@ public struct HolderRecord: Sendable, Hashable, CustomStringConvertible {
         var backend: String?
         var leaseId: String
         var leaseSeconds: Double?
+        var bootId: String?
+        var machineId: String?
+        var pidNamespace: UInt64?
     }
 
     /// Parses a record; nil for anything malformed (empty, torn, garbage, missing
@@ -100,6 +152,7 @@ public struct HolderRecord: Sendable, Hashable, CustomStringConvertible {
             pid: wire.pid, host: wire.host, processStartTime: wire.processStartTime,
             command: wire.command ?? "?", acquiredAt: Date(timeIntervalSince1970: Double(millis) / 1000),
             backend: wire.backend.flatMap(LockBackendKind.init(rawValue:)) ?? .advisory,
-            leaseID: wire.leaseId, leaseSeconds: wire.leaseSeconds)
+            leaseID: wire.leaseId, leaseSeconds: wire.leaseSeconds, bootID: wire.bootId, machineID: wire.machineId,
+            pidNamespace: wire.pidNamespace)
     }
 }

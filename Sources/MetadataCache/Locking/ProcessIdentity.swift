@@ -23,6 +23,87 @@ package enum ProcessIdentity {
 
     package static var currentPID: Int32 { getpid() }
 
+    /// The running kernel's boot id (Linux: `/proc/sys/kernel/random/boot_id`,
+    /// lowercase UUID; Darwin: `kern.bootsessionuuid`), random for every boot.
+    /// Nil when unreadable (no `/proc`). Two processes with the same boot id run on
+    /// one kernel: their pids can mean the same process, if their pid namespaces
+    /// match too. A pid, or a start time counted from boot, from another boot id
+    /// means nothing here, however well it matches a process that runs now.
+    package static let bootID: String? = {
+        #if os(Linux)
+        return readIdentifier("/proc/sys/kernel/random/boot_id").flatMap { text in
+            let lower = text.lowercased()
+            return lower.count == 36 && lower.allSatisfy({ $0.isHexDigit || $0 == "-" }) ? lower : nil
+        }
+        #elseif canImport(Darwin)
+        var buffer = [CChar](repeating: 0, count: 64)
+        var size = buffer.count
+        guard sysctlbyname("kern.bootsessionuuid", &buffer, &size, nil, 0) == 0 else { return nil }
+        let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return text.isEmpty ? nil : text.lowercased()
+        #else
+        return nil
+        #endif
+    }()
+
+    /// The machine id (`/etc/machine-id`, 32 lowercase hex digits), or nil. It names
+    /// the installation, not the running kernel: containers from one image and
+    /// cloned VMs may share it, so it only ever *distinguishes* hosts (different
+    /// machine ids: different machines); it never proves two processes share one.
+    package static let machineID: String? = {
+        #if os(Linux)
+        for path in ["/etc/machine-id", "/var/lib/dbus/machine-id"] {
+            if let text = readIdentifier(path)?.lowercased(), text.count == 32, text.allSatisfy(\.isHexDigit) {
+                return text
+            }
+        }
+        #endif
+        return nil
+    }()
+
+    /// This process's pid namespace: the inode number of `/proc/self/ns/pid`
+    /// (unique among the namespaces of one running kernel). Nil when unknown.
+    /// Darwin has no pid namespaces: every process of a boot shares one, reported
+    /// as 0.
+    package static let pidNamespace: UInt64? = {
+        #if os(Linux)
+        var status = stat()
+        guard stat("/proc/self/ns/pid", &status) == 0 else { return nil }
+        return UInt64(truncatingIfNeeded: status.st_ino)
+        #elseif canImport(Darwin)
+        return 0
+        #else
+        return nil
+        #endif
+    }()
+
+    /// Whether a pid recorded by a process of boot `bootID` in pid namespace
+    /// `pidNamespace` names a process of *our* process table (and so may be checked
+    /// with `isAlive`). Only when both are known and equal to ours: anything else
+    /// (another host, another boot, another container, a record of an older
+    /// version without them) makes the pid meaningless here.
+    package static func sharesPidNamespace(bootID: String?, pidNamespace: UInt64?) -> Bool {
+        guard let bootID, let pidNamespace, let ours = Self.bootID, let ourNamespace = Self.pidNamespace else {
+            return false
+        }
+        return bootID == ours && pidNamespace == ourNamespace
+    }
+
+    #if os(Linux)
+    /// The first line of a small identifier file, trimmed; nil if unreadable or empty.
+    private static func readIdentifier(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 128)
+        var n = -1
+        repeat { n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) } } while n < 0 && errno == EINTR
+        guard n > 0 else { return nil }
+        let line = buffer[0..<n].prefix { $0 != UInt8(ascii: "\n") && $0 != UInt8(ascii: " ") }
+        return line.isEmpty ? nil : String(decoding: line, as: UTF8.self)
+    }
+    #endif
+
     /// This process's command line, shortened for display ("metacache cache refresh").
     package static let commandLine: String = {
         let args = CommandLine.arguments

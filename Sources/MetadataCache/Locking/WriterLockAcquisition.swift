@@ -136,49 +136,11 @@ package struct WriterLockAcquisition: Sendable {
             // contended, we learn it before blocking, so we can read the holder,
             // refuse a self-deadlock and announce the wait at once.
             if try !sys.tryFlock(fd, path: lockPath) {
-                let holder = readRecord(fd: fd)
-                try refuseSelfDeadlock(holder: holder, reentrancy: reentrancy, key: registration.key)
-                guard timeout != .immediate else {
-                    observer?.observe(.lockTimedOut(lockPath: lockPath, waited: .zero, holder: holder))
-                    throw MetadataCacheError.lockTimeout(lockPath: lockPath, timeout: timeout, waited: .zero, holder: holder)
-                }
-                observer?.observe(.lockWaitStarted(lockPath: lockPath, holder: holder, timeout: timeout))
-                // A holder record naming an ancestor can appear after the wait began
-                // (the record is written just after the lock is taken): the progress
-                // callback re-checks and ends the wait through this private token.
-                let selfDeadlock = CancellationToken()
-                let deadline = timeout.duration.map { started + $0 }
-                let observer = self.observer
-                let registryKey = registration.key
-                let outcome = try BlockingFlockWait.wait(
-                    fd: fd, lockPath: lockPath, sys: sys, started: started, deadline: deadline,
-                    cancellation: cancellation + [selfDeadlock]
-                ) { elapsed in
-                    let current = Self.readRecord(fd: fd, sys: sys)
-                    if Self.selfDeadlockHolder(current, reentrancy: reentrancy, registryKey: registryKey) != nil {
-                        selfDeadlock.cancel()
-                        return
-                    }
-                    let remaining = timeout.duration.map { $0 > elapsed ? $0 - elapsed : .zero }
-                    observer?.observe(.lockWaitProgress(lockPath: lockPath, elapsed: elapsed, remaining: remaining, holder: current))
-                }
+                var announced = false
+                watchdog = try waitInKernelQueue(
+                    fd: fd, eventPath: lockPath, holder: readRecord(fd: fd), timeout: timeout, started: started,
+                    cancellation: cancellation, reentrancy: reentrancy, key: registration.key, announced: &announced)
                 waited = ContinuousClock.now - started
-                switch outcome {
-                case let .acquired(sleepingWatchdog):
-                    watchdog = sleepingWatchdog
-                case .timedOut:
-                    let last = readRecord(fd: fd)
-                    observer?.observe(.lockTimedOut(lockPath: lockPath, waited: waited, holder: last))
-                    throw MetadataCacheError.lockTimeout(lockPath: lockPath, timeout: timeout, waited: waited, holder: last)
-                case .cancelled:
-                    if selfDeadlock.isCancelled, let (holder, ancestor) = Self.selfDeadlockHolder(
-                        readRecord(fd: fd), reentrancy: reentrancy, registryKey: registryKey)
-                    {
-                        throw MetadataCacheError.selfDeadlock(lockPath: lockPath, holder: holder, holderIsAncestor: ancestor)
-                    }
-                    observer?.observe(.lockWaitCancelled(lockPath: lockPath, waited: waited))
-                    throw MetadataCacheError.cancelled(lockPath: lockPath, waited: waited)
-                }
             }
         } catch .io(_, _, let errno) where errno.meansLockingUnsupported {
             throw .lockingUnsupported(lockPath: lockPath, errno: errno)
@@ -193,7 +155,75 @@ package struct WriterLockAcquisition: Sendable {
         return HeldWriterLock(
             backend: .advisory, lockPath: lockPath, registryKey: registration.key, record: record, waited: waited,
             timeout: timeout, acquisitionStarted: started, flockFD: fd, ownerFile: nil, watchdog: watchdog, sys: sys,
-            observer: observer)
+            observer: observer, excludesEveryWriter: flockExcludesEveryWriter)
+    }
+
+    /// Whether an exclusive `flock` on `NAME.lock` excludes every writer: only on a
+    /// filesystem known to be local (on a network or FUSE filesystem `flock` may
+    /// be local to one client, e.g. NFS mounted with `local_lock=flock`, sshfs).
+    private var flockExcludesEveryWriter: Bool {
+        fileSystem?.isKnownLocal ?? false
+    }
+
+    /// Waits in the kernel's queue for `NAME.lock`'s exclusive `flock` (`fd`), whose
+    /// non-blocking attempt just failed: refuses a self-deadlock, honours an
+    /// immediate timeout, announces the wait (once: `announced`), then blocks in
+    /// `BlockingFlockWait`, where every waiter is woken by the release and none
+    /// polls — which is what keeps long waiters from being overtaken forever.
+    /// Returns the wait's sleeping watchdog (dismiss it after the release) once
+    /// the lock is held; throws the timeout, cancellation or self-deadlock.
+    /// - Parameter eventPath: the lock path events and errors name.
+    private func waitInKernelQueue(
+        fd: Int32, eventPath: String, holder: HolderRecord?, timeout: LockTimeout, started: ContinuousClock.Instant,
+        cancellation: [CancellationToken], reentrancy: Reentrancy, key: HeldWriterLocks.Key, announced: inout Bool
+    ) throws(MetadataCacheError) -> LockWaitWatchdog? {
+        try refuseSelfDeadlock(holder: holder, reentrancy: reentrancy, key: key)
+        let now = ContinuousClock.now
+        let deadline = timeout.duration.map { started + $0 }
+        guard timeout != .immediate, deadline.map({ now < $0 }) ?? true else {
+            let waited = timeout == .immediate ? .zero : now - started
+            observer?.observe(.lockTimedOut(lockPath: eventPath, waited: waited, holder: holder))
+            throw MetadataCacheError.lockTimeout(lockPath: eventPath, timeout: timeout, waited: waited, holder: holder)
+        }
+        if !announced {
+            observer?.observe(.lockWaitStarted(lockPath: eventPath, holder: holder, timeout: timeout))
+            announced = true
+        }
+        // A holder record naming an ancestor can appear after the wait began (the
+        // record is written just after the lock is taken): the progress callback
+        // re-checks and ends the wait through this private token.
+        let selfDeadlock = CancellationToken()
+        let observer = self.observer
+        let sys = self.sys
+        let outcome = try BlockingFlockWait.wait(
+            fd: fd, lockPath: layout.lockPath, sys: sys, started: started, deadline: deadline,
+            cancellation: cancellation + [selfDeadlock]
+        ) { elapsed in
+            let current = Self.readRecord(fd: fd, sys: sys)
+            if Self.selfDeadlockHolder(current, reentrancy: reentrancy, registryKey: key) != nil {
+                selfDeadlock.cancel()
+                return
+            }
+            let remaining = timeout.duration.map { $0 > elapsed ? $0 - elapsed : .zero }
+            observer?.observe(.lockWaitProgress(lockPath: eventPath, elapsed: elapsed, remaining: remaining, holder: current))
+        }
+        let waited = ContinuousClock.now - started
+        switch outcome {
+        case let .acquired(sleepingWatchdog):
+            return sleepingWatchdog
+        case .timedOut:
+            let last = readRecord(fd: fd)
+            observer?.observe(.lockTimedOut(lockPath: eventPath, waited: waited, holder: last))
+            throw MetadataCacheError.lockTimeout(lockPath: eventPath, timeout: timeout, waited: waited, holder: last)
+        case .cancelled:
+            if selfDeadlock.isCancelled, let (holder, ancestor) = Self.selfDeadlockHolder(
+                readRecord(fd: fd), reentrancy: reentrancy, registryKey: key)
+            {
+                throw MetadataCacheError.selfDeadlock(lockPath: layout.lockPath, holder: holder, holderIsAncestor: ancestor)
+            }
+            observer?.observe(.lockWaitCancelled(lockPath: eventPath, waited: waited))
+            throw MetadataCacheError.cancelled(lockPath: eventPath, waited: waited)
+        }
     }
 
     /// Writes the holder record into the lock file's slot: one `pwrite` over bytes
@@ -218,12 +248,20 @@ package struct WriterLockAcquisition: Sendable {
 
     // MARK: Lock file
 
+    /// How often a lock-file waiter re-examines the owner file when nothing wakes
+    /// it. Fixed, not a growing backoff: with a backoff, a waiter that has waited
+    /// long polls rarely, and a stream of newcomers polling every few milliseconds
+    /// overtakes it until it times out (issue 15). Woken by inotify on this
+    /// machine, a waiter only relies on it for changes made on other NFS clients.
+    static let ownerFilePollInterval: Duration = .milliseconds(50)
+
     private func acquireOwnerFile(
         timeout: LockTimeout, started: ContinuousClock.Instant, cancellation: [CancellationToken], reentrancy: Reentrancy,
         registration: Registration, flockKnownUnsupported: Bool
     ) throws(MetadataCacheError) -> HeldWriterLock {
         let owner = OwnerFileLock(
-            layout: layout, sys: sys, fileMode: mode_t(options.fileMode), leaseDuration: options.leaseDuration)
+            layout: layout, sys: sys, fileMode: mode_t(options.fileMode), leaseDuration: options.leaseDuration,
+            sabotage: options.lockFileSabotage, syncsRecords: !(fileSystem?.isKnownLocal ?? false))
         let lockPath = layout.ownerPath
         // NAME.lock, opened exactly as the advisory backend opens it (O_RDWR: we
         // publish our record into its slot for advisory waiters; O_NOFOLLOW: a
@@ -239,19 +277,36 @@ package struct WriterLockAcquisition: Sendable {
         let deadline = timeout.duration.map { started + $0 }
         var announced = false
         var nextProgress = started + BlockingFlockWait.progressInterval
-        var pause = Duration.milliseconds(2)
         let cancelFDs = cancellation.map(\.pollDescriptor).filter { $0 >= 0 }
+        // This waiter's observations of owner files (and claims) whose holders it
+        // cannot check by pid: a lease expires by this process's clock only.
+        var watch = LeaseWatch()
+        var changes: OwnerFileChangeWatch?
+        var watchingChanges = false
         while true {
             let record = HolderRecord.forCurrentProcess(
                 backend: .lockFile, leaseSeconds: options.leaseDuration.seconds)
-            // The advisory side first: a non-blocking flock, never a wait (this
-            // backend polls). Taken before the owner file so that, while an
-            // advisory writer holds the lock, polling costs one flock call rather
-            // than creating, fsyncing and removing an owner file every time.
+            // The advisory side first. Where flock works, wait for it in the
+            // kernel's queue, exactly as an advisory writer does: every waiter is
+            // woken by the release and none polls, which keeps this backend as
+            // fair as the advisory one (a non-blocking attempt plus polling let
+            // newcomers overtake long waiters until they timed out).
             var holdsFlock = false
+            var watchdog: LockWaitWatchdog?
             if flockUsable {
-                do {
-                    holdsFlock = try sys.tryFlock(flockFD, path: layout.lockPath)
+                do throws(MetadataCacheError) {
+                    if try sys.tryFlock(flockFD, path: layout.lockPath) {
+                        holdsFlock = true
+                    } else {
+                        // Held through NAME.lock: by an advisory writer, or by a
+                        // lock-file writer (which also published its record there).
+                        let holder = readRecord(fd: flockFD) ?? (try? owner.readOwner())?.record
+                        watchdog = try waitInKernelQueue(
+                            fd: flockFD, eventPath: lockPath, holder: holder, timeout: timeout, started: started,
+                            cancellation: cancellation, reentrancy: reentrancy, key: registration.key,
+                            announced: &announced)
+                        holdsFlock = true
+                    }
                 } catch .io(_, _, let errno) where errno.meansLockingUnsupported {
                     // No flock on this filesystem: the case this backend exists
                     // for. Owner files alone exclude (no advisory writer can run).
@@ -259,25 +314,16 @@ package struct WriterLockAcquisition: Sendable {
                 }
             }
             let attempt: OwnerFileLock.Attempt
-            if flockUsable && !holdsFlock {
-                // Held through NAME.lock: by an advisory writer, or by a lock-file
-                // writer (which also published its record into the slot).
-                attempt = .held(readRecord(fd: flockFD) ?? (try? owner.readOwner())?.record)
-            } else {
-                do throws(MetadataCacheError) {
-                    attempt = try owner.attempt(record: record) { holder, reason in
-                        observer?.observe(.staleLockBroken(lockPath: lockPath, holder: holder, reason: reason))
-                    }
-                } catch {
-                    if holdsFlock { try? sys.unlock(flockFD, path: layout.lockPath) }
-                    throw error
+            do throws(MetadataCacheError) {
+                attempt = try owner.attempt(
+                    record: record, watch: &watch, noHolderCanLive: holdsFlock && flockExcludesEveryWriter
+                ) { holder, reason in
+                    observer?.observe(.staleLockBroken(lockPath: lockPath, holder: holder, reason: reason))
                 }
-                if case .held = attempt, holdsFlock {
-                    // An owner file of a live holder (another host, or a filesystem
-                    // where its flock was unsupported): give the flock back.
-                    try? sys.unlock(flockFD, path: layout.lockPath)
-                    holdsFlock = false
-                }
+            } catch {
+                if holdsFlock { try? sys.unlock(flockFD, path: layout.lockPath) }
+                watchdog?.dismiss()
+                throw error
             }
             let now = clock.now
             switch attempt {
@@ -293,12 +339,21 @@ package struct WriterLockAcquisition: Sendable {
                 HeldWriterLocks.register(registration.key, record, holder: registration.holder)
                 observer?.observe(.lockAcquired(lockPath: lockPath, backend: .lockFile, waited: waited))
                 let hold = HeldWriterLock.OwnerFileHold(
-                    lock: owner, ownership: ownership, renewal: owner.startRenewing(fd: ownership.fd))
+                    lock: owner, ownership: ownership,
+                    renewal: owner.startRenewing(fd: ownership.fd, lockPath: lockPath, observer: observer))
                 return HeldWriterLock(
                     backend: .lockFile, lockPath: lockPath, registryKey: registration.key, record: record, waited: waited,
                     timeout: timeout, acquisitionStarted: started, flockFD: holdsFlock ? flockFD : nil, ownerFile: hold,
-                    watchdog: nil, sys: sys, observer: observer)
+                    watchdog: watchdog, sys: sys, observer: observer,
+                    excludesEveryWriter: holdsFlock && flockExcludesEveryWriter)
             case let .held(holder):
+                if holdsFlock {
+                    // An owner file of a live holder (another NFS client, or one
+                    // whose lease this waiter is still watching): give the flock
+                    // back while we wait, so others can examine it too.
+                    try? sys.unlock(flockFD, path: layout.lockPath)
+                    watchdog?.dismiss()
+                }
                 try refuseSelfDeadlock(holder: holder, reentrancy: reentrancy, key: registration.key)
                 let waited = now - started
                 if timeout == .immediate || (deadline.map { now >= $0 } ?? false) {
@@ -315,15 +370,22 @@ package struct WriterLockAcquisition: Sendable {
                 } else if now >= nextProgress {
                     let remaining = timeout.duration.map { $0 > waited ? $0 - waited : .zero }
                     observer?.observe(.lockWaitProgress(lockPath: lockPath, elapsed: waited, remaining: remaining, holder: holder))
-                    while nextProgress <= now { nextProgress += BlockingFlockWait.progressInterval }
                 }
-                // Owner files give no wake-up on release, so this backend polls, with
-                // a short backoff (2 ms doubling to 50 ms), waking early on cancel.
-                var sleep = min(pause, nextProgress - now)
+                while nextProgress <= now { nextProgress += BlockingFlockWait.progressInterval }
+                // Owner files give no wake-up of their own: wake on the owner
+                // file's removal or replacement on this machine (inotify), or at
+                // the next fixed poll, or on cancellation.
+                if !watchingChanges {
+                    watchingChanges = true
+                    changes = OwnerFileChangeWatch.make(directory: layout.directory, name: layout.name + ".lock.owner")
+                }
+                var sleep = min(Self.ownerFilePollInterval, nextProgress - now)
                 if let deadline { sleep = min(sleep, deadline - now) }
-                var entries = cancelFDs.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+                var entries = (cancelFDs + (changes.map { [$0.descriptor] } ?? [])).map {
+                    pollfd(fd: $0, events: Int16(POLLIN), revents: 0)
+                }
                 _ = poll(&entries, nfds_t(entries.count), max(1, Int32(clamping: Int64(sleep.milliseconds.rounded(.up)))))
-                pause = min(pause * 2, .milliseconds(50))
+                _ = changes?.drain()
             }
         }
     }
@@ -350,7 +412,9 @@ package struct WriterLockAcquisition: Sendable {
     private static func selfDeadlockHolder(
         _ holder: HolderRecord?, reentrancy: Reentrancy, registryKey: HeldWriterLocks.Key
     ) -> (HolderRecord, Bool)? {
-        guard let holder, holder.isOnThisHost else { return nil }
+        // Only a pid of our own pid namespace on this kernel can be us or our
+        // ancestor; the same number elsewhere is another process.
+        guard let holder, holder.sharesPidNamespaceWithThisProcess else { return nil }
         if holder.pid == ProcessIdentity.currentPID {
             if reentrancy == .refuse, HeldWriterLocks.entry(registryKey) != nil { return (holder, false) }
             return nil

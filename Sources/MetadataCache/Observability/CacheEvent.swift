@@ -26,6 +26,11 @@ public enum CacheEvent: Sendable, Equatable {
     case fetchProgress(path: String, received: Int, expected: Int?, elapsed: Duration)
     /// The fetch closure returned or threw.
     case fetchFinished(path: String, completion: FetchCompletion, elapsed: Duration)
+    /// Lock-file backend: the holder could not renew its owner file's lease (once
+    /// per hold, at the first failure). Until a renewal succeeds the lease ages;
+    /// past half a lease, commits fail with `lockLost` rather than be made under
+    /// a lease another process may have presumed expired.
+    case leaseRenewalFailed(lockPath: String, reason: String)
 
     /// The event's name as used in JSON lines (`lockWaitStarted`, ...).
     public var name: String {
@@ -48,6 +53,7 @@ public enum CacheEvent: Sendable, Equatable {
         case .fetchStarted: "fetchStarted"
         case .fetchProgress: "fetchProgress"
         case .fetchFinished: "fetchFinished"
+        case .leaseRenewalFailed: "leaseRenewalFailed"
         }
     }
 }

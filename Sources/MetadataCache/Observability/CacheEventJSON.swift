@@ -74,6 +74,8 @@ extension CacheEvent {
             case let .failed(error): fields += [("outcome", JSONText.quoted("failed")), ("error", JSONText.quoted(error))]
             }
             fields.append(("durationMs", ms(elapsed)))
+        case let .leaseRenewalFailed(path, reason):
+            fields += [("lockPath", JSONText.quoted(path)), ("reason", JSONText.quoted(reason))]
         }
         return JSONText.object(fields)
     }

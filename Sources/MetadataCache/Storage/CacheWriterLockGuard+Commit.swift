@@ -85,12 +85,10 @@ extension CacheWriterLockGuard {
         }
     }
 
-    /// Removes orphaned temp files now (the guard proves they are orphans).
+    /// Removes orphaned temp files now (what the guard proves orphaned: see
+    /// `OrphanSweeper`).
     public func sweepOrphans() -> [String] {
-        OrphanSweeper(
-            layout: store.layout, sys: store.sys, observer: store.options.observer,
-            leaseDuration: store.options.leaseDuration
-        ).sweepWhileHoldingLock()
+        OrphanSweeper(holding: lock, store: store).sweepWhileHoldingLock()
     }
 
     enum GenerationRule {

@@ -103,7 +103,7 @@ package struct DurableCommit: Sendable {
     /// them while another client or Windows process has the file open.
     package static func permissionErrorsMayBeTransient(on fileSystem: FileSystemType?) -> Bool {
         guard let fileSystem else { return true }
-        return !["ext4", "xfs", "btrfs", "tmpfs", "overlayfs", "zfs", "apfs", "hfs"].contains(fileSystem.name)
+        return !fileSystem.isKnownLocal
     }
 
     /// The backoff sleep before retry number `attempt` (1-based): 50 ms doubling,

@@ -98,15 +98,13 @@ extension CacheStore {
             version = CachedVersion(header)
         }
         let lock = lockState()
-        let sweeper = OrphanSweeper(layout: layout, sys: sys, observer: nil, leaseDuration: options.leaseDuration)
+        let sweeper = OrphanSweeper(
+            layout: layout, sys: sys, observer: nil, leaseDuration: options.leaseDuration, proof: .creatorProvablyDead)
         let temps = sweeper.tempFiles()
-        // A temp file is provably orphaned when nobody holds the lock, or when the
-        // pid in its name is gone (the holder may be mid-commit with its own temp).
+        // A temp file is orphaned when nobody holds the lock, or when the creator
+        // named in it is provably dead (the holder may be mid-commit with its own).
         let orphans = temps.filter { path in
-            if !lock.held { return true }
-            let name = path.split(separator: "/").last.map(String.init) ?? ""
-            let pid = name.dropFirst(layout.tempPrefix.count).split(separator: "-").first.flatMap { Int32($0) }
-            return pid.map { !ProcessIdentity.isAlive(pid: $0, startTime: nil) } ?? false
+            !lock.held || sweeper.isOrphan(path.split(separator: "/").last.map(String.init) ?? "")
         }
         return CacheStatus(
             path: cachePath, integrity: integrity, version: version, fileSize: fileSize, payloadBytes: payloadBytes,
@@ -134,18 +132,28 @@ extension CacheStore {
     /// counts when its pid is the one in the published holder record.
     public func lockState() -> CacheStatus.LockState {
         let owner = OwnerFileLock(layout: layout, sys: sys, fileMode: 0o600, leaseDuration: options.leaseDuration)
-        if let current = try? owner.readOwner(), owner.staleness(of: current) == nil {
-            return CacheStatus.LockState(held: true, backend: .lockFile, holder: current.record)
+        let lockFile = (try? sys.lstatIfExists(lockPath)) ?? nil
+        let table = KernelLockTable.current()
+        if let current = try? owner.readOwner(), owner.provableStaleness(of: current) == nil {
+            // An owner file without a record, on a local filesystem where no one
+            // holds NAME.lock's flock (which every live lock-file holder there
+            // holds): a holder killed before writing its record, not a holder.
+            // (Only for a record-less file: the lock table does not list holders
+            // in other pid namespaces, whose records still say who holds.)
+            let noFlockHeld = lockFile.map { file in table.map { $0.exclusiveFlocks(onInode: file.inode).isEmpty } ?? false }
+                ?? true  // no NAME.lock at all: nobody can hold its flock
+            let leftover = current.record == nil && fileSystem?.isKnownLocal == true && noFlockHeld
+            if !leftover { return CacheStatus.LockState(held: true, backend: .lockFile, holder: current.record) }
         }
         let planned = acquisition.plannedBackend
         let free = CacheStatus.LockState(held: false, backend: planned, holder: nil)
-        guard let lockFile = (try? sys.lstatIfExists(lockPath)) ?? nil, lockFile.kind == .regular else { return free }
-        if let table = KernelLockTable.current() {
+        guard let lockFile, lockFile.kind == .regular else { return free }
+        if let table {
             let locks = table.exclusiveFlocks(onInode: lockFile.inode)
             guard !locks.isEmpty else { return free }
             let record = readHolderSlot()
             let held = locks.contains { $0.isOnDevice(lockFile.device) }
-                || locks.contains { lock in record.map { $0.isOnThisHost && $0.pid == lock.pid } ?? false }
+                || locks.contains { lock in record.map { $0.sharesPidNamespaceWithThisProcess && $0.pid == lock.pid } ?? false }
             guard held else { return free }
             return CacheStatus.LockState(held: true, backend: record?.backend ?? .advisory, holder: record)
         }

@@ -155,9 +155,8 @@ public struct CacheStore: Sendable {
         let held = try acquisition.acquire(
             timeout: timeout ?? options.lockTimeout, cancellation: cancellation, reentrancy: reentrancy, holder: holder)
         if options.sweepOnOpen, !state.sweptAfterOpen.exchange(true, ordering: .sequentiallyConsistent) {
-            // Holding the lock proves every temp file in the directory is an orphan.
-            _ = OrphanSweeper(layout: layout, sys: sys, observer: observer, leaseDuration: options.leaseDuration)
-                .sweepWhileHoldingLock()
+            // Holding the lock proves which leftovers are orphans (see OrphanSweeper).
+            _ = OrphanSweeper(holding: held, store: self).sweepWhileHoldingLock()
         }
         return held
     }

@@ -30,6 +30,9 @@ public struct CacheStoreOptions: Sendable {
     public var observer: (any CacheObserver)?
     /// The system call layer (tests inject faults here).
     package var systemCalls: SystemCalls = .live
+    /// Test-only: re-enables a past defect of the lock-file backend (see
+    /// `LockFileSabotage`); empty in every host.
+    package var lockFileSabotage: LockFileSabotage = []
 
     public init() {}
 }

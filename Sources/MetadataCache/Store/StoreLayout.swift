@@ -3,9 +3,16 @@
 /// - `DIR/NAME.lock`: the advisory lock file, created once and never deleted
 ///   (deleting a lock file races: a waiter may lock the unlinked inode while a newcomer
 ///   locks a fresh one, and both believe they hold the lock);
-/// - `DIR/NAME.lock.owner`: the owner file of the lock-file backend;
-/// - `DIR/NAME.json.tmp-PID-RANDOM`: a commit's temp file, in the same directory so the
+/// - `DIR/NAME.lock.owner`: the owner file of the lock-file backend, with its
+///   transient companions `NAME.lock.owner.break-TAG` (moved aside while being
+///   removed), `NAME.lock.owner.next-TAG` (a breaker's replacement, renamed over a
+///   stale owner file) and `NAME.lock.owner.claim-KEY-N` (the one breaker allowed
+///   to act on the stale owner file KEY);
+/// - `DIR/NAME.json.tmp-TAG`: a commit's temp file, in the same directory so the
 ///   final rename never crosses a filesystem;
+///
+/// TAG is a `FileCreatorTag` (pid, random bits, and the creator's boot id, pid
+/// namespace and start time), so a sweeper can tell whose a file is.
 /// - `DIR/NAME.json.corrupt-TIMESTAMP`: a corrupt cache moved aside for inspection.
 package struct StoreLayout: Sendable, Equatable {
     package let directory: String
@@ -21,13 +28,42 @@ package struct StoreLayout: Sendable, Equatable {
     package var ownerPath: String { directory + "/" + name + ".lock.owner" }
     package var tempPrefix: String { name + ".json.tmp-" }
     package var ownerBreakPrefix: String { name + ".lock.owner.break-" }
+    package var ownerReplacementPrefix: String { name + ".lock.owner.next-" }
+    package var ownerClaimPrefix: String { name + ".lock.owner.claim-" }
 
     package func path(of entry: String) -> String { directory + "/" + entry }
 
-    /// A fresh temp path: pid for humans reading a directory listing, 64 random
-    /// bits so concurrent attempts (and a pid reused after a crash) never collide.
+    /// A fresh temp path named after its creator (`FileCreatorTag`): the pid for
+    /// humans reading a directory listing, 64 random bits so concurrent attempts
+    /// (and a pid reused after a crash) never collide, and the identity that lets
+    /// a sweeper prove the creator dead.
     package func newTempPath() -> String {
-        path(of: tempPrefix + "\(ProcessIdentity.currentPID)-" + Hex.format(UInt64.random(in: 0...UInt64.max)))
+        path(of: tempPrefix + FileCreatorTag.current().text)
+    }
+
+    /// Where a remover moves the owner file before deciding whether to delete it.
+    package func newOwnerAsidePath() -> String {
+        path(of: ownerBreakPrefix + FileCreatorTag.current().text)
+    }
+
+    /// Where a breaker prepares the owner file that replaces a stale one.
+    package func newOwnerReplacementPath() -> String {
+        path(of: ownerReplacementPrefix + FileCreatorTag.current().text)
+    }
+
+    /// The `number`th claim on breaking the stale owner file identified by `key`
+    /// (16 hex digits).
+    package func ownerClaimPath(key: String, number: Int) -> String {
+        path(of: ownerClaimPrefix + key + "-\(number)")
+    }
+
+    /// The creator of a transient file named `entry`, when it is one of the tagged
+    /// kinds (temp, aside, replacement) and its tag parses.
+    package func creatorTag(ofTransient entry: String) -> FileCreatorTag? {
+        for prefix in [tempPrefix, ownerBreakPrefix, ownerReplacementPrefix] where entry.hasPrefix(prefix) {
+            return FileCreatorTag(parsing: entry.dropFirst(prefix.count))
+        }
+        return nil
     }
 
     package func corruptAsidePath(millisecondsSinceEpoch ms: Int64) -> String {

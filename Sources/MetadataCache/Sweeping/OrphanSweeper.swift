@@ -1,39 +1,43 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-
 /// Removes files that crashed writers left behind — and provably nothing else.
 ///
-/// Guarantee: never removes a live writer's temp file. The proof is the lock, not
-/// an age threshold (kopi deletes temps older than ten minutes, which is a guess: a
-/// slow disk or a stopped process breaks it). Temp files are created only by the
-/// writer-lock holder, inside `DurableCommit`, and are renamed or unlinked before the
-/// holder releases. So while *we* hold the writer lock, no other process is inside a
-/// commit, and every `NAME.json.tmp-*` file in the directory belongs to a writer that
-/// died mid-commit. The sweeper therefore runs only while holding the lock (right
-/// after a store's first acquisition, or via `CacheStore.sweep()`, which tries the
-/// lock without waiting).
+/// Guarantee: never removes a file whose creator may still be using it: a live
+/// writer's temp file, a live remover's owner file set aside, a live breaker's
+/// replacement owner file or claim. The proof is never an age threshold (kopi
+/// deletes temps older than ten minutes, which is a guess: a slow disk or a
+/// stopped process breaks it). It is one of two:
 ///
-/// "No other process" includes writers of the *other* backend: a lock-file holder
-/// also holds the advisory `flock` on `NAME.lock` wherever `flock` works, so
-/// holding either backend's lock excludes both; where `flock` does not work, every
-/// writer on that filesystem uses owner files. (Not covered: writers on different
-/// hosts of a network filesystem whose `flock` is not coherent across clients,
-/// using different backends — see docs/design.md, "What is not guaranteed".)
+/// 1. **The lock excludes every writer** (`Proof.lockExcludesEveryWriter`): we
+///    hold the exclusive `flock` on `NAME.lock` on a local filesystem. Temp files
+///    are created only by a lock holder, inside `DurableCommit`, and renamed or
+///    unlinked before it releases; every writer of either backend holds that
+///    `flock` while it holds the lock (a lock-file holder takes it too), and so
+///    does every lock-file breaker or remover while it works. So while we hold
+///    it, every temp file and every transient owner-file companion belongs to a
+///    process that died mid-operation — even one with a name this version did
+///    not write.
+/// 2. **The creator is provably dead** (`Proof.creatorProvablyDead`): where only
+///    owner files exclude (no `flock`, or a network filesystem where `flock` may
+///    be local to one client), holding the lock proves nothing about a holder
+///    that was stopped past its lease and had its owner file replaced: it may
+///    still be inside its commit, and will check its lease before its rename.
+///    Then a file is removed only when the creator named in it
+///    (`FileCreatorTag`) ran on this kernel boot in this pid namespace and its
+///    pid is gone or reused. Files of other hosts, containers or boots, and
+///    untagged names, are kept (and listed by `status`).
+///
+/// The sweeper runs only while holding the lock: right after a store's first
+/// acquisition, or via `CacheStore.sweep()`, which tries the lock without waiting.
 ///
 /// Also removed:
-/// - a stale owner file `NAME.lock.owner` of the lock-file backend (its holder
-///   crashed), by the same rules and the same safe removal as a lock-file
-///   acquisition uses (`OwnerFileLock.breakStale`: same host, the pid is gone or
-///   reused; other host, the lease expired; malformed, silent for a lease; then
-///   rename aside and remove only if it still carries the lease id judged stale).
-///   A live holder's owner file is never removed: holding the lock does not prove
-///   an owner file stale (its holder may be on another host, or on a filesystem
-///   without `flock`), only the stale rules do;
-/// - leftovers of that removal protocol (`NAME.lock.owner.break-PID-*`) whose
-///   creator pid is gone, and which are older than a lease.
+/// - a stale owner file `NAME.lock.owner`: under proof 1 any (every live
+///   lock-file holder on a local filesystem holds the `flock` we hold), under
+///   proof 2 one whose holder is proven dead (same boot and pid namespace, pid
+///   gone or reused), by the lock-file backend's own claimed removal
+///   (`OwnerFileLock.removeIfProvablyStale`). Without proof 1 an owner file's
+///   holder may be on another host or in another container, and a sweep cannot
+///   watch a lease expire;
+/// - leftover claims `NAME.lock.owner.claim-*` under proof 1, or whose claimant
+///   (the record inside) is provably dead.
 ///
 /// Cost when there is nothing to sweep: one directory scan.
 package struct OrphanSweeper: Sendable {
@@ -41,31 +45,74 @@ package struct OrphanSweeper: Sendable {
     package let sys: SystemCalls
     package let observer: (any CacheObserver)?
     package let leaseDuration: Duration
+    package let proof: Proof
+    /// The lease id of the owner file through which we hold the lock (lock-file
+    /// backend), which is never swept; nil when holding through `flock` alone.
+    package let ownLeaseID: String?
+
+    /// What holding the lock proves (see the type's guarantee).
+    package enum Proof: Sendable, Equatable {
+        case lockExcludesEveryWriter
+        case creatorProvablyDead
+    }
+
+    package init(
+        layout: StoreLayout, sys: SystemCalls, observer: (any CacheObserver)?, leaseDuration: Duration, proof: Proof,
+        ownLeaseID: String? = nil
+    ) {
+        self.layout = layout
+        self.sys = sys
+        self.observer = observer
+        self.leaseDuration = leaseDuration
+        self.proof = proof
+        self.ownLeaseID = ownLeaseID
+    }
+
+    /// The sweeper for a store whose lock `lock` is held.
+    package init(holding lock: HeldWriterLock, store: CacheStore) {
+        let sweepAnything = store.options.lockFileSabotage.contains(.sweepEveryTemp)
+        self.init(
+            layout: store.layout, sys: store.sys, observer: store.options.observer,
+            leaseDuration: store.options.leaseDuration,
+            proof: lock.excludesEveryWriter || sweepAnything ? .lockExcludesEveryWriter : .creatorProvablyDead,
+            ownLeaseID: lock.backend == .lockFile ? lock.record.leaseID : nil)
+    }
 
     /// Must be called while holding the writer lock. Returns the removed paths.
     package func sweepWhileHoldingLock() -> [String] {
         guard let names = try? sys.listDirectory(layout.directory) else { return [] }
         var removed: [String] = []
+        func remove(_ path: String, because reason: String) {
+            if (try? sys.unlink(path)) != nil {
+                removed.append(path)
+                observer?.observe(.sweepRemoved(path: path, reason: reason))
+            }
+        }
         for name in names {
             let path = layout.path(of: name)
             if name.hasPrefix(layout.tempPrefix) {
-                if (try? sys.unlink(path)) != nil {
-                    removed.append(path)
-                    observer?.observe(.sweepRemoved(path: path, reason: "temp file of a writer that died mid-commit"))
-                }
+                if isOrphan(name) { remove(path, because: "temp file of a writer that died mid-commit") }
             } else if name == ownerFileName {
-                if let reason = breakStaleOwnerFile() {
+                if let reason = removeStaleOwnerFile() {
                     removed.append(path)
                     observer?.observe(.sweepRemoved(path: path, reason: "stale lock owner file (\(reason))"))
                 }
-            } else if name.hasPrefix(layout.ownerBreakPrefix), isAbandonedBreakFile(name: name, path: path) {
-                if (try? sys.unlink(path)) != nil {
-                    removed.append(path)
-                    observer?.observe(.sweepRemoved(path: path, reason: "leftover of an interrupted lock-file release"))
-                }
+            } else if name.hasPrefix(layout.ownerBreakPrefix) || name.hasPrefix(layout.ownerReplacementPrefix) {
+                if isOrphan(name) { remove(path, because: "leftover of an interrupted lock-file release or break") }
+            } else if name.hasPrefix(layout.ownerClaimPrefix) {
+                if isAbandonedClaim(path) { remove(path, because: "claim of a lock-file breaker that died") }
             }
         }
         return removed
+    }
+
+    /// Whether the transient file `name` (temp, aside or replacement owner file)
+    /// is provably an orphan under this sweep's proof.
+    package func isOrphan(_ name: String) -> Bool {
+        switch proof {
+        case .lockExcludesEveryWriter: return true
+        case .creatorProvablyDead: return layout.creatorTag(ofTransient: name)?.creatorIsProvablyDead ?? false
+        }
     }
 
     /// Temp files present right now (for `status`; does not need the lock).
@@ -76,20 +123,21 @@ package struct OrphanSweeper: Sendable {
 
     private var ownerFileName: String { layout.name + ".lock.owner" }
 
-    /// Breaks the owner file if it is provably stale; returns why, or nil if it
-    /// was kept (live or unprovable holder, or replaced before the break).
-    private func breakStaleOwnerFile() -> String? {
+    /// Removes the owner file if its holder is proven dead; returns why, or nil if
+    /// it was kept (live or unprovable holder, or changed before the removal).
+    private func removeStaleOwnerFile() -> String? {
         let owner = OwnerFileLock(layout: layout, sys: sys, fileMode: 0o600, leaseDuration: leaseDuration)
-        guard let observed = try? owner.readOwner(), let reason = owner.staleness(of: observed) else { return nil }
-        return (try? owner.breakStale(observed)) == true ? reason : nil
+        guard let observed = try? owner.readOwner(), observed.record?.leaseID != ownLeaseID || ownLeaseID == nil
+        else { return nil }
+        return (try? owner.removeIfProvablyStale(observed, noHolderCanLive: proof == .lockExcludesEveryWriter)) ?? nil
     }
 
-    private func isAbandonedBreakFile(name: String, path: String) -> Bool {
-        let rest = name.dropFirst(layout.ownerBreakPrefix.count)
-        guard let pid = rest.split(separator: "-").first.flatMap({ Int32($0) }) else { return false }
-        guard !ProcessIdentity.isAlive(pid: pid, startTime: nil) else { return false }
-        guard let status = try? sys.lstatIfExists(path) else { return false }
-        let now = Int64((Date().timeIntervalSince1970 * 1e9).rounded())
-        return Duration.nanoseconds(now - status.modificationNanoseconds) > leaseDuration
+    /// A claim is abandoned when its claimant is provably dead, or under proof 1
+    /// (every breaker works holding the `flock` we hold).
+    private func isAbandonedClaim(_ path: String) -> Bool {
+        if proof == .lockExcludesEveryWriter { return true }
+        let owner = OwnerFileLock(layout: layout, sys: sys, fileMode: 0o600, leaseDuration: leaseDuration)
+        guard let claim = try? owner.readClaim(path) else { return false }
+        return owner.provableStaleness(of: claim) != nil
     }
 }
