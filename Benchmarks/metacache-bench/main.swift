@@ -3,6 +3,8 @@
 //     metacache-bench DIR            serve the line protocol on stdin/stdout
 //     metacache-bench DIR rss-read   one verified read, then exit (peak RSS probe)
 //     metacache-bench DIR rss-idle   open the store, read nothing, exit (baseline)
+//     metacache-bench DIR typed-count  a host tool's main: read(as: FoojayCatalogue.self),
+//                                      print the number of packages, exit (cold process)
 //
 // The protocol is described in bench.py ("Worker protocol"); every timing is
 // CLOCK_MONOTONIC nanoseconds around exactly one library call sequence:
@@ -10,6 +12,8 @@
 //     refresh   acquireWriterLock + commit(validation: .trusted | .strictJSON) + release
 //     read      read()  (open, fstat, read, header + XXH64 verification)
 //     decode    read(as: Catalogue.self)  (the above + JSONDecoder into a typed model)
+//     typed     read(as: FoojayCatalogue.self) with CacheJSONDecoder or JSONDecoder:
+//               wall and CPU (CLOCK_PROCESS_CPUTIME_ID) per call
 //     lock      acquireWriterLock + release
 //
 // The store is DIR/metacache.json (+ .lock). Benchmark-only; built by `swift build`
@@ -45,6 +49,13 @@ func cpuNS() -> Int64 {
     let user = Int64(ru.ru_utime.tv_sec) * 1_000_000_000 + Int64(ru.ru_utime.tv_usec) * 1000
     let system = Int64(ru.ru_stime.tv_sec) * 1_000_000_000 + Int64(ru.ru_stime.tv_usec) * 1000
     return user + system
+}
+
+/// CPU time of the whole process (all threads), ns.
+func processCPUNS() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
 }
 
 func say(_ line: String) {
@@ -148,6 +159,78 @@ struct Catalogue: Decodable {
     var packages: [Package]
 }
 
+// MARK: The typed model of the Fixtures catalogues (typed-read figure)
+
+/// Fixtures/catalog-*.json (foojay Disco API style) as a host tool models it:
+/// snake_case keys mapped by CodingKeys, enums for closed sets, a usually absent
+/// optional, a nested object, arrays. The same model for every contender.
+struct FoojayCatalogue: Decodable {
+    var schemaVersion: Int
+    var generatedAt: String
+    var source: String
+    var packages: [Package]
+
+    struct Package: Decodable {
+        enum ReleaseStatus: String, Decodable { case ga, ea }
+        enum Support: String, Decodable { case lts, mts, sts }
+        struct Links: Decodable {
+            var pkgInfoURI: String
+            var pkgDownloadRedirect: String
+            enum CodingKeys: String, CodingKey {
+                case pkgInfoURI = "pkg_info_uri"
+                case pkgDownloadRedirect = "pkg_download_redirect"
+            }
+        }
+
+        var id: String
+        var distribution: String
+        var distributionName: String
+        var vendor: String
+        var javaVersion: String
+        var majorVersion: Int
+        var releaseStatus: ReleaseStatus
+        var termOfSupport: Support
+        var operatingSystem: String
+        var libCType: String
+        var architecture: String
+        var archiveType: String
+        var packageType: String
+        var javafxBundled: Bool
+        var directlyDownloadable: Bool
+        var filename: String
+        var directDownloadURI: String
+        var checksumType: String
+        var checksum: String
+        var size: Int
+        var latestBuildAvailable: Bool
+        var freeUseInProduction: Bool
+        var tckTested: Bool
+        var features: [String]
+        var links: Links
+        var notes: String?
+
+        enum CodingKeys: String, CodingKey {
+            case id, distribution, vendor, architecture, filename, checksum, size, features, links, notes
+            case distributionName = "distribution_name"
+            case javaVersion = "java_version"
+            case majorVersion = "major_version"
+            case releaseStatus = "release_status"
+            case termOfSupport = "term_of_support"
+            case operatingSystem = "operating_system"
+            case libCType = "lib_c_type"
+            case archiveType = "archive_type"
+            case packageType = "package_type"
+            case javafxBundled = "javafx_bundled"
+            case directlyDownloadable = "directly_downloadable"
+            case directDownloadURI = "direct_download_uri"
+            case checksumType = "checksum_type"
+            case latestBuildAvailable = "latest_build_available"
+            case freeUseInProduction = "free_use_in_production"
+            case tckTested = "tck_tested"
+        }
+    }
+}
+
 // MARK: Validator and checksum probes
 
 /// Whether the validator actually rejects invalid JSON (it may still be a placeholder).
@@ -222,6 +305,19 @@ func serve(directory: String) throws {
                 guard let (value, _) = try store.read(as: Catalogue.self, decoder: decoder), !value.packages.isEmpty
                 else { fail("no cache to decode") }
             }
+        case "typed":  // typed N cache|foundation: "wall,cpu" ns per read(as:)
+            let foundation = args[1] == "foundation"
+            var parts: [String] = []
+            for _ in 0..<Int(args[0])! {
+                let w0 = nowNS(), c0 = processCPUNS()
+                let decoded = foundation
+                    ? try store.read(as: FoojayCatalogue.self, decoder: decoder)
+                    : try store.read(as: FoojayCatalogue.self)
+                let c1 = processCPUNS(), w1 = nowNS()
+                guard let (catalogue, _) = decoded, !catalogue.packages.isEmpty else { fail("no cache to decode") }
+                parts.append("\(w1 - w0),\(c1 - c0)")
+            }
+            say("ok " + parts.joined(separator: " "))
         case "lock":  // lock N
             try timed(Int(args[0])!) {
                 let writer = try store.acquireWriterLock()
@@ -291,11 +387,14 @@ func serve(directory: String) throws {
 }
 
 let arguments = CommandLine.arguments
-guard arguments.count >= 2 else { fail("usage: metacache-bench DIR [rss-read|rss-idle]") }
+guard arguments.count >= 2 else { fail("usage: metacache-bench DIR [rss-read|rss-idle|typed-count]") }
 do {
     if arguments.count == 3 {
         let store = try CacheStore(directory: arguments[1], name: "metacache")
-        if arguments[2] == "rss-read" {
+        if arguments[2] == "typed-count" {
+            guard let (catalogue, _) = try store.read(as: FoojayCatalogue.self) else { fail("no cache") }
+            say("\(catalogue.packages.count) packages")
+        } else if arguments[2] == "rss-read" {
             guard let snapshot = try store.read() else { fail("no cache") }
             say("read \(snapshot.payload.count)")
         } else {
