@@ -36,6 +36,12 @@ final class ArrayScan: CodingPathNode, ContainerScan {
         }
     }
 
+    /// Offset of element `index`'s value; nil past the last element. (For the
+    /// container: a failure is its `DecodingError`.)
+    func element(_ index: Int) throws -> Int? {
+        try surfacingDecodingErrors { try elementStart(index) }
+    }
+
     /// Offset of element `index`'s value; nil past the last element.
     func elementStart(_ index: Int) throws(JSONDecodingFailure) -> Int? {
         if index == frontierIndex { return isComplete ? nil : frontierStart }

@@ -7,11 +7,13 @@ import Foundation
 /// Bytes the decoder cannot turn into a value: not JSON, or JSON that Swift
 /// cannot represent.
 ///
-/// Like Foundation's `JSONDecoder`, which throws its internal `JSONError` through
-/// `init(from:)` and converts it at the top, the decode converts this to
+/// A `Decodable` never sees this type: every container method converts it to
 /// `DecodingError.dataCorrupted` with an empty coding path and the debug
-/// description "The given data was not valid JSON."; this value is the error's
-/// `underlyingError`, saying what was wrong (Foundation gives none on Linux).
+/// description "The given data was not valid JSON." — what `JSONDecoder` reports
+/// at the top for the same input — with this value as the `underlyingError`,
+/// saying what was wrong (Foundation gives none on Linux). (`JSONDecoder` throws
+/// its internal `JSONError` through `init(from:)` and converts it only at the
+/// top; a host's `catch` of `DecodingError` in `init(from:)` works here.)
 enum JSONDecodingFailure: Error, Equatable, CustomStringConvertible {
     /// Bytes that are not JSON where a value, key or separator belongs.
     case invalidJSON
@@ -37,5 +39,16 @@ enum JSONDecodingFailure: Error, Equatable, CustomStringConvertible {
     var decodingError: DecodingError {
         .dataCorrupted(DecodingError.Context(
             codingPath: [], debugDescription: "The given data was not valid JSON.", underlyingError: self))
+    }
+}
+
+/// Runs `body`, turning a `JSONDecodingFailure` into its `DecodingError` (the
+/// boundary between the scanning code and the container methods).
+@inline(__always)
+func surfacingDecodingErrors<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let failure as JSONDecodingFailure {
+        throw failure.decodingError
     }
 }

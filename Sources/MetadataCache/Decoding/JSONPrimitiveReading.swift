@@ -39,7 +39,7 @@ extension JSONInput {
             if kind == .null { throw DecodingErrors.valueNotFound(String.self, path()) }
             throw mismatch(String.self, at: v, path())
         }
-        let (value, stringEnd) = try string(at: v)
+        let (value, stringEnd) = try surfacingDecodingErrors { try string(at: v) }
         end = stringEnd
         return value
     }
@@ -50,19 +50,22 @@ extension JSONInput {
             if kind == .null { throw DecodingErrors.valueNotFound(T.self, path()) }
             throw mismatch(T.self, at: v, path())
         }
-        let number = try JSONNumber(self, at: v)
-        let value = try number.integer(T.self, self)
-        end = number.end
+        let value = try surfacingDecodingErrors {
+            let number = try JSONNumber(self, at: v)
+            end = number.end
+            return try number.integer(T.self, self)
+        }
         return value
     }
 
     func readDouble(at v: Int, end: inout Int, path: () -> [any CodingKey]) throws -> Double {
         let kind = kind(at: v)
         if kind == .number {
-            let number = try JSONNumber(self, at: v)
-            let value = try number.double(self)
-            end = number.end
-            return value
+            return try surfacingDecodingErrors {
+                let number = try JSONNumber(self, at: v)
+                end = number.end
+                return try number.double(self)
+            }
         }
         return try nonConformingFloat(Double.self, kind, at: v, end: &end, path)
     }
@@ -70,10 +73,11 @@ extension JSONInput {
     func readFloat(at v: Int, end: inout Int, path: () -> [any CodingKey]) throws -> Float {
         let kind = kind(at: v)
         if kind == .number {
-            let number = try JSONNumber(self, at: v)
-            let value = try number.float(self)
-            end = number.end
-            return value
+            return try surfacingDecodingErrors {
+                let number = try JSONNumber(self, at: v)
+                end = number.end
+                return try number.float(self)
+            }
         }
         return try nonConformingFloat(Float.self, kind, at: v, end: &end, path)
     }
@@ -89,14 +93,14 @@ extension JSONInput {
             case let .convertFromString(positiveInfinity, negativeInfinity, nan) =
                 configuration.nonConformingFloatDecodingStrategy
         {
-            let (stringEnd, flags) = try stringEnd(v)
+            let (afterString, flags) = try surfacingDecodingErrors { try self.stringEnd(v) }
             if !flags.contains(.escaped) {
-                let content = bytes(v &+ 1, stringEnd &- 1)
+                let content = bytes(v &+ 1, afterString &- 1)
                 func equals(_ name: String) -> Bool {
                     var name = name
                     return name.withUTF8 { $0.count == content.count && ObjectScan.equalBytes(content.baseAddress!, $0.baseAddress, $0.count) }
                 }
-                end = stringEnd
+                end = afterString
                 if equals(positiveInfinity) { return F.infinity }
                 if equals(negativeInfinity) { return -F.infinity }
                 if equals(nan) { return F.nan }
@@ -115,7 +119,7 @@ extension JSONInput {
     /// value at all, the invalid-JSON failure.
     func mismatch(_ type: Any.Type, at v: Int, _ path: [any CodingKey]) -> any Error {
         let kind = kind(at: v)
-        if kind == .invalid { return JSONDecodingFailure.invalidJSON }
+        if kind == .invalid { return JSONDecodingFailure.invalidJSON.decodingError }
         return DecodingErrors.typeMismatch(type, found: kind, path)
     }
 }

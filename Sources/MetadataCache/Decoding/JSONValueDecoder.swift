@@ -60,7 +60,7 @@ final class JSONValueDecoder: Decoder {
     ) throws -> ObjectScan {
         switch input.kind(at: v) {
         case .object:
-            guard depth < input.maxDepth else { throw JSONDecodingFailure.nestingTooDeep(limit: input.maxDepth) }
+            guard depth < input.maxDepth else { throw JSONDecodingFailure.nestingTooDeep(limit: input.maxDepth).decodingError }
             return ObjectScan(
                 input: input, start: v, depth: depth, parent: parent, key: key, keyOrder: keyType.map { input.keyOrder(for: $0) })
         case .null:
@@ -77,7 +77,7 @@ final class JSONValueDecoder: Decoder {
     func openArray(at v: Int, depth: Int, parent: CodingPathNode?, key: (any CodingKey)?) throws -> ArrayScan {
         switch input.kind(at: v) {
         case .array:
-            guard depth < input.maxDepth else { throw JSONDecodingFailure.nestingTooDeep(limit: input.maxDepth) }
+            guard depth < input.maxDepth else { throw JSONDecodingFailure.nestingTooDeep(limit: input.maxDepth).decodingError }
             return ArrayScan(input: input, start: v, depth: depth, parent: parent, key: key)
         case .null:
             throw DecodingError.valueNotFound([Any].self, DecodingError.Context(
@@ -100,7 +100,7 @@ final class JSONValueDecoder: Decoder {
         value: Int, depth: Int, parent: CodingPathNode?, key: (any CodingKey)?, end: inout Int, _ body: () throws -> T
     ) throws -> T {
         guard input.activeDecodes < input.maxActiveDecodes else {
-            throw JSONDecodingFailure.nestingTooDeep(limit: input.maxDepth)
+            throw JSONDecodingFailure.nestingTooDeep(limit: input.maxDepth).decodingError
         }
         input.activeDecodes &+= 1
         var other = Frame(value: value, depth: depth, parent: parent, key: key, opened: nil)
@@ -115,7 +115,7 @@ final class JSONValueDecoder: Decoder {
         } else if let opened = frame.opened {
             // The value was an object or array: scan the rest of it if the type
             // did not decode it to the end (the caller continues after it).
-            end = try opened.finish()
+            end = try surfacingDecodingErrors { try opened.finish() }
         }
         return result
     }
@@ -215,15 +215,15 @@ final class JSONValueDecoder: Decoder {
         case .null:
             throw DecodingErrors.valueNotFound(Decimal.self, path(parent, key))
         case .number:
-            let number = try JSONNumber(input, at: value)
+            let number = try surfacingDecodingErrors { try JSONNumber(input, at: value) }
             let text = number.text(input)
             guard let decimal = Decimal(string: text), !decimal.isNaN else {
-                throw JSONDecodingFailure.numberNotRepresentable(text)
+                throw JSONDecodingFailure.numberNotRepresentable(text).decodingError
             }
             end = number.end
             return decimal
         case .invalid:
-            throw JSONDecodingFailure.invalidJSON
+            throw JSONDecodingFailure.invalidJSON.decodingError
         default:
             // Foundation's wording: no description at all.
             throw DecodingError.typeMismatch(Decimal.self, DecodingError.Context(codingPath: path(parent, key), debugDescription: ""))
@@ -242,7 +242,7 @@ final class JSONValueDecoder: Decoder {
         }
         let scan = try openObject(at: value, depth: depth, parent: parent, key: key)
         var result: [String: Any] = [:]
-        for (name, element) in try scan.rawMembers() where result[name] == nil {
+        for (name, element) in try surfacingDecodingErrors({ try scan.rawMembers() }) where result[name] == nil {
             result[name] = try unwrapElement(type.elementType, at: element, depth: depth &+ 1, parent: scan, key: JSONStringKey(name))
         }
         return type.make(from: result)

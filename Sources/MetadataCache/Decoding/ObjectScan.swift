@@ -203,7 +203,7 @@ final class ObjectScan: CodingPathNode, ContainerScan {
         } else {
             for k in 0..<Swift.min(keyLength, 8) { head |= UInt64(input.base[keyStart &+ k]) << UInt64(k &* 8) }
         }
-        let bit = UInt64(1) << ((head ^ UInt64(truncatingIfNeeded: keyLength)) &* 0x9E37_79B9_7F4A_7C15 >> 58)
+        let bit = UInt64(1) << (((head ^ UInt64(truncatingIfNeeded: keyLength)) &* 0x9E37_79B9_7F4A_7C15) >> 58)
         defer { seenKeys |= bit }
         guard seenKeys & bit != 0 else { return false }
         let key = input.bytes(keyStart, keyStart &+ keyLength)
@@ -243,6 +243,10 @@ final class ObjectScan: CodingPathNode, ContainerScan {
 
     /// The value offset of the member named `key`, nil if the object has none.
     func valueStart(forKey key: some CodingKey) throws -> Int? {
+        try surfacingDecodingErrors { try lookup(key) }
+    }
+
+    private func lookup(_ key: some CodingKey) throws -> Int? {
         let name = key.stringValue
         if !hasComplexKeys, let found = try name.utf8.withContiguousStorageIfAvailable({ try fastLookup($0) }),
             found != Self.needsSlowLookup
@@ -337,7 +341,7 @@ final class ObjectScan: CodingPathNode, ContainerScan {
     /// `allKeys` of a keyed container).
     func allKeys() throws -> [String] {
         var seen = Set<String>()
-        return try allEffectiveKeys().filter { seen.insert($0).inserted }
+        return try surfacingDecodingErrors { try allEffectiveKeys() }.filter { seen.insert($0).inserted }
     }
 
     /// The raw (unconverted) key and value offset of every member, in document

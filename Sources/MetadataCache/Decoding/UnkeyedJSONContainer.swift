@@ -29,7 +29,7 @@ struct UnkeyedJSONContainer: UnkeyedDecodingContainer {
     /// The current element's offset, or `valueNotFound(type)` at the end.
     @inline(__always)
     private func element(_ type: Any.Type) throws -> Int {
-        guard let v = try scan.elementStart(currentIndex) else { throw DecodingErrors.atEnd(type, elementPath) }
+        guard let v = try scan.element(currentIndex) else { throw DecodingErrors.atEnd(type, elementPath) }
         return v
     }
 
@@ -48,7 +48,7 @@ struct UnkeyedJSONContainer: UnkeyedDecodingContainer {
     /// nil (and one step on) at the end or on null; else `read`.
     @inline(__always)
     private mutating func readIfPresent<T>(_ read: (Int, inout Int, () -> [any CodingKey]) throws -> T) throws -> T? {
-        guard let v = try scan.elementStart(currentIndex), !input.isNull(at: v) else {
+        guard let v = try scan.element(currentIndex), !input.isNull(at: v) else {
             currentIndex &+= 1
             return nil
         }
@@ -122,7 +122,7 @@ struct UnkeyedJSONContainer: UnkeyedDecodingContainer {
     mutating func decodeIfPresent(_: UInt128.Type) throws -> UInt128? { try integerIfPresent() }
 
     mutating func decodeIfPresent<T: Decodable>(_: T.Type) throws -> T? {
-        guard let v = try scan.elementStart(currentIndex), !input.isNull(at: v) else {
+        guard let v = try scan.element(currentIndex), !input.isNull(at: v) else {
             currentIndex &+= 1
             return nil
         }
@@ -160,7 +160,7 @@ struct UnkeyedJSONContainer: UnkeyedDecodingContainer {
     }
 
     mutating func superDecoder() throws -> any Decoder {
-        guard let v = try scan.elementStart(currentIndex) else {
+        guard let v = try scan.element(currentIndex) else {
             throw DecodingErrors.atEnd((any Decoder).self, elementPath, superDecoder: true)
         }
         let decoder = JSONValueDecoder(input: input, frame: JSONValueDecoder.Frame(

@@ -55,7 +55,14 @@ struct DecodeErrorSummary: Equatable, CustomStringConvertible {
         case let DecodingError.dataCorrupted(context):
             self.init(kind: "dataCorrupted", path: keys(context.codingPath), debugDescription: context.debugDescription)
         default:
-            self.init(kind: "other: \(type(of: error))", path: [], debugDescription: "\(error)")
+            // Inside `init(from:)` Foundation throws its internal `JSONError` for
+            // invalid or unrepresentable values and converts it to this at the top;
+            // CacheJSONDecoder throws the converted error at once.
+            if "\(type(of: error))" == "JSONError" {
+                self = .invalidJSON
+            } else {
+                self.init(kind: "other: \(type(of: error))", path: [], debugDescription: "\(error)")
+            }
         }
     }
 
