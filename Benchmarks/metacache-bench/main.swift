@@ -5,6 +5,10 @@
 //     metacache-bench DIR rss-idle   open the store, read nothing, exit (baseline)
 //     metacache-bench DIR typed-count  a host tool's main: read(as: FoojayCatalogue.self),
 //                                      print the number of packages, exit (cold process)
+//     metacache-bench DIR typed-rss[-foundation]  the same with CacheJSONDecoder (or
+//                                      JSONDecoder); prints "payload P model M": the
+//                                      payload's bytes and the malloc'd bytes the decoded
+//                                      value holds (peak RSS is measured from outside)
 //
 // The protocol is described in bench.py ("Worker protocol"); every timing is
 // CLOCK_MONOTONIC nanoseconds around exactly one library call sequence:
@@ -49,6 +53,42 @@ func cpuNS() -> Int64 {
     let user = Int64(ru.ru_utime.tv_sec) * 1_000_000_000 + Int64(ru.ru_utime.tv_usec) * 1000
     let system = Int64(ru.ru_stime.tv_sec) * 1_000_000_000 + Int64(ru.ru_stime.tv_usec) * 1000
     return user + system
+}
+
+/// Bytes currently allocated by malloc, to size a decoded model: glibc's
+/// `malloc_stats()` total "in use bytes" (it prints to stderr, captured through a
+/// pipe; the Glibc module does not export malloc.h). 0 where unavailable.
+func mallocatedBytes() -> Int {
+    #if canImport(Glibc)
+    typealias Stats = @convention(c) () -> Void
+    guard let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "malloc_stats") else { return 0 }
+    let mallocStats = unsafeBitCast(symbol, to: Stats.self)
+    var fds: [Int32] = [0, 0]
+    guard pipe(&fds) == 0 else { return 0 }
+    let savedStderr = dup(2)
+    dup2(fds[1], 2)
+    mallocStats()  // (writes with fprintf and flushes)
+    dup2(savedStderr, 2)
+    close(savedStderr)
+    close(fds[1])
+    var text: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(fds[0], $0.baseAddress, $0.count) }
+        if n <= 0 { break }
+        text += chunk[0..<n]
+    }
+    close(fds[0])
+    // "Total (incl. mmap):" is followed by "system bytes = ..." and "in use bytes = N".
+    let lines = String(decoding: text, as: UTF8.self).split(separator: "\n")
+    guard let total = lines.firstIndex(where: { $0.hasPrefix("Total") }) else { return 0 }
+    for line in lines[total...] where line.hasPrefix("in use bytes") {
+        return Int(line.split(separator: "=").last!.filter { $0 != " " }) ?? 0
+    }
+    return 0
+    #else
+    return 0
+    #endif
 }
 
 /// CPU time of the whole process (all threads), ns.
@@ -157,78 +197,6 @@ struct Catalogue: Decodable {
     var generatedAt: String
     var source: String
     var packages: [Package]
-}
-
-// MARK: The typed model of the Fixtures catalogues (typed-read figure)
-
-/// Fixtures/catalog-*.json (foojay Disco API style) as a host tool models it:
-/// snake_case keys mapped by CodingKeys, enums for closed sets, a usually absent
-/// optional, a nested object, arrays. The same model for every contender.
-struct FoojayCatalogue: Decodable {
-    var schemaVersion: Int
-    var generatedAt: String
-    var source: String
-    var packages: [Package]
-
-    struct Package: Decodable {
-        enum ReleaseStatus: String, Decodable { case ga, ea }
-        enum Support: String, Decodable { case lts, mts, sts }
-        struct Links: Decodable {
-            var pkgInfoURI: String
-            var pkgDownloadRedirect: String
-            enum CodingKeys: String, CodingKey {
-                case pkgInfoURI = "pkg_info_uri"
-                case pkgDownloadRedirect = "pkg_download_redirect"
-            }
-        }
-
-        var id: String
-        var distribution: String
-        var distributionName: String
-        var vendor: String
-        var javaVersion: String
-        var majorVersion: Int
-        var releaseStatus: ReleaseStatus
-        var termOfSupport: Support
-        var operatingSystem: String
-        var libCType: String
-        var architecture: String
-        var archiveType: String
-        var packageType: String
-        var javafxBundled: Bool
-        var directlyDownloadable: Bool
-        var filename: String
-        var directDownloadURI: String
-        var checksumType: String
-        var checksum: String
-        var size: Int
-        var latestBuildAvailable: Bool
-        var freeUseInProduction: Bool
-        var tckTested: Bool
-        var features: [String]
-        var links: Links
-        var notes: String?
-
-        enum CodingKeys: String, CodingKey {
-            case id, distribution, vendor, architecture, filename, checksum, size, features, links, notes
-            case distributionName = "distribution_name"
-            case javaVersion = "java_version"
-            case majorVersion = "major_version"
-            case releaseStatus = "release_status"
-            case termOfSupport = "term_of_support"
-            case operatingSystem = "operating_system"
-            case libCType = "lib_c_type"
-            case archiveType = "archive_type"
-            case packageType = "package_type"
-            case javafxBundled = "javafx_bundled"
-            case directlyDownloadable = "directly_downloadable"
-            case directDownloadURI = "direct_download_uri"
-            case checksumType = "checksum_type"
-            case latestBuildAvailable = "latest_build_available"
-            case freeUseInProduction = "free_use_in_production"
-            case tckTested = "tck_tested"
-        }
-    }
 }
 
 // MARK: Validator and checksum probes
@@ -394,6 +362,14 @@ do {
         if arguments[2] == "typed-count" {
             guard let (catalogue, _) = try store.read(as: FoojayCatalogue.self) else { fail("no cache") }
             say("\(catalogue.packages.count) packages")
+        } else if arguments[2].hasPrefix("typed-rss") {
+            guard let snapshot = try store.read() else { fail("no cache") }
+            let before = mallocatedBytes()
+            let catalogue = arguments[2] == "typed-rss-foundation"
+                ? try JSONDecoder().decode(FoojayCatalogue.self, from: snapshot.payload)
+                : try CacheJSONDecoder().decode(FoojayCatalogue.self, fromValidated: snapshot.payload)
+            let model = mallocatedBytes() - before
+            say("payload \(snapshot.payload.count) model \(model) packages \(catalogue.packages.count)")
         } else if arguments[2] == "rss-read" {
             guard let snapshot = try store.read() else { fail("no cache") }
             say("read \(snapshot.payload.count)")

@@ -22,6 +22,10 @@ final class JSONValueDecoder: Decoder {
         var key: (any CodingKey)?
         /// The container opened over this value, whose end the caller will need.
         var opened: (any ContainerScan)?
+        /// Whether a caller waits for this value's end (a nested decode; not the
+        /// top level or a super decoder, whose frames are never restored: an
+        /// `opened` scan there would hold its decoder in a cycle).
+        var wantsEnd = false
     }
 
     let input: JSONInput
@@ -41,13 +45,13 @@ final class JSONValueDecoder: Decoder {
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
         let scan = try openObject(at: frame.value, depth: frame.depth, parent: frame.parent, key: frame.key, keyedBy: Key.self)
-        frame.opened = scan
-        return KeyedDecodingContainer(KeyedJSONContainer<Key>(decoder: self, scan: scan))
+        if frame.wantsEnd { frame.opened = scan }
+        return KeyedDecodingContainer(KeyedJSONContainer<Key>(scan: scan))
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
         let scan = try openArray(at: frame.value, depth: frame.depth, parent: frame.parent, key: frame.key)
-        frame.opened = scan
+        if frame.wantsEnd { frame.opened = scan }
         return UnkeyedJSONContainer(decoder: self, scan: scan)
     }
 
@@ -62,7 +66,7 @@ final class JSONValueDecoder: Decoder {
         case .object:
             guard depth < input.maxDepth else { throw JSONDecodingFailure.nestingTooDeep(limit: input.maxDepth).decodingError }
             return ObjectScan(
-                input: input, start: v, depth: depth, parent: parent, key: key, keyOrder: keyType.map { input.keyOrder(for: $0) })
+                decoder: self, start: v, depth: depth, parent: parent, key: key, keyOrder: keyType.map { input.keyOrder(for: $0) })
         case .null:
             throw DecodingError.valueNotFound([String: Any].self, DecodingError.Context(
                 codingPath: CodingPathNode.path(parent, appending: key),
@@ -103,7 +107,7 @@ final class JSONValueDecoder: Decoder {
             throw JSONDecodingFailure.nestingTooDeep(limit: input.maxDepth).decodingError
         }
         input.activeDecodes &+= 1
-        var other = Frame(value: value, depth: depth, parent: parent, key: key, opened: nil)
+        var other = Frame(value: value, depth: depth, parent: parent, key: key, opened: nil, wantsEnd: true)
         swap(&frame, &other)
         defer {
             swap(&frame, &other)

@@ -7,8 +7,14 @@
 /// is nil for `decodeIfPresent`; `superDecoder()` is the value of the key "super"
 /// (null when absent).
 struct KeyedJSONContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
-    let decoder: JSONValueDecoder
+    /// The only stored property (the decoder is the scan's): the standard
+    /// library's container box copies its container for every call, and one
+    /// reference is the cheapest thing to copy.
     let scan: ObjectScan
+
+    init(scan: ObjectScan) { self.scan = scan }
+
+    private var decoder: JSONValueDecoder { scan.decoder }
 
     var codingPath: [any CodingKey] { scan.path }
     var allKeys: [Key] { ((try? scan.allKeys()) ?? []).compactMap { Key(stringValue: $0) } }
@@ -143,7 +149,7 @@ struct KeyedJSONContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     {
         let nested = try decoder.openObject(
             at: try valueStart(key), depth: scan.depth &+ 1, parent: scan, key: key, keyedBy: NestedKey.self)
-        return KeyedDecodingContainer(KeyedJSONContainer<NestedKey>(decoder: decoder, scan: nested))
+        return KeyedDecodingContainer(KeyedJSONContainer<NestedKey>(scan: nested))
     }
 
     func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {

@@ -47,6 +47,8 @@ struct ObjectMember {
 ///   strategy), the first `==` match wins — Foundation's rule exactly.
 final class ObjectScan: CodingPathNode, ContainerScan {
     let input: JSONInput
+    /// The decoder nested values of this object are decoded with.
+    let decoder: JSONValueDecoder
     /// Offset of the `{`.
     let start: Int
     /// Nesting depth of this object's value (the root value is 0).
@@ -71,9 +73,10 @@ final class ObjectScan: CodingPathNode, ContainerScan {
     /// object of this coding-key type.
     private var lookups = 0
     private let keyOrder: KeyOrderMemory?
-    /// One bit per simple key scanned (by a hash): most keys are new, and this
-    /// says so without comparing them against the others.
-    private var seenKeys: UInt64 = 0
+    /// One bit of 256 per simple key scanned (by a hash): most keys are new, and
+    /// this says so without comparing them against the others (with 26 keys, 64
+    /// bits collided several times per object; 256 about once).
+    private var seenKeys: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
     private var hasComplexKeys = false
     /// Every member's key as `JSONDecoder` sees it, once the slow path needs them.
     private var effectiveKeys: [String]?
@@ -82,10 +85,11 @@ final class ObjectScan: CodingPathNode, ContainerScan {
     static let tableCapacity = 32
 
     init(
-        input: JSONInput, start: Int, depth: Int, parent: CodingPathNode?, key: (any CodingKey)?,
+        decoder: JSONValueDecoder, start: Int, depth: Int, parent: CodingPathNode?, key: (any CodingKey)?,
         keyOrder: KeyOrderMemory? = nil
     ) {
-        self.input = input
+        self.decoder = decoder
+        self.input = decoder.input
         self.start = start
         self.depth = depth
         self.keyOrder = keyOrder
@@ -195,7 +199,7 @@ final class ObjectScan: CodingPathNode, ContainerScan {
 
     /// Whether a simple key equals an earlier simple key (then it is shadowed).
     private func isDuplicateOfEarlierSimpleKey(_ keyStart: Int, _ keyLength: Int) -> Bool {
-        // A hash of the length and the first 8 bytes picks one of 64 bits.
+        // A hash of the length and the first 8 bytes picks one of 256 bits.
         var head: UInt64 = 0
         if input.count &- keyStart >= 8 {
             head = input.word(keyStart)
@@ -203,9 +207,24 @@ final class ObjectScan: CodingPathNode, ContainerScan {
         } else {
             for k in 0..<Swift.min(keyLength, 8) { head |= UInt64(input.base[keyStart &+ k]) << UInt64(k &* 8) }
         }
-        let bit = UInt64(1) << (((head ^ UInt64(truncatingIfNeeded: keyLength)) &* 0x9E37_79B9_7F4A_7C15) >> 58)
-        defer { seenKeys |= bit }
-        guard seenKeys & bit != 0 else { return false }
+        let hash = ((head ^ UInt64(truncatingIfNeeded: keyLength)) &* 0x9E37_79B9_7F4A_7C15) >> 56
+        let bit = UInt64(1) << (hash & 63)
+        let seen: Bool
+        switch hash >> 6 {
+        case 0:
+            seen = seenKeys.0 & bit != 0
+            seenKeys.0 |= bit
+        case 1:
+            seen = seenKeys.1 & bit != 0
+            seenKeys.1 |= bit
+        case 2:
+            seen = seenKeys.2 & bit != 0
+            seenKeys.2 |= bit
+        default:
+            seen = seenKeys.3 & bit != 0
+            seenKeys.3 |= bit
+        }
+        guard seen else { return false }
         let key = input.bytes(keyStart, keyStart &+ keyLength)
         for i in 0..<memberCount where members[i].flags == 0 && matches(i, key) { return true }
         return false

@@ -149,7 +149,7 @@ struct UnkeyedJSONContainer: UnkeyedDecodingContainer {
         let nested = try decoder.openObject(
             at: v, depth: scan.depth &+ 1, parent: scan, key: JSONIndexKey(index: currentIndex), keyedBy: NestedKey.self)
         currentIndex &+= 1
-        return KeyedDecodingContainer(KeyedJSONContainer<NestedKey>(decoder: decoder, scan: nested))
+        return KeyedDecodingContainer(KeyedJSONContainer<NestedKey>(scan: nested))
     }
 
     mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
