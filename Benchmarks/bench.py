@@ -579,6 +579,12 @@ class Run:
             log("fig9: typed read %s x%d" % (size_label(size), rounds * max(1, n // rounds)))
             fig = interleaved(jobs, rounds, max(1, n // rounds))
             fig["bytes"] = os.path.getsize(payload)
+            floor_bin = os.path.join(cfg.scratch, "bin", "codable-floor")
+            if os.path.exists(floor_bin):
+                r = subprocess.run([floor_bin, payload, str(max(3, n // 2))], capture_output=True, text=True)
+                last = r.stdout.strip().splitlines()[-1].split() if r.returncode == 0 and r.stdout.strip() else []
+                if len(last) == 3 and last[0] == "ns":
+                    fig["codable_floor_ns"] = {"calls": int(last[1]), "strings": int(last[2])}
             out[size] = fig
         return out
 

@@ -2,7 +2,10 @@
 //
 //     swiftc -O -wmo -parse-as-library Benchmarks/metacache-bench/FoojayCatalogue.swift \
 //         Benchmarks/experiments/codable-floor.swift -o /tmp/codable-floor
-//     /tmp/codable-floor Fixtures/catalog-1mib.json
+//     /tmp/codable-floor Fixtures/catalog-1mib.json [RUNS]
+//
+// (Benchmarks/run builds it and reports its numbers under figure 9; the last line
+// of its output is for bench.py: "ns NULL STRINGS", the two CPU medians in ns.)
 //
 // 1. A decoder that parses nothing: every keyed, unkeyed and single-value call of
 //    `FoojayCatalogue.init(from:)` answers a constant (strings are empty: no
@@ -15,7 +18,7 @@
 //    UTF-8 bytes, as any decoder must.
 //
 // The sum is a floor for `read(as:)` of this model through Codable: no parser,
-// index or format change can go below it. CPU medians over 50 runs.
+// index or format change can go below it. CPU medians over RUNS runs (default 50).
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -135,10 +138,12 @@ func cpuNS() -> Int64 {
     return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
 }
 
-func median(_ xs: [Int64]) -> Double {
+func median(_ xs: [Int64]) -> Int64 {
     let s = xs.sorted()
-    return Double(s[s.count / 2]) / 1e6
+    return s[s.count / 2]
 }
+
+func ms(_ ns: Int64) -> String { String(Double(ns) / 1e6) }
 
 /// Every string the decoded catalogue holds, as UTF-8 bytes.
 func strings(of value: Any) -> [[UInt8]] {
@@ -150,13 +155,14 @@ func strings(of value: Any) -> [[UInt8]] {
 struct CodableFloor {
     static func main() throws {
         let path = CommandLine.arguments.count > 1 ? CommandLine.arguments[1] : "Fixtures/catalog-1mib.json"
+        let runs = CommandLine.arguments.count > 2 ? max(1, Int(CommandLine.arguments[2]) ?? 50) : 50
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         let catalogue = try JSONDecoder().decode(FoojayCatalogue.self, from: data)
         let count = catalogue.packages.count
 
         var nullTimes: [Int64] = []
         var kept: FoojayCatalogue? = nil
-        for _ in 0..<50 {
+        for _ in 0..<runs {
             let t0 = cpuNS()
             kept = try FoojayCatalogue(from: NullDecoder(packages: count))  // (frees the previous one)
             nullTimes.append(cpuNS() - t0)
@@ -167,7 +173,7 @@ struct CodableFloor {
         var stringTimes: [Int64] = []
         var made: [String] = []
         made.reserveCapacity(texts.count)
-        for _ in 0..<50 {
+        for _ in 0..<runs {
             let t0 = cpuNS()
             made.removeAll(keepingCapacity: true)  // (frees the previous ones)
             for bytes in texts { made.append(bytes.withUnsafeBufferPointer { String(decoding: $0, as: UTF8.self) }) }
@@ -176,9 +182,10 @@ struct CodableFloor {
         let heap = texts.filter { $0.count > 15 }.count
         print("""
             \(path): \(count) packages, \(texts.count) strings (\(heap) longer than 15 bytes: heap-allocated)
-            Codable calls alone (a decoder that parses nothing): \(median(nullTimes)) ms CPU (median of 50)
-            creating and freeing the model's strings:            \(median(stringTimes)) ms CPU (median of 50)
-            floor for read(as:) of this model through Codable:   \(median(nullTimes) + median(stringTimes)) ms
+            Codable calls alone (a decoder that parses nothing): \(ms(median(nullTimes))) ms CPU (median of \(runs))
+            creating and freeing the model's strings:            \(ms(median(stringTimes))) ms CPU (median of \(runs))
+            floor for read(as:) of this model through Codable:   \(ms(median(nullTimes) + median(stringTimes))) ms
+            ns \(median(nullTimes)) \(median(stringTimes))
             """)
     }
 }
