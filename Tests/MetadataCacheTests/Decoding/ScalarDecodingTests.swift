@@ -188,16 +188,10 @@ import Testing
     }
 }
 
-/// SplitMix64: small, seeded, the same sequence everywhere.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+/// The seeded SplitMix64 of the validator's tests, with a seed label and a bound.
+typealias SplitMix = StrictJSONValidatorTests.SeededGenerator
+
+extension StrictJSONValidatorTests.SeededGenerator {
+    init(seed: UInt64) { self.init(state: seed) }
     mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
 }
