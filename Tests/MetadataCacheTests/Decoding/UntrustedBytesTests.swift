@@ -46,21 +46,25 @@ import Testing
     }
 
     /// Every prefix of a real catalogue: all truncated, most fail, none crash.
-    @Test func everyTruncationOfACatalogue() throws {
+    /// (Long loops yield now and then, not to starve the async tests sharing the
+    /// cooperative pool.)
+    @Test func everyTruncationOfACatalogue() async throws {
         let sample = Array(try Fixtures.data("catalog-sample.json").prefix(2500))
         var failures = 0
         for length in 0..<sample.count {
             failures += Self.decodeEveryWay(Array(sample[0..<length])) > 0 ? 1 : 0
+            if length % 50 == 0 { await Task.yield() }
         }
         #expect(failures == sample.count)
     }
 
     /// Random byte flips, insertions and deletions in a valid document.
-    @Test func randomMutationsOfACatalogue() throws {
+    @Test func randomMutationsOfACatalogue() async throws {
         let sample = Array(try Fixtures.data("catalog-sample.json").prefix(4000))
         var rng = SplitMix(seed: 42)
         let interesting: [UInt8] = Array("{}[]\":,\\ntfu0123456789-.eE \u{0}".utf8) + [0x80, 0xC3, 0xFF, 0xED]
-        for _ in 0..<600 {
+        for round in 0..<600 {
+            if round % 20 == 0 { await Task.yield() }
             var bytes = sample
             for _ in 0..<(1 + rng.below(4)) {
                 let at = rng.below(bytes.count)
@@ -74,7 +78,7 @@ import Testing
         }
     }
 
-    @Test func garbageAndPathologicalInputs() {
+    @Test func garbageAndPathologicalInputs() async {
         var rng = SplitMix(seed: 7)
         var inputs: [[UInt8]] = [
             [], [0], [0x22], [0x5C], Array("\"\\".utf8), Array("{\"".utf8), Array("{\"a\"".utf8), Array("{\"a\":".utf8),
@@ -86,7 +90,10 @@ import Testing
             Array("{\"packages\":[{\"id\":\"\\uDBFF\\uDFFF\",\"size\":18446744073709551616}]}".utf8),
         ]
         for _ in 0..<300 { inputs.append((0..<rng.below(200)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }) }
-        for input in inputs { Self.decodeEveryWay(input) }
+        for (i, input) in inputs.enumerated() {
+            Self.decodeEveryWay(input)
+            if i % 10 == 0 { await Task.yield() }
+        }
     }
 
     /// A valid payload committed with `.trusted` validation — the caller promised
