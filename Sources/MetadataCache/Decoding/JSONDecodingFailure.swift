@@ -22,9 +22,11 @@ enum JSONDecodingFailure: Error, Equatable, CustomStringConvertible {
     case numberNotRepresentable(String)
     /// A `\uD800`-`\uDFFF` escape that is not half of a surrogate pair.
     case loneSurrogate
-    /// Containers nested deeper than the limit (512), or decoders that recurse
-    /// without end.
+    /// Containers nested deeper than the limit (512).
     case nestingTooDeep(limit: Int)
+    /// `init(from:)` calls nested deeper than the limit (1024): a type that
+    /// decodes itself from its own single-value container without end.
+    case decodingTooDeep(limit: Int)
 
     var description: String {
         switch self {
@@ -32,6 +34,7 @@ enum JSONDecodingFailure: Error, Equatable, CustomStringConvertible {
         case let .numberNotRepresentable(text): "number \(text) is not representable in the requested type"
         case .loneSurrogate: "unpaired UTF-16 surrogate escape in a string"
         case let .nestingTooDeep(limit): "nesting deeper than \(limit) levels"
+        case let .decodingTooDeep(limit): "init(from:) calls nested deeper than \(limit)"
         }
     }
 

@@ -104,7 +104,7 @@ final class JSONValueDecoder: Decoder {
         value: Int, depth: Int, parent: CodingPathNode?, key: (any CodingKey)?, end: inout Int, _ body: () throws -> T
     ) throws -> T {
         guard input.activeDecodes < input.maxActiveDecodes else {
-            throw JSONDecodingFailure.nestingTooDeep(limit: input.maxDepth).decodingError
+            throw JSONDecodingFailure.decodingTooDeep(limit: input.maxActiveDecodes).decodingError
         }
         input.activeDecodes &+= 1
         var other = Frame(value: value, depth: depth, parent: parent, key: key, opened: nil, wantsEnd: true)

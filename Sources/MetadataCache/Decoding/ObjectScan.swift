@@ -24,12 +24,13 @@ struct ObjectMember {
 ///
 /// ## Lookup
 ///
-/// Synthesized `init(from:)` asks for keys in declaration order, which is usually
-/// the document's order, so a lookup first tries the member after the last one
-/// found (the cursor), then scans forward, then searches the members already seen.
-/// In document order every member is scanned once and every lookup is one
-/// comparison. Keys are compared as bytes against `CodingKey.stringValue`'s UTF-8:
-/// no `String` is made for a key.
+/// A lookup first tries the member where the same lookup found its key in the
+/// last object of this `CodingKey` type (`KeyOrderMemory`: catalogue entries share
+/// a layout), then the member after the last one found (synthesized `init(from:)`
+/// asks in `CodingKeys` order, often the document's), then scans forward, then
+/// searches the members already seen. So every member is scanned once and almost
+/// every lookup is one comparison. Keys are compared as bytes against
+/// `CodingKey.stringValue`'s UTF-8: no `String` is made for a key.
 ///
 /// ## Same matches as `JSONDecoder`
 ///
