@@ -35,6 +35,9 @@ import Foundation
 /// - Inside `init(from:)`, an invalid value throws `DecodingError` (Foundation
 ///   throws an internal error type and converts it at the top).
 /// - A number too large for `Decimal` (`1e200` as `Decimal`) is an error.
+/// - A key that cannot be decoded (a lone surrogate escape) fails the decode at its
+///   end, not when its object is opened: an `init(from:)` that catches that error
+///   and falls back to something else still fails, with `dataCorrupted`.
 /// - `init(from:)` calls nested more than 1024 deep (a type that decodes itself
 ///   from its own single-value container) end in an error, not a stack overflow.
 ///
@@ -84,7 +87,9 @@ public struct CacheJSONDecoder: Sendable {
         // A decoder or container kept by a `Decodable` must not outlive the bytes.
         defer { JSONInput.takeOwnershipIfShared(&input) }
         do {
+            defer { input.finishOpenedObjects() }  // (also releases them if the decode threw)
             let value = try Self.decodeTopLevel(type, input)
+            input.finishOpenedObjects()
             if let failure = input.structuralFailure { throw failure }
             return value
         } catch let failure as JSONDecodingFailure {

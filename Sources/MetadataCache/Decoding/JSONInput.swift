@@ -76,6 +76,28 @@ final class JSONInput {
         return memory
     }
 
+    /// Objects opened where no caller scans them to their end (the top level,
+    /// nested containers, super decoders): `finishOpenedObjects` does, at the end
+    /// of the decode, so that each object a type opened has had every key checked,
+    /// as in `JSONDecoder`, which decodes every key of an object it opens.
+    private var unfinished: [ObjectScan] = []
+
+    func keepUntilTheEnd(_ scan: ObjectScan) {
+        // Bounded: a model that opens a nested container per element finishes
+        // them in batches (finishing early changes nothing but when keys are
+        // checked) rather than keeping thousands alive.
+        if unfinished.count >= 32 { finishOpenedObjects() }
+        unfinished.append(scan)
+    }
+
+    /// Scans the rest of every object kept by `keepUntilTheEnd` (a failure is
+    /// recorded), then lets them go (they reference this input).
+    func finishOpenedObjects() {
+        let scans = unfinished
+        unfinished = []
+        for scan in scans { _ = try? scan.finish() }
+    }
+
     /// Member tables of finished object scans, reused by the next objects.
     var recycledTables: [UnsafeMutablePointer<ObjectMember>] = []
 

@@ -45,7 +45,11 @@ final class JSONValueDecoder: Decoder {
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
         let scan = try openObject(at: frame.value, depth: frame.depth, parent: frame.parent, key: frame.key, keyedBy: Key.self)
-        if frame.wantsEnd { frame.opened = scan }
+        if frame.wantsEnd {
+            frame.opened = scan
+        } else {
+            input.keepUntilTheEnd(scan)  // the top level, a super decoder: nobody finishes it
+        }
         return KeyedDecodingContainer(KeyedJSONContainer<Key>(scan: scan))
     }
 

@@ -17,7 +17,7 @@ struct KeyedJSONContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     private var decoder: JSONValueDecoder { scan.decoder }
 
     var codingPath: [any CodingKey] { scan.path }
-    var allKeys: [Key] { ((try? scan.allKeys()) ?? []).compactMap { Key(stringValue: $0) } }
+    var allKeys: [Key] { scan.allKeys().compactMap { Key(stringValue: $0) } }
 
     func contains(_ key: Key) -> Bool { scan.contains(key) }
 
@@ -149,6 +149,7 @@ struct KeyedJSONContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     {
         let nested = try decoder.openObject(
             at: try valueStart(key), depth: scan.depth &+ 1, parent: scan, key: key, keyedBy: NestedKey.self)
+        input.keepUntilTheEnd(nested)
         return KeyedDecodingContainer(KeyedJSONContainer<NestedKey>(scan: nested))
     }
 

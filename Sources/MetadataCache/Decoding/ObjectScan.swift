@@ -160,6 +160,12 @@ final class ObjectScan: CodingPathNode, ContainerScan {
 
         let keyStart = p &+ 1
         let keyLength = keyEnd &- 1 &- keyStart
+        if stringFlags.contains(.escaped) {
+            // JSONDecoder decodes every key of an object it opens, so a key with a
+            // lone surrogate or a bad escape fails the decode even if no lookup
+            // asks for it: check escaped keys as they are scanned (rare, cheap).
+            _ = try JSONInput.unescape(input.bytes(keyStart, keyStart &+ keyLength))
+        }
         var flags: UInt32 = 0
         if !stringFlags.isEmpty || !input.keyIsUnchanged(input.bytes(keyStart, keyStart &+ keyLength)) {
             flags = ObjectMember.complex
@@ -359,9 +365,16 @@ final class ObjectScan: CodingPathNode, ContainerScan {
 
     /// The member keys in document order, the first of equal keys only (as
     /// `allKeys` of a keyed container).
-    func allKeys() throws -> [String] {
+    func allKeys() -> [String] {
         var seen = Set<String>()
-        return try surfacingDecodingErrors { try allEffectiveKeys() }.filter { seen.insert($0).inserted }
+        do {
+            return try allEffectiveKeys().filter { seen.insert($0).inserted }
+        } catch {
+            // (`allKeys` cannot throw: a key that cannot be decoded fails the
+            // whole decode instead — it would have failed JSONDecoder's at once.)
+            input.recordStructuralFailure(error as? JSONDecodingFailure ?? .invalidJSON)
+            return []
+        }
     }
 
     /// The raw (unconverted) key and value offset of every member, in document

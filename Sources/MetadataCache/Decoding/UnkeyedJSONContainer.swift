@@ -148,6 +148,7 @@ struct UnkeyedJSONContainer: UnkeyedDecodingContainer {
         let v = try element(KeyedDecodingContainer<NestedKey>.self)
         let nested = try decoder.openObject(
             at: v, depth: scan.depth &+ 1, parent: scan, key: JSONIndexKey(index: currentIndex), keyedBy: NestedKey.self)
+        input.keepUntilTheEnd(nested)
         currentIndex &+= 1
         return KeyedDecodingContainer(KeyedJSONContainer<NestedKey>(scan: nested))
     }

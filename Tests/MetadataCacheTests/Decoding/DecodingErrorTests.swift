@@ -61,6 +61,39 @@ import Testing
         Differential.expectSame([String: Outer].self, #"{"key":"# + json + "}")
     }
 
+    /// JSONDecoder decodes every key of an object a type opens, so a key it cannot
+    /// decode (a lone surrogate escape) fails the decode even when no lookup asks
+    /// for it. Found by the fuzz target: `allKeys` returned no keys instead.
+    struct NameOnly: Decodable, Equatable { var name: String }
+    struct NestedNameOnly: Decodable, Equatable {
+        var inner: String
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: AnyKey.self)
+            inner = try c.nestedContainer(keyedBy: AnyKey.self, forKey: AnyKey("o")).decode(String.self, forKey: AnyKey("name"))
+        }
+    }
+
+    @Test(arguments: [
+        #"{"d83dFFFF\ud83did":1,"name":"a","talod":[]}"#,  // the fuzz target's crash input
+        #"{"name":"a","\ud800":1}"#, #"{"\udc00":1,"name":"a"}"#, #"{"name":"a","x\uD83D\uDE00":2}"#,
+        #"{"o":{"name":"a","\ud800":1},"name":"b"}"#, #"{"name":"a","o":{"\ud800":1}}"#,
+        #"[{"name":"a"},{"name":"b","\ud800x":0}]"#,
+    ])
+    func keysThatCannotBeDecodedFailTheDecode(_ json: String) {
+        Differential.expectSame(NameOnly.self, json)
+        Differential.expectSame([NameOnly].self, json)
+        Differential.expectSame(NestedNameOnly.self, json)
+        // A type that catches the error and tries something else (AnyJSON tries
+        // each kind): both decodes fail, but JSONDecoder throws when the object
+        // is opened and reports what was tried next, while the failure here is
+        // found lazily and fails the decode at its end (a documented difference).
+        // (The surrogate pair is a valid key: that case decodes in both.)
+        let foundationFails = Differential.foundation(AnyJSON.self, Data(json.utf8)).error != nil
+        let oursFails = Differential.ours(AnyJSON.self, Data(json.utf8)).error != nil
+        #expect(oursFails == foundationFails)
+        #expect(foundationFails == !json.contains(#"\uD83D\uDE00"#))
+    }
+
     /// Invalid JSON: `dataCorrupted`, empty path, Foundation's description, and
     /// the validator's reason as the underlying error.
     @Test(arguments: ["", " ", "{", "[1,", #"{"a":1"#, "[1 2]", "nul", "[01]", "{'a':1}", "[1] x", "\u{FEFF}[]", "[\"\u{1}\"]"])
