@@ -15,6 +15,10 @@ start-up and this orchestrator's own overhead are never measured.
     refresh-split PAYLOAD N             the same, timed in three parts             -> ok lock,commit,unlock ..
     read N [PATH]                       N reads of the worker's own store          -> ok t1 .. tN
     decode N                            MetadataCache only: read(as:) typed decode -> ok t1 .. tN
+    typed N cache|foundation            MetadataCache only: read(as: FoojayCatalogue.self) with
+                                        CacheJSONDecoder or JSONDecoder     -> ok wall,cpu ..
+    parse PATH N LIB                    peers.py parsers only: read + parse PATH with LIB
+                                        (json, orjson, simdjson-lazy, simdjson) -> ok wall,cpu ..
     lock N                              N uncontended acquire + release            -> ok t1 .. tN
     hold                                take the writer lock and keep it           -> held
     release                             release it                                 -> released T_RELEASE
@@ -175,6 +179,59 @@ def prepare_payloads(directory, sizes):
     return paths
 
 
+TYPED_SIZES = [64 * KIB, MIB, 16 * MIB]
+
+
+def prepare_typed_payloads(directory, fixture):
+    """Catalogues of the Fixtures generator's kind (foojay Disco API style: snake_case
+    keys, a nested object, non-ASCII text and escapes) at three sizes, for the
+    typed-read figure: 1 MiB is Fixtures/catalog-1mib.json itself; 64 KiB its first
+    packages; 16 MiB its packages repeated (each copy with a fresh id) until the text
+    reaches 16 MiB. Compact, as an API serves it."""
+    import hashlib
+    os.makedirs(directory, exist_ok=True)
+    with open(fixture, "rb") as f:
+        original = f.read()
+    base = json.loads(original)
+    packages = base["packages"]
+
+    def render(items):
+        doc = dict(base)
+        doc["packages"] = items
+        return (json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+
+    def copy(package, n):
+        clone = json.loads(json.dumps(package))
+        new_id = hashlib.md5(("%s-%d" % (package["id"], n)).encode()).hexdigest()
+        for key, value in list(clone.items()):
+            if isinstance(value, str):
+                clone[key] = value.replace(package["id"], new_id)
+        clone["links"] = {k: v.replace(package["id"], new_id) for k, v in clone["links"].items()}
+        return clone
+
+    paths = {}
+    for size in TYPED_SIZES:
+        path = os.path.join(directory, "typed-%s.json" % size_key(size))
+        if not os.path.exists(path):
+            if size == MIB:
+                data = original
+            elif size < MIB:
+                n = len(packages)
+                while n > 1 and len(render(packages[:n])) > size:
+                    n = n * 9 // 10 if len(render(packages[:n])) > 2 * size else n - 1
+                data = render(packages[:n])
+            else:
+                per_copy = len(render(packages)) - len(render([]))
+                copies = -(-size // per_copy)
+                data = render([copy(p, c) if c else p for c in range(copies) for p in packages])
+            json.loads(data)  # it must be valid JSON
+            with open(path + ".part", "wb") as f:
+                f.write(data)
+            os.replace(path + ".part", path)
+        paths[size] = path
+    return paths
+
+
 # ---------------------------------------------------------------------------
 # Workers
 # ---------------------------------------------------------------------------
@@ -204,6 +261,13 @@ class Worker:
         if not reply.startswith("ok"):
             raise RuntimeError("%s: %r -> %r" % (self.name, line, reply[:200]))
         return [int(x) for x in reply.split()[1:]]
+
+    def pairs(self, line):
+        """Samples of "wall,cpu" (ns)."""
+        reply = self.ask(line)
+        if not reply.startswith("ok"):
+            raise RuntimeError("%s: %r -> %r" % (self.name, line, reply[:200]))
+        return [[int(v) for v in x.split(",")] for x in reply.split()[1:]]
 
     def quit(self):
         try:
@@ -482,6 +546,102 @@ class Run:
             return None
         return result
 
+    # -- figure 9: typed reads ----------------------------------------------
+
+    # Contenders of the typed-read figure: (id, worker kind, command)
+    TYPED = [
+        ("mc-cache", "mc", "typed %d cache"),
+        ("mc-foundation", "mc", "typed %d foundation"),
+        ("py-json", "parsers", "parse %s %d json"),
+        ("py-orjson", "parsers", "parse %s %d orjson"),
+        ("py-simdjson-lazy", "parsers", "parse %s %d simdjson-lazy"),
+        ("py-simdjson", "parsers", "parse %s %d simdjson"),
+    ]
+
+    def fig_typed(self):
+        """read(as: FoojayCatalogue.self) with CacheJSONDecoder and with JSONDecoder,
+        and Python's parsers, on the same bytes, interleaved; wall and CPU per call."""
+        cfg = self.cfg
+        out = {}
+        for size in TYPED_SIZES:
+            payload = cfg.typed_payloads[size]
+            mc = self.contenders.shared("mc")
+            mc.samples("refresh %s 1 trusted" % payload)
+            n = {64 * KIB: self.it(300, 30), MIB: self.it(60, 10), 16 * MIB: self.it(8, 2)}[size]
+            rounds = min(10, n)
+            jobs = {}
+            for cid, kind, command in self.TYPED:
+                w = self.contenders.shared(kind)
+                if kind == "mc":
+                    jobs[cid] = (lambda k, w=w, c=command: w.pairs(c % k))
+                else:
+                    jobs[cid] = (lambda k, w=w, c=command: w.pairs(c % (payload, k)))
+            log("fig9: typed read %s x%d" % (size_label(size), rounds * max(1, n // rounds)))
+            fig = interleaved(jobs, rounds, max(1, n // rounds))
+            fig["bytes"] = os.path.getsize(payload)
+            floor_bin = os.path.join(cfg.scratch, "bin", "codable-floor")
+            if os.path.exists(floor_bin):
+                r = subprocess.run([floor_bin, payload, str(max(3, n // 2))], capture_output=True, text=True)
+                last = r.stdout.strip().splitlines()[-1].split() if r.returncode == 0 and r.stdout.strip() else []
+                if len(last) == 3 and last[0] == "ns":
+                    fig["codable_floor_ns"] = {"calls": int(last[1]), "strings": int(last[2])}
+            out[size] = fig
+        return out
+
+    def fig_typed_cold(self):
+        """A host tool's whole process: read(as:) of 1 MiB and print the count, vs
+        `cat` of the same cache file (hyperfine, alternating order)."""
+        cfg = self.cfg
+        d = os.path.join(cfg.scratch, "typed-cold")
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d, mode=0o700)
+        w = Worker([cfg.bench_bin, d], "mc-typed-cold")
+        w.samples("refresh %s 1 trusted" % cfg.typed_payloads[MIB])
+        w.quit()
+        cache_file = os.path.join(d, "metacache.json")
+        cmds = {"host": "%s %s typed-count" % (cfg.bench_bin, d),
+                "start": "%s %s rss-idle" % (cfg.bench_bin, d),
+                "cat": "cat %s" % cache_file}
+        rounds, runs = self.it(4, 2), self.it(100, 20)
+        times = {k: [] for k in cmds}
+        log("fig9: cold typed read, hyperfine, %d rounds x %d runs each, alternating" % (rounds, runs))
+        for r in range(rounds):
+            order = list(cmds)[r % 3:] + list(cmds)[:r % 3]
+            if r % 2:
+                order.reverse()
+            export = os.path.join(cfg.scratch, "hyperfine-typed-%d.json" % r)
+            argv = ["hyperfine", "-N", "--warmup", "10", "--runs", str(runs), "--export-json", export, "--style", "none"]
+            argv += [cmds[k] for k in order]
+            subprocess.run(argv, check=True, capture_output=True)
+            with open(export) as f:
+                data = json.load(f)
+            for k, res in zip(order, data["results"]):
+                times[k].extend(int(t * 1e9) for t in res["times"])
+        shown = "hyperfine -N --warmup 10 --runs %d '%s' '%s'" % (
+            runs, cmds["host"].replace(cfg.scratch, "$SCRATCH").replace(cfg.bin_dir, "$BIN"),
+            cmds["cat"].replace(cfg.scratch, "$SCRATCH"))
+        return {"times_ns": times, "hyperfine": shown, "rounds": rounds}
+
+    def fig_typed_rss(self):
+        """Peak RSS of a fresh process that reads the 1 MiB cache as FoojayCatalogue
+        (each decoder), against its own payload + decoded-model bytes (malloc'd bytes
+        the decoded value holds, reported by the process) and an idle process."""
+        cfg = self.cfg
+        d = os.path.join(cfg.scratch, "typed-cold")
+        reps = self.it(5, 2)
+        out = {"runs": reps}
+        for label, argv in (("cache", [cfg.bench_bin, d, "typed-rss"]),
+                            ("foundation", [cfg.bench_bin, d, "typed-rss-foundation"]),
+                            ("idle", [cfg.bench_bin, d, "rss-idle"])):
+            peaks = [self.peak_rss_kib(argv) for _ in range(reps)]
+            out[label] = {"peak_kib": peaks}
+            if label != "idle":
+                r = subprocess.run(argv, capture_output=True, text=True, check=True)
+                words = r.stdout.split()  # payload P model M
+                out[label]["payload_bytes"] = int(words[1])
+                out[label]["model_bytes"] = int(words[3])
+        return out
+
     # -- figure 3: uncontended lock ------------------------------------------
 
     def fig_lock(self):
@@ -753,7 +913,34 @@ class Run:
 
     # -- everything ----------------------------------------------------------
 
+    def run_typed(self):
+        """Figure 9 alone (`Benchmarks/run --only typed`)."""
+        R = self.results
+        F = R["figures"]
+        R["failed"] = {}
+        self.mark_load("start")
+        try:
+            self.run_typed_figures(F)
+        finally:
+            self.contenders.close()
+        for key in [k for k, v in F.items() if v is None]:
+            del F[key]
+        self.mark_load("end")
+        R["loadavg"] = self.loads
+        return R
+
+    def run_typed_figures(self, F):
+        F["9"] = self.guard("9", self.fig_typed)
+        if shutil.which("hyperfine"):
+            F["9-cold"] = self.guard("9", self.fig_typed_cold)
+            F["9-rss"] = self.guard("9", self.fig_typed_rss)
+        else:
+            self.results["unmeasured"].append("9-cold")
+        self.mark_load("after figure 9")
+
     def run(self):
+        if self.cfg.only == "typed":
+            return self.run_typed()
         R = self.results
         self.mark_load("start")
         validator_real = self.probe_validator()
@@ -811,6 +998,7 @@ class Run:
             self.mark_load("after figure 8")
             F["throughput"] = self.guard("throughput", lambda: self.fig_throughput_probes(validator_real))
             R["validator_real"] = validator_real
+            self.run_typed_figures(F)
         finally:
             self.contenders.close()
         for key in [k for k, v in F.items() if v is None]:
@@ -907,6 +1095,8 @@ def machine(cfg):
     info["python"] = sh([cfg.python, "-c", "import sys,sqlite3,filelock,lmdb;print(sys.version.split()[0],"
                                        "'sqlite',sqlite3.sqlite_version,'filelock',filelock.__version__,"
                                        "'lmdb(py)',lmdb.__version__,'liblmdb','.'.join(map(str,lmdb.version())))"])
+    info["python_json"] = sh([cfg.python, "-c", "import importlib.metadata as m;print('orjson',m.version('orjson'),"
+                                            "'pysimdjson',m.version('pysimdjson'))"])
     info["hyperfine"] = sh(["hyperfine", "--version"])
     info["git"] = sh(["git", "-C", REPO, "rev-parse", "--short", "HEAD"])
     if sh(["git", "-C", REPO, "status", "--porcelain", "--untracked-files=no"]):
@@ -930,6 +1120,7 @@ def main():
     ap.add_argument("--md-out", required=True)
     ap.add_argument("--command", required=True, help="the exact command, for the report")
     ap.add_argument("--note", default="")
+    ap.add_argument("--only", choices=["typed"], help="run one figure (typed: figure 9, typed reads)")
     cfg = ap.parse_args()
     cfg.scratch = os.path.abspath(cfg.scratch)
     cfg.bench_bin = os.path.join(cfg.bin_dir, "metacache-bench")
@@ -947,7 +1138,9 @@ def main():
     busy0, own0, wall0 = *cpu_accounting(), time.monotonic()
     log("generating payloads")
     sizes = [4 * KIB, 16 * KIB, 64 * KIB, 256 * KIB, MIB, 4 * MIB, 16 * MIB, 64 * MIB]
-    cfg.payloads = prepare_payloads(os.path.join(cfg.scratch, "payloads"), sizes)
+    cfg.payloads = {} if cfg.only else prepare_payloads(os.path.join(cfg.scratch, "payloads"), sizes)
+    cfg.typed_payloads = prepare_typed_payloads(os.path.join(cfg.scratch, "payloads"),
+                                                os.path.join(REPO, "Fixtures", "catalog-1mib.json"))
     # The repository's sample catalogues (issue 2's validator goal is stated on them).
     cfg.sample_catalogues = [p for p in (os.path.join(REPO, "Fixtures", n) for n in ("catalog-sample.json", "catalog-1mib.json"))
                              if os.path.exists(p)]
@@ -961,7 +1154,7 @@ def main():
     doc = {
         "schema": 1,
         "command": cfg.command,
-        "mode": "quick" if cfg.quick else "publication",
+        "mode": ("quick" if cfg.quick else "publication") + ((", only figure " + cfg.only) if cfg.only else ""),
         "started": started.isoformat(timespec="seconds"),
         "finished": finished.isoformat(timespec="seconds"),
         "duration_s": round((finished - started).total_seconds(), 1),

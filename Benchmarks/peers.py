@@ -8,6 +8,9 @@ KIND is one of
   filelock-lockfree  the same writes; reads open the file without the lock
   sqlite             SQLite, WAL mode, synchronous=FULL, document stored as a blob
   lmdb               LMDB (one writer at a time, lock-free MVCC readers), defaults
+  parsers            JSON parsers for the typed-read figure: `parse PATH N LIB` reads
+                     the file and parses it N times with LIB (json, orjson,
+                     simdjson-lazy, simdjson) -> ok wall,cpu ... (ns per read+parse)
 
 Each is a worker of bench.py and speaks its line protocol on stdin/stdout (see
 bench.py, "Worker protocol"). They are written the way their documentation shows,
@@ -138,7 +141,52 @@ class LMDBPeer:
         self.txn = None
 
 
+class JSONParsers:
+    """What a Python tool does on every start: read its cache file and parse it.
+    Each library is used the way its documentation shows, with defaults."""
+
+    def __init__(self):
+        self.parsers = {}
+
+    def parser(self, lib):
+        if lib not in self.parsers:
+            if lib == "json":
+                import json
+                self.parsers[lib] = json.loads
+            elif lib == "orjson":
+                import orjson
+                self.parsers[lib] = orjson.loads
+            elif lib == "simdjson-lazy":
+                # pysimdjson's documented fast path: parse once, materialise values
+                # only when accessed (nothing is accessed here).
+                import simdjson
+                p = simdjson.Parser()
+                self.parsers[lib] = p.parse
+            elif lib == "simdjson":
+                import simdjson
+                self.parsers[lib] = simdjson.loads  # builds dicts and lists, as json.loads
+            else:
+                raise SystemExit("unknown parser %r" % lib)
+        return self.parsers[lib]
+
+    def parse(self, path, n, lib):
+        parse = self.parser(lib)
+        out = []
+        for _ in range(n):
+            w0, c0 = now(), time.process_time_ns()
+            with open(path, "rb") as f:
+                doc = parse(f.read())
+            c1, w1 = time.process_time_ns(), now()
+            if doc is None:
+                raise SystemExit("nothing parsed")
+            del doc
+            out.append("%d,%d" % (w1 - w0, c1 - c0))
+        return out
+
+
 def make(kind, directory):
+    if kind == "parsers":
+        return JSONParsers()
     if kind == "filelock-locked":
         return FileLockPeer(directory, lockfree_reads=False)
     if kind == "filelock-lockfree":
@@ -170,7 +218,9 @@ def main():
         if not words:
             continue
         cmd, args = words[0], words[1:]
-        if cmd == "refresh":
+        if cmd == "parse":
+            say("ok " + " ".join(peer.parse(args[0], int(args[1]), args[2])))
+        elif cmd == "refresh":
             data, n = load(args[0]), int(args[1])
             times = []
             for _ in range(n):

@@ -84,6 +84,16 @@ HANDOVER_LABELS = {
     "lmdb": "LMDB write mutex",
     "sqlite": "SQLite WAL busy handler",
 }
+TYPED_LABELS = {
+    "mc-cache": "**MetadataCache** `read(as:)` (CacheJSONDecoder → typed model)",
+    "mc-foundation": "MetadataCache `read(as:decoder: JSONDecoder())` (→ typed model)",
+    "py-json": "CPython `json.loads` (read + parse → dicts)",
+    "py-orjson": "`orjson.loads` (read + parse → dicts)",
+    "py-simdjson": "pysimdjson `simdjson.loads` (read + parse → dicts)",
+    "py-simdjson-lazy": "pysimdjson `Parser.parse` (read + lazy parse: builds nothing)",
+}
+TYPED_ORDER = ["mc-cache", "mc-foundation", "py-json", "py-orjson", "py-simdjson", "py-simdjson-lazy"]
+
 THROUGHPUT_LABELS = {
     "floor": "floor (C readers and writers)",
     "mc": "**MetadataCache** (`read()` / `commit`)",
@@ -179,6 +189,30 @@ def summarise(doc):
         S["8-read"] = by_size(F["8-read"], READ_LABELS)
     if "8-rss" in F:
         S["8-rss"] = {k: (max(v) if isinstance(v, list) else v) for k, v in F["8-rss"].items()}
+    if "9" in F:
+        S["9"] = {}
+        for size, per in F["9"].items():
+            table = {}
+            for cid, pairs in per.items():
+                if cid in ("bytes", "codable_floor_ns"):
+                    continue
+                table[cid] = {"label": TYPED_LABELS.get(cid, cid), "wall": stats([p[0] for p in pairs]),
+                              "cpu": stats([p[1] for p in pairs])}
+            base = table.get("mc-cache")
+            for cid, row in table.items():
+                for ref in ("py-json", "py-orjson", "mc-cache"):
+                    if ref in table:
+                        row["cpu_vs_" + ref] = row["cpu"]["median"] / table[ref]["cpu"]["median"]
+            S["9"][int(size)] = {"bytes": per.get("bytes"), "table": table, "floor": per.get("codable_floor_ns")}
+    if "9-cold" in F:
+        S["9-cold"] = latency_table(F["9-cold"]["times_ns"], {
+            "cat": "`cat` of the same cache file",
+            "start": "host tool started, store opened, nothing read (`metacache-bench DIR rss-idle`)",
+            "host": "**host tool**: `read(as: FoojayCatalogue.self)`, print the count"}, floor_key="cat")
+    if "9-rss" in F:
+        r = F["9-rss"]
+        S["9-rss"] = {k: dict(v, peak_kib=max(v["peak_kib"])) for k, v in r.items() if k != "runs"}
+        S["9-rss"]["runs"] = r["runs"]
     if "throughput" in F:
         tp = {}
         for kind, per in F["throughput"].items():
@@ -233,11 +267,12 @@ def goals(doc, S):
             add("Waiting writer uses < 1 % of a core", "4",
                 "%.3f %% of a core over a %.1f s wait" % (100 * m["long_wait_cpu_share"], m["long_wait_s"]),
                 m["long_wait_cpu_share"] < 0.01)
+    partial = "only figure" in doc.get("mode", "")
     if "7" in S and "trials" in S["7"]:
         fetches = [tr["fetches"] for tr in S["7"]["trials"]]
         add("16 concurrent refreshes of a stale cache → exactly 1 fetch", "7",
             "fetches per trial: %s" % ", ".join(map(str, fetches)), all(f == 1 for f in fetches))
-    else:
+    elif not partial:
         reason = R.get("cli_reason") or (S.get("7") or {}).get("unavailable", "")
         add("16 concurrent refreshes of a stale cache → exactly 1 fetch", "7", "not measured: CLI not available",
             None, reason)
@@ -253,7 +288,7 @@ def goals(doc, S):
         add("Cold CLI read ≤ 3× `cat` (1 MiB)", "6",
             "%.2f× (median %s vs %s)" % (m["ratio_median"], t(m["median"]), t(S["6"]["cat"]["median"])),
             m["ratio_median"] <= 3.0)
-    else:
+    elif not partial:
         add("Cold CLI read ≤ 3× `cat` (1 MiB)", "6", "not measured: CLI not available", None, R.get("cli_reason", ""))
     if "8-rss" in S:
         rss = S["8-rss"]
@@ -268,6 +303,39 @@ def goals(doc, S):
             add("Peak RSS reading 64 MiB ≤ 1.5× payload + 20 MiB (116 MiB)", "8",
                 "not measured for the CLI (not available); library `read()` in a fresh process: %.1f MiB (%s)" % (
                     lib / 1024, "within" if lib <= limit_kib else "over"), None, R.get("cli_reason", ""))
+    if "9" in S:
+        for size in sorted(S["9"]):
+            tab = S["9"][size]["table"]
+            m = tab.get("mc-cache")
+            if not m:
+                continue
+            label = size_label(size)
+            if "py-json" in tab:
+                add("Typed read ≤ 0.5× CPython `json.loads` at %s (CPU)" % label, "9",
+                    "%.2f× (%s vs %s)" % (m["cpu_vs_py-json"], t(m["cpu"]["median"]), t(tab["py-json"]["cpu"]["median"])),
+                    m["cpu_vs_py-json"] <= 0.5)
+            if "py-orjson" in tab:
+                add("Typed read ≤ 1.0× `orjson.loads` at %s (CPU)" % label, "9",
+                    "%.2f× (%s vs %s)" % (m["cpu_vs_py-orjson"], t(m["cpu"]["median"]), t(tab["py-orjson"]["cpu"]["median"])),
+                    m["cpu_vs_py-orjson"] <= 1.0)
+            if "mc-foundation" in tab:
+                speedup = tab["mc-foundation"]["cpu"]["median"] / m["cpu"]["median"]
+                add("Typed read ≥ 8× faster than `JSONDecoder` at %s (CPU)" % label, "9",
+                    "%.1f× (%s vs %s)" % (speedup, t(m["cpu"]["median"]), t(tab["mc-foundation"]["cpu"]["median"])),
+                    speedup >= 8.0)
+    if "9-cold" in S:
+        m = S["9-cold"]["host"]
+        add("Cold host tool `read(as:)` of 1 MiB ≤ 2× `cat`", "9",
+            "%.2f× (median %s vs %s; start alone %s)" % (m["ratio_median"], t(m["median"]), t(S["9-cold"]["cat"]["median"]),
+                                                      t(S["9-cold"]["start"]["median"])),
+            m["ratio_median"] <= 2.0)
+    if "9-rss" in S and "cache" in S["9-rss"] and "idle" in S["9-rss"]:
+        c, idle = S["9-rss"]["cache"], S["9-rss"]["idle"]
+        extra = (c["peak_kib"] - idle["peak_kib"]) * 1024
+        limit = 2 * (c["payload_bytes"] + c["model_bytes"])
+        add("Typed 1 MiB read: peak RSS ≤ 2× (payload + model) above an idle process", "9",
+            "%.1f MiB over idle (limit %.1f MiB: payload %.1f + model %.1f MiB)" % (
+                extra / MIB, limit / MIB, c["payload_bytes"] / MIB, c["model_bytes"] / MIB), extra <= limit)
     if "throughput" in S:
         v = S["throughput"].get("validator")
         if v and validator_real:
@@ -343,6 +411,35 @@ WHY = {
         "A verified read is the floor plus one XXH64 pass over the payload (~45 µs per MiB here) plus header "
         "decoding; above glibc's mmap threshold each read also faults in a fresh buffer (see figure 8)."),
     "Peak RSS": ("The payload is read into one buffer of its size; see figure 8."),
+    "Typed read": (
+        "Swift's `Decodable` protocols are most of the cost, and no decoder can go below them. The *Codable "
+        "floor* row of figure 9 measures a decoder that parses nothing (`Benchmarks/experiments/codable-floor.swift`): "
+        "every property is a call through `KeyedDecodingContainer`'s type-erased box, every container needs "
+        "its generic metadata, every enum goes through `RawRepresentable`, and the model's strings (17,293 at "
+        "1 MiB, 7,285 of them longer than 15 bytes, so heap-allocated) must be created and later freed. That "
+        "row runs apart from the interleaved rounds, so on a loaded machine its time wanders; instruction "
+        "counts do not (`valgrind --tool=callgrind`, 1 MiB, per call, 2026-12-07): the Codable floor is 28 M "
+        "instructions, against `json.loads`' 65 M (0.43×), `orjson.loads`' 27 M and `JSONDecoder`'s 156 M "
+        "(1/5.6). So half of `json.loads`, `orjson`'s speed and 8× `JSONDecoder` all lie at or below what "
+        "`Decodable` itself costs: they cannot be reached by any decoder behind `read(as:)`'s API. `read(as:)` "
+        "is 55 M instructions, about twice the floor. Of these, finding members and skipping unused values is "
+        "8 M and finding string ends 2 M; the rest is the Codable calls, creating strings, the lazy scans' "
+        "bookkeeping and freeing the previous model. A structural index written at commit (value offsets, "
+        "string ends, as simdjson's tape) could remove at most that scanning, ~19 % of the instructions, so "
+        "the file format was not changed. Done along the way (each measured with callgrind): no tuples of "
+        "generic values (runtime metadata per call), a keyed container of one reference (the standard "
+        "library's box copies it on every call), member tables recycled, remembered key order per `CodingKey` "
+        "type (CodingKeys declared in another order than the document's), a 256-bit duplicate-key filter. At "
+        "16 MiB `orjson.loads` slows down more than `read(as:)` (Python's allocator and garbage collector)."),
+    "Cold host tool": (
+        "A host built with `swift build -c release` links the Swift runtime and FoundationEssentials "
+        "dynamically: starting it and opening the store already costs the *start alone* row of figure 9 (several "
+        "times `cat`'s whole run before a byte is read), and the first decode in a fresh process also pays page "
+        "faults for the new model and the one-time instantiation of generic metadata, so it is slower than in "
+        "figure 9's warm process. Linking the host statically (`-static-executable`, as `metacache` is: 1.9× "
+        "`cat` for its plain read in figure 6) removes most of the start; but the decode itself — ~6 ms at 1 MiB "
+        "here, its Codable floor ~3 ms — is already several times `cat`'s ~1–2 ms: a 1 MiB decode through "
+        "`Decodable` cannot fit in 2× `cat`."),
     "16 concurrent refreshes": ("See figure 7: the trials list which processes fetched."),
     "JSON validator": ("See the throughput table."),
     "Durable refresh with JSON validation": (
@@ -407,13 +504,22 @@ def markdown(doc, S):
         m["cpu"], m["cores"], m["ram_gib"], m["kernel"], m.get("os", ""),
         (", virtualised: %s" % m["virtualization"]) if m.get("virtualization") else "", m.get("clocksource", "")))
     w("- **Filesystem / disk:** %s on %s (%s); %s" % (m["filesystem"], m["filesystem_source"], m["mount_options"], m["disk"]))
-    w("- **Toolchain:** %s; %s; Python %s; %s" % (m["swift"], m["cc"], m["python"], m["hyperfine"]))
+    w("- **Toolchain:** %s; %s; Python %s%s; %s" % (m["swift"], m["cc"], m["python"],
+                                                  (" " + m["python_json"]) if m.get("python_json") else "", m["hyperfine"]))
     w("- **Code:** git %s\n" % m["git"])
+    for merged in R.get("merged", []):
+        w("> **Figure%s %s** measured separately by `%s` at %s UTC (git %s; load average %s at its start; other "
+          "processes' CPU %.1f %% of the machine%s). The header above describes the run of the other figures.\n" % (
+              "s" if len([f for f in merged["figures"] if "-" not in f]) > 1 else "",
+              ", ".join(f for f in merged["figures"] if "-" not in f), merged["command"],
+              merged["started"].replace("+00:00", ""), merged.get("git", "?"),
+              " / ".join("%.2f" % x for x in merged["loadavg_start"]), 100 * (merged.get("foreign_cpu_share") or 0),
+              " — **not quiet**" if (merged.get("foreign_cpu_share") or 0) > 0.05 else ""))
 
     w("## Goals\n")
     rows = [[g["goal"], g["figure"], g["measured"], g["status"] + ((" — " + g["reason"]) if g["reason"] else "")]
             for g in S["goals"]]
-    w(md_table(["goal (issues 2 and 5)", "figure", "measured (MetadataCache)", "status"], rows, left=4))
+    w(md_table(["goal (issues 2, 5 and 12)", "figure", "measured (MetadataCache)", "status"], rows, left=4))
     missed = [g for g in S["goals"] if g["status"] == "**MISSED**"]
     if missed:
         w("### Why goals were missed\n")
@@ -525,16 +631,19 @@ def markdown(doc, S):
               "lock to the other one (its busy handler sleeps and retries instead of queueing).\n")
         w("On a 2-core machine the 6 processes share 2 cores, so even the floor loses throughput to its writers: "
           "compare MetadataCache's ratio with the floor's.\n")
-    w("## 6. Whole-process cold read: `metacache cache read` vs `cat` (1 MiB)\n")
+    partial = "only figure" in doc["mode"]  # `Benchmarks/run --only ...`: that figure's sections alone
+    if not partial:
+        w("## 6. Whole-process cold read: `metacache cache read` vs `cat` (1 MiB)\n")
     if "6" in S:
         f6 = R["figures"]["6"]
         w("`%s` in %d rounds that alternate the order of the two commands (`$SCRATCH` = `Benchmarks/.scratch`): a new "
           "process per run (cold process, warm page cache), output to /dev/null.\n" % (f6["hyperfine"], f6.get("rounds", 1)))
         w(md_table(["command", "median", "p99", "min", "max", "n", "median ÷ cat", "p99 ÷ cat"],
                    latency_rows(S["6"], ["cat", "metacache"])))
-    else:
+    elif not partial:
         w("**Not measured: CLI not available** (%s).\n" % R.get("cli_reason", ""))
-    w("## 7. Coalescing: 16 concurrent `metacache cache refresh` of a stale cache\n")
+    if not partial:
+        w("## 7. Coalescing: 16 concurrent `metacache cache refresh` of a stale cache\n")
     if "7" in S and "trials" in S["7"]:
         f7 = S["7"]
         w("Source: a loopback HTTP server that waits %.1f s before sending a 1 MiB catalogue and counts requests. "
@@ -547,7 +656,7 @@ def markdown(doc, S):
             w("16 sequential `--force` refreshes (each fetches): %d fetches, %.2f s wall.\n" % (seq["fetches"], seq["wall_s"]))
     elif "7" in S:
         w("**Not measured:** %s.\n" % S["7"]["unavailable"])
-    else:
+    elif not partial:
         w("**Not measured: CLI not available** (%s).\n" % R.get("cli_reason", ""))
     if "8-refresh" in S:
         w("## 8. Scaling with payload size\n")
@@ -575,6 +684,62 @@ def markdown(doc, S):
         w("The fresh-buffer floor row in the scaling table shows why a 64 MiB read costs more than the floor: "
           "a new 64 MiB buffer is above glibc's mmap threshold, so every read page-faults 16 384 fresh pages.\n")
         w("Goal: ≤ 1.5 × 64 MiB + 20 MiB = 116 MiB.\n")
+    if "9" in S:
+        w("## 9. Typed reads: `read(as:)` into a host's model\n")
+        w("What a host tool does on every start: read the cache and decode it into its own `Decodable` types "
+          "(`FoojayCatalogue` in `Benchmarks/metacache-bench/FoojayCatalogue.swift`: the Fixtures catalogue as a host models "
+          "it, with `CodingKeys` for the snake_case keys, two enums, an optional, a nested object and arrays). "
+          "`read(as:)` is the verified read (header, XXH64) plus the decode. The Python rows read the same bytes "
+          "from a plain file and parse them into dicts (they build no typed model and verify nothing); "
+          "pysimdjson's lazy parse builds nothing at all. Payloads: Fixtures/catalog-1mib.json, its first "
+          "packages (64 KiB), its packages repeated with fresh ids (16 MiB). All contenders interleaved in "
+          "rounds; CPU = the process's CPU time per call (`CLOCK_PROCESS_CPUTIME_ID`, `time.process_time_ns`). "
+          "Ratios divide CPU medians. The *Codable floor* row (`Benchmarks/experiments/codable-floor.swift`, same "
+          "run, not interleaved) is what any decoder going through Swift's `Decodable` pays for this model before "
+          "it parses a byte: no parser, index or file format can make `read(as:)` cheaper than it.\n")
+        for size in sorted(S["9"]):
+            tab = S["9"][size]["table"]
+            w("### %s (%s bytes)\n" % (size_label(size), format(S["9"][size]["bytes"] or 0, ",")))
+            rows = []
+            for cid in TYPED_ORDER:
+                r = tab.get(cid)
+                if not r:
+                    continue
+                rows.append([r["label"], t(r["cpu"]["median"]), t(r["cpu"]["p99"]), t(r["wall"]["median"]),
+                             t(r["wall"]["p99"]), str(r["cpu"]["n"]), ratio(r.get("cpu_vs_py-json")),
+                             ratio(r.get("cpu_vs_mc-cache"))])
+            fl = S["9"][size].get("floor")
+            if fl and "py-json" in tab:
+                total = fl["calls"] + fl["strings"]
+                rows.append(["*Codable floor*: a decoder that parses nothing (%s) + creating the model's strings (%s)"
+                             % (t(fl["calls"]), t(fl["strings"])), t(total), "—", "—", "—", "—",
+                             ratio(total / tab["py-json"]["cpu"]["median"]),
+                             ratio(total / tab["mc-cache"]["cpu"]["median"]) if "mc-cache" in tab else "—"])
+            w(md_table(["contender", "CPU median", "CPU p99", "wall median", "wall p99", "n",
+                        "CPU ÷ `json.loads`", "CPU ÷ `read(as:)`"], rows))
+        if "9-cold" in S:
+            f = R["figures"]["9-cold"]
+            w("### Cold process: a host tool's `main` (1 MiB)\n")
+            w("`%s` (and the start-only row) in %d rounds that rotate the order (`$BIN` = the release build "
+              "directory; the host is `metacache-bench`, built by `swift build -c release` as a host's tool is, "
+              "linked dynamically): a new process per run, warm page cache.\n" % (f["hyperfine"], f.get("rounds", 1)))
+            w(md_table(["command", "median", "p99", "min", "max", "n", "median ÷ cat", "p99 ÷ cat"],
+                       latency_rows(S["9-cold"], ["cat", "start", "host"])))
+        if "9-rss" in S:
+            rs = S["9-rss"]
+            w("### Memory: peak RSS of a typed 1 MiB read (fresh process)\n")
+            rows = []
+            for key, label in (("idle", "idle (store opened, nothing read)"), ("cache", "`CacheJSONDecoder`"),
+                               ("foundation", "`JSONDecoder`")):
+                if key not in rs:
+                    continue
+                r = rs[key]
+                over = (r["peak_kib"] - rs["idle"]["peak_kib"]) * 1024 if "idle" in rs else None
+                rows.append([label, "%.1f MiB" % (r["peak_kib"] / 1024),
+                             ("%.1f MiB" % (over / MIB)) if over is not None and key != "idle" else "—",
+                             ("%.2f MiB" % (r["payload_bytes"] / MIB)) if "payload_bytes" in r else "—",
+                             ("%.2f MiB" % (r["model_bytes"] / MIB)) if "model_bytes" in r else "—"])
+            w(md_table(["process", "peak RSS (max of %d)" % rs["runs"], "above idle", "payload", "decoded model (malloc'd)"], rows))
     if "throughput" in S:
         w("## Checksum and validator throughput\n")
         rows = []
@@ -612,13 +777,15 @@ HOW_TO = """## How to run
 ```sh
 Benchmarks/run            # publication mode: ~5–7 minutes on 2 cores; writes docs/benchmarks.md and Benchmarks/results/latest.json
 Benchmarks/run --quick    # fewer iterations, ~1 minute, for development (the report says "quick mode")
+Benchmarks/run --only typed   # figure 9 alone (typed reads), a few minutes; report in Benchmarks/.scratch/only-typed.md
 ```
 
-It needs `swift`, `cc`, `python3` (with `venv`; PyPI reachable for `filelock` and `lmdb`, pinned in
-`Benchmarks/requirements.txt`) and `hyperfine`. It builds release binaries, creates `Benchmarks/.venv`,
-compiles the C floor into `Benchmarks/.scratch/`, generates deterministic catalogue-like JSON payloads there
-(4 KiB … 64 MiB; on the same disk as the repository — refused on tmpfs, where fsync costs nothing), and runs
-every figure. Run it on a quiet machine: the report records the load average and how much CPU other
+It needs `swift`, `cc`, `python3` (with `venv`; PyPI reachable for `filelock`, `lmdb`, `orjson` and
+`pysimdjson`, pinned in `Benchmarks/requirements.txt`) and `hyperfine` (`apt-get install hyperfine`). It
+builds release binaries, creates `Benchmarks/.venv`, compiles the C floor and the Codable floor into
+`Benchmarks/.scratch/`, generates deterministic catalogue-like JSON payloads there (4 KiB … 64 MiB, and the
+typed-read catalogues from `Fixtures/catalog-1mib.json`; on the same disk as the repository — refused on
+tmpfs, where fsync costs nothing), and runs every figure. Run it on a quiet machine: the report records the load average and how much CPU other
 processes used during the run, and says so when the machine was not quiet. The figures that need the
 `metacache` CLI (6, 7 and the CLI's peak RSS) detect a placeholder or non-working CLI and say
 "not measured" instead of failing.
@@ -645,8 +812,35 @@ def goals_text(S):
     return "\n".join(lines)
 
 
+def merge(doc, other):
+    """Adds the figures of `other` (a run of `Benchmarks/run --only ...`) to `doc`,
+    recording where they came from (shown under the report's header)."""
+    figures = other["results"]["figures"]
+    doc["results"]["figures"].update(figures)
+    doc["results"].setdefault("merged", []).append({
+        "figures": sorted(figures), "command": other["command"], "started": other["started"],
+        "loadavg_start": other["loadavg_start"], "foreign_cpu_share": other.get("foreign_cpu_share"),
+        "git": other["machine"].get("git")})
+    for key in ("python_json",):
+        if key in other["machine"]:
+            doc["machine"][key] = other["machine"][key]
+    return doc
+
+
 if __name__ == "__main__":
-    with open(sys.argv[1]) as f:
+    # report.py RESULTS.json [--merge ONLY.json] [--write-json MERGED.json]  > docs/benchmarks.md
+    args = sys.argv[1:]
+    with open(args[0]) as f:
         doc = json.load(f)
+    if "--merge" in args:
+        with open(args[args.index("--merge") + 1]) as f:
+            doc = merge(doc, json.load(f))
+        doc.pop("summary", None)
+    summary = summarise(doc)
+    if "--write-json" in args:
+        doc["summary"] = summary
+        with open(args[args.index("--write-json") + 1], "w") as f:
+            json.dump(doc, f, separators=(",", ":"))
+            f.write("\n")
     # JSON turned int keys into strings; summarise() converts sizes back.
-    sys.stdout.write(markdown(doc, summarise(doc)))
+    sys.stdout.write(markdown(doc, summary))

@@ -3,6 +3,12 @@
 //     metacache-bench DIR            serve the line protocol on stdin/stdout
 //     metacache-bench DIR rss-read   one verified read, then exit (peak RSS probe)
 //     metacache-bench DIR rss-idle   open the store, read nothing, exit (baseline)
+//     metacache-bench DIR typed-count  a host tool's main: read(as: FoojayCatalogue.self),
+//                                      print the number of packages, exit (cold process)
+//     metacache-bench DIR typed-rss[-foundation]  the same with CacheJSONDecoder (or
+//                                      JSONDecoder); prints "payload P model M": the
+//                                      payload's bytes and the malloc'd bytes the decoded
+//                                      value holds (peak RSS is measured from outside)
 //
 // The protocol is described in bench.py ("Worker protocol"); every timing is
 // CLOCK_MONOTONIC nanoseconds around exactly one library call sequence:
@@ -10,6 +16,8 @@
 //     refresh   acquireWriterLock + commit(validation: .trusted | .strictJSON) + release
 //     read      read()  (open, fstat, read, header + XXH64 verification)
 //     decode    read(as: Catalogue.self)  (the above + JSONDecoder into a typed model)
+//     typed     read(as: FoojayCatalogue.self) with CacheJSONDecoder or JSONDecoder:
+//               wall and CPU (CLOCK_PROCESS_CPUTIME_ID) per call
 //     lock      acquireWriterLock + release
 //
 // The store is DIR/metacache.json (+ .lock). Benchmark-only; built by `swift build`
@@ -45,6 +53,49 @@ func cpuNS() -> Int64 {
     let user = Int64(ru.ru_utime.tv_sec) * 1_000_000_000 + Int64(ru.ru_utime.tv_usec) * 1000
     let system = Int64(ru.ru_stime.tv_sec) * 1_000_000_000 + Int64(ru.ru_stime.tv_usec) * 1000
     return user + system
+}
+
+/// Bytes currently allocated by malloc, to size a decoded model: glibc's
+/// `malloc_stats()` total "in use bytes" (it prints to stderr, captured through a
+/// pipe; the Glibc module does not export malloc.h). 0 where unavailable.
+func mallocatedBytes() -> Int {
+    #if canImport(Glibc)
+    typealias Stats = @convention(c) () -> Void
+    guard let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "malloc_stats") else { return 0 }
+    let mallocStats = unsafeBitCast(symbol, to: Stats.self)
+    var fds: [Int32] = [0, 0]
+    guard pipe(&fds) == 0 else { return 0 }
+    let savedStderr = dup(2)
+    dup2(fds[1], 2)
+    mallocStats()  // (writes with fprintf and flushes)
+    dup2(savedStderr, 2)
+    close(savedStderr)
+    close(fds[1])
+    var text: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(fds[0], $0.baseAddress, $0.count) }
+        if n <= 0 { break }
+        text += chunk[0..<n]
+    }
+    close(fds[0])
+    // "Total (incl. mmap):" is followed by "system bytes = ..." and "in use bytes = N".
+    let lines = String(decoding: text, as: UTF8.self).split(separator: "\n")
+    guard let total = lines.firstIndex(where: { $0.hasPrefix("Total") }) else { return 0 }
+    for line in lines[total...] where line.hasPrefix("in use bytes") {
+        return Int(line.split(separator: "=").last!.filter { $0 != " " }) ?? 0
+    }
+    return 0
+    #else
+    return 0
+    #endif
+}
+
+/// CPU time of the whole process (all threads), ns.
+func processCPUNS() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
 }
 
 func say(_ line: String) {
@@ -222,6 +273,19 @@ func serve(directory: String) throws {
                 guard let (value, _) = try store.read(as: Catalogue.self, decoder: decoder), !value.packages.isEmpty
                 else { fail("no cache to decode") }
             }
+        case "typed":  // typed N cache|foundation: "wall,cpu" ns per read(as:)
+            let foundation = args[1] == "foundation"
+            var parts: [String] = []
+            for _ in 0..<Int(args[0])! {
+                let w0 = nowNS(), c0 = processCPUNS()
+                let decoded = foundation
+                    ? try store.read(as: FoojayCatalogue.self, decoder: decoder)
+                    : try store.read(as: FoojayCatalogue.self)
+                let c1 = processCPUNS(), w1 = nowNS()
+                guard let (catalogue, _) = decoded, !catalogue.packages.isEmpty else { fail("no cache to decode") }
+                parts.append("\(w1 - w0),\(c1 - c0)")
+            }
+            say("ok " + parts.joined(separator: " "))
         case "lock":  // lock N
             try timed(Int(args[0])!) {
                 let writer = try store.acquireWriterLock()
@@ -291,11 +355,22 @@ func serve(directory: String) throws {
 }
 
 let arguments = CommandLine.arguments
-guard arguments.count >= 2 else { fail("usage: metacache-bench DIR [rss-read|rss-idle]") }
+guard arguments.count >= 2 else { fail("usage: metacache-bench DIR [rss-read|rss-idle|typed-count]") }
 do {
     if arguments.count == 3 {
         let store = try CacheStore(directory: arguments[1], name: "metacache")
-        if arguments[2] == "rss-read" {
+        if arguments[2] == "typed-count" {
+            guard let (catalogue, _) = try store.read(as: FoojayCatalogue.self) else { fail("no cache") }
+            say("\(catalogue.packages.count) packages")
+        } else if arguments[2].hasPrefix("typed-rss") {
+            guard let snapshot = try store.read() else { fail("no cache") }
+            let before = mallocatedBytes()
+            let catalogue = arguments[2] == "typed-rss-foundation"
+                ? try JSONDecoder().decode(FoojayCatalogue.self, from: snapshot.payload)
+                : try CacheJSONDecoder().decode(FoojayCatalogue.self, fromValidated: snapshot.payload)
+            let model = mallocatedBytes() - before
+            say("payload \(snapshot.payload.count) model \(model) packages \(catalogue.packages.count)")
+        } else if arguments[2] == "rss-read" {
             guard let snapshot = try store.read() else { fail("no cache") }
             say("read \(snapshot.payload.count)")
         } else {
