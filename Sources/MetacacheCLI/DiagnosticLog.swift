@@ -72,6 +72,9 @@ public struct DiagnosticLog: CacheObserver {
             "moved corrupt \(path) aside to \(movedTo)"
         case let .sweepRemoved(path, reason):
             "swept \(path) (\(reason))"
+        case let .freeSpaceUnknown(directory):
+            "free space unknown: the filesystem of \(directory) reports no size (statfs all zeros); skipped the "
+                + "free-space check (a full disk still fails the write, leaving the previous cache intact)"
         }
     }
 }

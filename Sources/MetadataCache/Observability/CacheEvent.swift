@@ -19,6 +19,9 @@ public enum CacheEvent: Sendable, Equatable {
     case readCorrupt(path: String, problem: CacheCorruption)
     case corruptCacheMovedAside(path: String, movedTo: String)
     case sweepRemoved(path: String, reason: String)
+    /// The filesystem did not report its size (statfs all zeros), so the commit's
+    /// free-space check was skipped; a full disk still fails the write safely.
+    case freeSpaceUnknown(directory: String)
 
     /// The event's name as used in JSON lines (`lockWaitStarted`, ...).
     public var name: String {
@@ -38,6 +41,7 @@ public enum CacheEvent: Sendable, Equatable {
         case .readCorrupt: "readCorrupt"
         case .corruptCacheMovedAside: "corruptCacheMovedAside"
         case .sweepRemoved: "sweepRemoved"
+        case .freeSpaceUnknown: "freeSpaceUnknown"
         }
     }
 }

@@ -41,15 +41,19 @@ public struct CacheFileIdentity: Sendable, Hashable {
 public struct CacheSnapshot: Sendable {
     /// The payload, byte for byte as committed (verified against its checksum).
     public let payload: Data
-    /// 1 for the first commit, +1 for every commit of a new payload. A `304 Not
-    /// Modified` revalidation keeps the generation (the payload did not change).
+    /// 1 for the first commit, +1 for every commit that is not a `304 Not
+    /// Modified` revalidation (which keeps the generation: the payload did not change).
     public let generation: UInt64
     /// Random id distinct for every commit, revalidations included.
     public let commitID: UInt64
-    /// When the payload was fetched, or last confirmed unchanged by its source.
+    /// When the payload was fetched, or last confirmed unchanged by its source. A
+    /// local edit (`update`) keeps the time of the version it edited; a payload
+    /// created by `update` with nothing to edit was never fetched (`wasFetched`).
     public let fetchedAt: Date
     /// When this file was committed.
     public let committedAt: Date
+    /// What made this commit: a fetch, a revalidation or a local update.
+    public let commitKind: CommitKind
     /// Where the payload came from, as described by the writer (URL or path).
     public let source: String?
     public let validators: HTTPValidators
@@ -61,12 +65,35 @@ public struct CacheSnapshot: Sendable {
     public let fileIdentity: CacheFileIdentity
     /// Total file size (header + payload).
     public let fileSize: Int
+    /// The header's exact values (a `Date` cannot hold every 64-bit millisecond).
+    package let fetchedAtMilliseconds: Int64
+    package let committedAtMilliseconds: Int64
 
-    /// Time since `fetchedAt` (zero if the clock says it is in the future).
-    public var age: Duration {
-        let seconds = max(0, Date().timeIntervalSince(fetchedAt))
-        return .milliseconds(Int64((seconds * 1000).rounded()))
+    package init(header: CacheHeader, payload: Data, path: String, fileIdentity: CacheFileIdentity, fileSize: Int) {
+        self.payload = payload
+        generation = header.generation
+        commitID = header.commitID
+        fetchedAtMilliseconds = header.fetchedAtMilliseconds
+        committedAtMilliseconds = header.committedAtMilliseconds
+        fetchedAt = EpochMilliseconds.date(header.fetchedAtMilliseconds)
+        committedAt = EpochMilliseconds.date(header.committedAtMilliseconds)
+        commitKind = header.effectiveCommitKind
+        source = header.source
+        validators = HTTPValidators(etag: header.etag, lastModified: header.lastModified)
+        writerPID = header.writerPID
+        writerHost = header.writerHost
+        self.path = path
+        self.fileIdentity = fileIdentity
+        self.fileSize = fileSize
     }
+
+    /// False for a payload created by `update` with no previous version: it was
+    /// never fetched, so it is never fresh.
+    public var wasFetched: Bool { fetchedAtMilliseconds != CacheHeader.neverFetched }
+
+    /// Time since `fetchedAt` (zero if the clock says it is in the future; about
+    /// 292 million years, the longest representable, if it was never fetched).
+    public var age: Duration { EpochMilliseconds.age(since: fetchedAtMilliseconds) }
 
     public func isOlder(than maximumAge: Duration) -> Bool { age > maximumAge }
 }
