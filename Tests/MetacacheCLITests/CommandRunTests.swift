@@ -6,7 +6,7 @@ import TestSupport
 
 /// `MetacacheCommand.run` in-process, with captured output: help, usage errors,
 /// a refresh/read/status round trip, and the exact `status --json` shape.
-@Suite struct CommandRunTests {
+@Suite(.serialized, .dedicatedThread) struct CommandRunTests {
     struct Run {
         let code: ExitCode
         let stdout: CapturedOutput

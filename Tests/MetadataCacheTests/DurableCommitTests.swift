@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import MetadataCache
 
 /// The commit protocol under injected failures: whatever step fails, the previous
@@ -204,7 +205,7 @@ import Testing
 
 /// Rename retries: transient failures are retried with 50 ms doubling backoff,
 /// never beyond the lock-timeout budget; permanent ones fail at once.
-@Suite struct RenameRetryTests {
+@Suite(.serialized, .dedicatedThread) struct RenameRetryTests {
     @Test func backoffStartsAt50msDoublesAndCapsAtOneSecond() {
         let sleeps = (1...8).map { DurableCommit.backoff(beforeRetry: $0) }
         #expect(sleeps == [50, 100, 200, 400, 800, 1000, 1000, 1000].map { Duration.milliseconds($0) })
