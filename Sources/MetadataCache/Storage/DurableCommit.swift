@@ -21,7 +21,9 @@ import Darwin
 /// 1. Free space check (`statvfs`). Without it a full disk is discovered half-way
 ///    through writing; the commit would still fail safely, but the user learns
 ///    "ENOSPC" instead of "needs 16.0 MiB, 3.2 MiB available", and other tools that
-///    write in place truncate their cache at exactly this point.
+///    write in place truncate their cache at exactly this point. Skipped where the
+///    filesystem reports no size (statfs all zeros): there only step 3's ENOSPC
+///    can tell, and it fails just as safely.
 /// 2. Create a temp file in the *same directory* with `O_CREAT|O_EXCL|O_NOFOLLOW`.
 ///    Same directory: `rename` is only atomic within one filesystem. `O_EXCL`: never
 ///    reuse or follow an existing file (a symlink planted at the temp path cannot
