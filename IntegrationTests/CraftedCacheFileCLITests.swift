@@ -114,6 +114,22 @@ extension MetacacheIntegration {
         #expect(try Metacache.run(["cache", "read", "--dir", cacheDir]).stdout == Array(#"{"fresh":true}"#.utf8))
     }
 
+    /// docs/format.md, tag 1: the CLI records the literal `stdin` for standard
+    /// input and an absolute path for a relative file source.
+    @Test func theSourceFieldIsWhatTheFormatSays() throws {
+        let dir = TemporaryDirectory("source-field")
+        try dir.write("src.json", Data(#"{"a":1}"#.utf8))
+        func recordedSource() throws -> String? {
+            let meta = try Metacache.run(["cache", "read", "--meta", "--dir", dir.file("c")])
+            let object = try JSONSerialization.jsonObject(with: Data(meta.stdout)) as? [String: Any]
+            return object?["source"] as? String
+        }
+        #expect(try Metacache.run(["cache", "refresh", "--dir", dir.file("c"), "--source", "-"], stdin: .file(dir.file("src.json"))).exitCode == 0)
+        #expect(try recordedSource() == "stdin")
+        #expect(try Metacache.run(["cache", "refresh", "--dir", dir.file("c"), "--source", "src.json"], workingDirectory: dir.path).exitCode == 0)
+        #expect(try recordedSource() == dir.file("src.json"))
+    }
+
     /// A filesystem that reports no size (statfs all zeros: LazyFS and other FUSE
     /// mounts; here a tmpfs mounted without a size limit) gets no free-space
     /// preflight: the write's own ENOSPC handling protects the old cache there.

@@ -120,3 +120,63 @@ import TestSupport
         #expect(try t.store.hasChanged(since: snapshot))
     }
 }
+
+/// The formatting helpers behind every date and duration a user sees.
+@Suite struct TimeFormattingTests {
+    /// Exact text for every signed 64-bit millisecond count, checked against
+    /// Java's `Instant.ofEpochMilli` (an independent implementation) at the
+    /// edges, and round-tripping through `parse` for every year 0000-9999.
+    @Test func everyMillisecondCountHasItsExactText() {
+        let references: [(Int64, String)] = [
+            (0, "1970-01-01T00:00:00.000Z"),
+            (-1, "1969-12-31T23:59:59.999Z"),
+            (951_782_400_000, "2000-02-29T00:00:00.000Z"),
+            (253_402_300_799_999, "9999-12-31T23:59:59.999Z"),
+            (253_402_300_800_000, "+10000-01-01T00:00:00.000Z"),
+            (-62_167_219_200_000, "0000-01-01T00:00:00.000Z"),
+            (-62_167_219_200_001, "-0001-12-31T23:59:59.999Z"),
+            (Int64.max, "+292278994-08-17T07:12:55.807Z"),
+            (Int64.min, "-292275055-05-16T16:47:04.192Z"),
+        ]
+        for (ms, text) in references {
+            #expect(ISO8601Timestamp.format(millisecondsSinceEpoch: ms) == text)
+        }
+        var ms: Int64 = -62_167_219_200_000
+        while ms < 253_402_300_800_000 {
+            #expect(ISO8601Timestamp.parse(ISO8601Timestamp.format(millisecondsSinceEpoch: ms)) == ms)
+            ms += 86_400_000 * 97 + 3_600_000 * 5 + 61_001
+        }
+    }
+
+    /// The fixed-width form (holder records) writes the nearest four-digit-year
+    /// instant, never a clamped year with the real month and day.
+    @Test func theFixedWidthFormClampsTheWholeInstant() {
+        func fixed(_ ms: Int64) -> String {
+            var bytes = [UInt8](repeating: 0, count: ISO8601Timestamp.length)
+            ISO8601Timestamp.write(millisecondsSinceEpoch: ms, into: &bytes, at: 0)
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        #expect(fixed(Int64.max) == "9999-12-31T23:59:59.999Z")
+        #expect(fixed(Int64.min) == "0000-01-01T00:00:00.000Z")
+        #expect(fixed(1_764_061_862_123) == ISO8601Timestamp.format(millisecondsSinceEpoch: 1_764_061_862_123))
+    }
+
+    @Test func agesAndConversionsSaturate() {
+        #expect(EpochMilliseconds.age(since: .min, now: .max) == .milliseconds(Int64.max))
+        #expect(EpochMilliseconds.age(since: .max, now: .min) == .zero)
+        #expect(EpochMilliseconds.age(since: 1000, now: 500) == .zero)
+        #expect(EpochMilliseconds.age(since: 500, now: 1500) == .milliseconds(1000))
+        #expect(EpochMilliseconds.saturating(.infinity) == .max)
+        #expect(EpochMilliseconds.saturating(-.infinity) == .min)
+        #expect(EpochMilliseconds.saturating(.nan) == 0)
+        #expect(EpochMilliseconds.saturating(9_223_372_036_854_775_808.0) == .max)
+        #expect(EpochMilliseconds.milliseconds(EpochMilliseconds.date(1_764_061_862_123)) == 1_764_061_862_123)
+        #expect(FileStatus.nanoseconds(seconds: 9_999_999_999, nanoseconds: 5) == .max)
+        #expect(FileStatus.nanoseconds(seconds: -9_999_999_999, nanoseconds: 5) == .min)
+        #expect(FileStatus.nanoseconds(seconds: 9_223_372_036, nanoseconds: 999_999_999) == .max)
+        #expect(FileStatus.nanoseconds(seconds: 2, nanoseconds: 3) == 2_000_000_003)
+        for seconds in [Double.nan, .infinity, -.infinity, 1e300, -5] {
+            #expect(!DurationText.format(seconds: seconds).isEmpty)
+        }
+    }
+}
