@@ -59,15 +59,7 @@ public struct CachedVersion: Sendable, Equatable {
     }
 
     package init(_ snapshot: CacheSnapshot) {
-        generation = snapshot.generation
-        commitID = snapshot.commitID
-        fetchedAt = snapshot.fetchedAt
-        commitKind = snapshot.commitKind
-        source = snapshot.source
-        validators = snapshot.validators
-        writerPID = snapshot.writerPID
-        writerHost = snapshot.writerHost
-        fetchedAtMilliseconds = snapshot.fetchedAtMilliseconds
+        self.init(snapshot.header)
     }
 
     init(_ header: CacheHeader) {
