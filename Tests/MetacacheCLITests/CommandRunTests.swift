@@ -89,6 +89,20 @@ import TestSupport
         #expect(Set(lock.keys) == ["held", "backend", "holder"])
     }
 
+    /// A payload created by a library `update` with nothing to edit was never
+    /// fetched: status says so, and its JSON has null fetchedAt and age.
+    @Test func statusOfANeverFetchedPayload() async throws {
+        let dir = TemporaryDirectory("never-fetched")
+        let store = try CacheStore(directory: dir.file("c"))
+        try await store.update { _ in Data("[1]".utf8) }
+        let status = try store.status()
+        #expect(StatusReport.text(status, name: "metadata").contains("fetched:      never (created by a local update)"))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(StatusReport.json(status).utf8)) as? [String: Any])
+        #expect(object["fetchedAt"] is NSNull)
+        #expect(object["ageSeconds"] is NSNull)
+        #expect(object["generation"] as? Int == 1)
+    }
+
     @Test func resultLines() {
         #expect(RefreshCommand.resultLine(.skippedFresh(age: .seconds(180), maximumAge: .seconds(3600)), name: "metadata", elapsed: .zero)
                 == "Skipped: cache is fresh (age 3m < 1h)")

@@ -66,4 +66,31 @@ import TestSupport
         }
         #expect(fetches.load(ordering: .relaxed) == 1)
     }
+
+    /// With nothing to edit, an update creates a payload that was never fetched:
+    /// never fresh, so the next refresh with a maximum age fetches.
+    @Test func anUpdateOfNothingIsNeverFresh() async throws {
+        let t = try TestStore("update-of-nothing")
+        try await t.store.update { current in
+            #expect(current == nil)
+            return Data("[1]".utf8)
+        }
+        let created = try #require(try t.store.read())
+        #expect(!created.wasFetched)
+        #expect(created.commitKind == .update)
+        #expect(created.source == nil)
+        #expect(created.isOlder(than: .seconds(86_400 * 365 * 1000)))
+        let outcome = try await t.store.refresh(ifOlderThan: .seconds(3600)) { request in
+            #expect(request.current?.wasFetched == false)
+            return .payload(samplePayload, source: "upstream")
+        }
+        guard case .fetched = outcome else {
+            Issue.record("expected a fetch, got \(outcome)")
+            return
+        }
+        let fetched = try #require(try t.store.read())
+        #expect(fetched.wasFetched)
+        #expect(fetched.commitKind == .fetch)
+        #expect(fetched.generation == 2)
+    }
 }
