@@ -13,12 +13,11 @@ import Glibc
 import Darwin
 #endif
 
-/// A private directory for the file each input is written to (tmpfs when there is one).
+/// The file each input is written to, in the scratch directory Tests/Fuzz/run
+/// provides (on tmpfs where there is one) and removes afterwards.
 private let scratchFile: String = {
-    let base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp"
-    var template = Array("\(base)/metacache-fuzz-XXXXXX".utf8CString)
-    guard let made = mkdtemp(&template) else { fatalError("mkdtemp failed") }
-    return String(cString: made) + "/metadata.json"
+    guard let directory = getenv("FUZZ_SCRATCH") else { fatalError("run this target through Tests/Fuzz/run (FUZZ_SCRATCH unset)") }
+    return String(cString: directory) + "/metadata.json"
 }()
 
 @_cdecl("LLVMFuzzerTestOneInput")
