@@ -102,11 +102,12 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // Test-only helpers shared by the test targets: temp dirs, built products,
-        // a loopback HTTP server, pseudo-terminals, FIFOs (and ChildProcess,
+        // a loopback HTTP server, pseudo-terminals, FIFOs, crafted cache files, the
+        // trait that runs blocking tests off the concurrency pool (and ChildProcess,
         // re-exported from ProcessSpawning).
         .target(
             name: "TestSupport",
-            dependencies: ["ProcessSpawning"],
+            dependencies: ["ProcessSpawning", "MetadataCache"],
             path: "Tests/TestSupport",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),

@@ -107,11 +107,12 @@ struct FileBytes: Equatable, CustomStringConvertible {
 }
 
 /// Every integration suite that runs processes is nested here (`extension
-/// MetacacheIntegration { @Suite struct … }`) and runs one test at a time. These
-/// tests block their thread for seconds (waiting on child processes); run in
-/// parallel on a 2-core machine they occupy every thread of the shared
-/// concurrency pool and starve the library's async tests running in the same
-/// test process — and the stress runs, which want both cores and assert timings
-/// (re-acquire under 1 s, throughput), must not share the machine with another
-/// process-heavy suite. Suites of pure checks on synthetic input stay outside.
-@Suite(.serialized) struct MetacacheIntegration {}
+/// MetacacheIntegration { @Suite struct … }`) and runs one test at a time, each
+/// on a thread of its own (`.dedicatedThread`). These tests block their thread
+/// for seconds (waiting on child processes); on the shared concurrency pool (two
+/// threads on a 2-core machine) they would starve the library's async tests
+/// running in the same test process — and the stress runs, which want both cores
+/// and assert timings (re-acquire under 1 s, throughput), must not share the
+/// machine with another process-heavy suite. Suites of pure checks on synthetic
+/// input stay outside.
+@Suite(.serialized, .dedicatedThread) struct MetacacheIntegration {}

@@ -54,10 +54,6 @@ struct CrashSweep: Sendable {
     /// lost by not fsyncing to a real disk ~300 times), else the temp directory.
     private let scratch: Scratch
 
-    /// Until issue 15 item 3 lands, EACCES creating a file (temp, lock file) exits
-    /// 73 as docs/cli.md still says; afterwards every permission failure is 77.
-    /// Set to false when that change is merged: then 73 for EACCES is a failure.
-    static let acceptsCreatingEACCESAs73 = true
 
     struct CalibrationError: Error, CustomStringConvertible { let description: String }
 
@@ -291,7 +287,7 @@ struct CrashSweep: Sendable {
         if call.isConfig { return [78] }
         switch errno {
         case "ENOSPC": return [73]
-        case "EACCES": return call.isCreating && acceptsCreatingEACCESAs73 ? [77, 73] : [77]
+        case "EACCES": return [77]  // every permission failure, creating a file included (docs/cli.md)
         default: return call.isCreating ? [73] : [74]
         }
     }

@@ -1,10 +1,11 @@
 import Foundation
 import StressHarness
 import Testing
+import TestSupport
 
 /// The harness's own verification: every kind of damage a torn or mixed read
 /// produces is rejected, by code that shares nothing with the library's checksum.
-@Suite struct StressPayloadTests {
+@Suite(.serialized, .dedicatedThread) struct StressPayloadTests {
     static let payload = StressPayload(writer: 3, sequence: 17, generation: 42, length: 4096, counters: ["u0": 5, "u1": 9])
 
     @Test func aBuiltPayloadIsExactlyItsLengthValidJSONAndParsesBack() throws {

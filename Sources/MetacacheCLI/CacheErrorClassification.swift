@@ -21,10 +21,13 @@ import MetadataCache
 /// - `insufficientSpace` and `ENOSPC`/`EDQUOT`/`EROFS` anywhere → 73: the new cache
 ///   file cannot be created; nothing was written. `ENOTDIR` too: a component of
 ///   the cache directory's path is a file, so the directory cannot be created.
-/// - I/O failures while creating the directory, lock file, temp file or events
-///   file → 73 whatever the errno (a read-only parent is "cannot create", not a
-///   permission problem with the cache); `EACCES`/`EPERM` elsewhere → 77; other
-///   I/O → 74.
+/// - `EACCES`/`EPERM` anywhere → 77 (sysexits' EX_NOPERM), creating the
+///   directory, lock file, temp file or events file included; the message names
+///   the path, the directory that refused it and what to do.
+/// - Other I/O failures while creating the directory, lock file, temp file or
+///   events file → 73 (`EROFS`, `ENOSPC`, ...: "cannot create"); other I/O → 74.
+/// - `newerFormat` → 76: the cache is intact but newer than this metacache; a
+///   distinct status so that `verify --repair || refresh` never destroys it.
 /// - `invalidCacheName` (`--name`) → 64.
 /// - `unsafeDirectory` → 77, with the remedy for that problem (`chmod`, your own
 ///   directory, the link's target, or `--allow-shared-dir` where it applies).
@@ -47,6 +50,26 @@ public enum CacheErrorClassification {
         return String(cString: resolved)
     }
 
+    /// Permission denied: which path, the directory that must grant it, and what
+    /// to do. Creating a file needs write permission on its directory; anything
+    /// else needs permission on the file itself.
+    static func permissionMessage(operation: String, path: String, errno: Errno) -> String {
+        let creating = creatingOperations.contains(operation)
+        let directory = creating && operation != "create directory" ? parentDirectory(of: path) : nil
+        let who = "uid \(geteuid())"
+        let fix = directory.map {
+            "the user running metacache (\(who)) cannot create files in \($0): make it writable for that user "
+                + "(ls -ld \($0)), or choose another --dir"
+        } ?? "the user running metacache (\(who)) may not do this: check the owner and mode of \(path) and its parent "
+            + "directories (ls -ld), or choose another --dir"
+        return "permission denied: \(operation) \(path) failed with \(errno); \(fix)"
+    }
+
+    private static func parentDirectory(of path: String) -> String? {
+        guard let slash = path.lastIndex(of: "/") else { return nil }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
     static let creatingOperations: Set<String> = [
         "create directory", "create temp file", "open lock file", "create lock owner file", "open events file",
     ]
@@ -57,19 +80,17 @@ public enum CacheErrorClassification {
         case .cancelled: return .cancelled
         case .lockingUnsupported: return .ioError
         case .invalidPayload, .payloadTooLarge, .corruptCache: return .invalidData
+        case .newerFormat: return .newerFormat
         case .insufficientSpace: return .cannotCreate
         case .unsafeDirectory: return .permission
         case .invalidCacheName: return .usage
         case let .io(operation, _, errno):
             switch errno.rawValue {
             case ENOSPC, EDQUOT, EROFS, ENOTDIR: return .cannotCreate
+            case EACCES, EPERM: return .permission
             default: break
             }
-            if creatingOperations.contains(operation) { return .cannotCreate }
-            switch errno.rawValue {
-            case EACCES, EPERM: return .permission
-            default: return .ioError
-            }
+            return creatingOperations.contains(operation) ? .cannotCreate : .ioError
         }
     }
 
@@ -119,6 +140,16 @@ public enum CacheErrorClassification {
             return CommandFailure(
                 code, "the filesystem holding \(lockPath) does not support advisory locks (flock: \(errno)); "
                     + "use --lock-backend auto (or lockfile), which works there")
+        case let .newerFormat(path, version, unknownFlags):
+            let replace = (hints ?? HintCommands(program: "metacache", locating: []))
+                .refresh(refreshSource, options: ["--overwrite-newer-format"])
+            return CommandFailure(
+                code,
+                "the cache \(path) was written by a newer metacache (\(MetadataCacheError.newerFormatDetail(version: version, unknownFlags: unknownFlags))); "
+                    + "it is intact and was left untouched. Upgrade metacache to read it, or replace it with a cache this "
+                    + "version can read: '\(replace)' (the newer version then rebuilds its own)")
+        case let .io(operation, path, errno) where code == .permission:
+            return CommandFailure(code, permissionMessage(operation: operation, path: path, errno: errno))
         default:
             return CommandFailure(code, error.description)
         }

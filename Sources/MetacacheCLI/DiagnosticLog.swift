@@ -86,6 +86,9 @@ public struct DiagnosticLog: CacheObserver {
             }
         case let .leaseRenewalFailed(path, reason):
             "could not renew the lease of \(path): \(reason); a commit will fail if the lease lapses"
+        case let .freeSpaceUnknown(directory):
+            "free space unknown: the filesystem of \(directory) reports no size (statfs all zeros); skipped the "
+                + "free-space check (a full disk still fails the write, leaving the previous cache intact)"
         }
     }
 }

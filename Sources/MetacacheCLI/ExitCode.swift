@@ -20,7 +20,12 @@ public enum ExitCode: Int32, Sendable, CaseIterable, CustomStringConvertible {
     case ioError = 74
     /// The writer lock could not be taken in time (or waiting would deadlock).
     case lockUnavailable = 75
-    /// Permission denied, or the cache directory is unsafe (symlink, shared, foreign).
+    /// The cache file was written by a newer MetadataCache (a later format version
+    /// or unknown format flags): intact, left untouched (sysexits' EX_PROTOCOL: the
+    /// other side speaks a newer protocol).
+    case newerFormat = 76
+    /// Permission denied anywhere (creating the directory, lock or temp file
+    /// included), or the cache directory is unsafe (symlink, shared, foreign).
     case permission = 77
     /// The config file `<dir>/config.json` is malformed.
     case badConfig = 78
@@ -37,6 +42,7 @@ public enum ExitCode: Int32, Sendable, CaseIterable, CustomStringConvertible {
         case .cannotCreate: "cannot create cache directory or file (including no space left)"
         case .ioError: "other I/O error"
         case .lockUnavailable: "lock timeout (or a wait that could never end)"
+        case .newerFormat: "cache written by a newer format version (left untouched)"
         case .permission: "permission denied or unsafe cache directory"
         case .badConfig: "malformed config file"
         case .cancelled: "cancelled (SIGINT/SIGTERM)"

@@ -9,7 +9,7 @@ public enum HelpText {
         case .root: "Usage: metacache cache <refresh|read|status|verify|sweep> [options]   |   metacache --version | --help"
         case .cache: "Usage: metacache cache <refresh|read|status|verify|sweep> [options]"
         case .subcommand(.refresh):
-            "Usage: metacache cache refresh [--source SRC] [--if-older-than DURATION] [--force] [--max-bytes N] [--fetch-timeout SECONDS|infinite] [common options]"
+            "Usage: metacache cache refresh [--source SRC] [--if-older-than DURATION] [--force] [--max-bytes N] [--fetch-timeout SECONDS|infinite] [--overwrite-newer-format] [common options]"
         case .subcommand(.read): "Usage: metacache cache read [--meta] [common options]"
         case .subcommand(.status): "Usage: metacache cache status [--json] [common options]"
         case .subcommand(.verify): "Usage: metacache cache verify [--repair] [common options]"
@@ -99,7 +99,8 @@ public enum HelpText {
             without taking the lock. HTTP(S)
             sources are fetched conditionally (If-None-Match / If-Modified-Since from the stored validators);
             304 Not Modified keeps the payload and generation and renews fetchedAt. The payload must be
-            strict JSON (RFC 8259) within --max-bytes; otherwise nothing is written.
+            strict JSON (RFC 8259) within --max-bytes; otherwise nothing is written. A cache written by a
+            newer metacache is left alone (exit 76) unless --overwrite-newer-format.
 
             Lock timeout: --lock-timeout > METACACHE_LOCK_TIMEOUT > lockTimeout in <dir>/config.json > 10 s.
             Source:       --source > source in <dir>/config.json (relative to that directory).
@@ -113,17 +114,19 @@ public enum HelpText {
         case .read:
             """
             Writes the cached payload bytes exactly to stdout (pipe it to jq), after verifying the checksum.
-            Never takes a lock and never waits for a writer. Missing cache: exit 66; corrupt: exit 65.
+            Never takes a lock and never waits for a writer. Missing cache: exit 66; corrupt: exit 65;
+            written by a newer metacache: exit 76.
             """
         case .status:
             """
             Prints what is cached, whether it verifies, who holds the writer lock and any orphaned temp files.
-            --json fields: path, exists, generation, fetchedAt, ageSeconds, sizeBytes, integrity (ok|corrupt|missing),
+            --json fields: path, exists, generation, fetchedAt, ageSeconds, sizeBytes, integrity (ok|corrupt|newer-format|missing),
             source, lock {held, backend, holder {pid, host, command, since} | null}, orphanTemps.
             """
         case .verify:
             """
-            Verifies the header, the length and the payload checksum. Exit 0 ok, 65 corrupt, 66 missing.
+            Verifies the header, the length and the payload checksum. Exit 0 ok, 65 corrupt, 66 missing,
+            76 written by a newer metacache (never moved aside, even with --repair).
             --repair moves a corrupt file aside to NAME.json.corrupt-TIMESTAMP (never deleted), under the writer
             lock, and still exits 65 so that 'verify --repair || refresh' rebuilds it.
             """

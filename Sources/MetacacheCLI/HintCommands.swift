@@ -49,11 +49,13 @@ public struct HintCommands: Sendable {
         case unknown
     }
 
-    public func refresh(_ source: Source) -> String {
+    /// A refresh of this cache from `source`, with `options` (e.g.
+    /// `--overwrite-newer-format`) after the subcommand.
+    public func refresh(_ source: Source, options: [String] = []) -> String {
         switch source {
-        case .configured: command(["refresh"])
-        case let .known(text): command(["refresh", "--source", text])
-        case .unknown: command(["refresh"]) + " --source SRC"
+        case .configured: command(["refresh"] + options)
+        case let .known(text): command(["refresh", "--source", text] + options)
+        case .unknown: command(["refresh"] + options) + " --source SRC"
         }
     }
 

@@ -3,13 +3,18 @@
 /// module so it can be unit-tested; the executable only calls `main`.
 public enum MetacacheCommand {
     /// Runs with the process's environment and standard streams; returns the exit status.
+    @available(*, noasync, message: "blocks the thread (lock waits, fetches); call it from a thread of your own")
     public static func main(_ arguments: [String]) -> Int32 {
         var context = CommandContext.process
         if let program = arguments.first, !program.isEmpty { context.programName = program }
         return run(Array(arguments.dropFirst()), context: context).rawValue
     }
 
-    /// Runs `arguments` (without the program name) against `context`.
+    /// Runs `arguments` (without the program name) against `context`. Blocks the
+    /// calling thread for as long as the command takes (a lock wait, a fetch), so
+    /// async code cannot call it: a blocked thread of the concurrency pool starves
+    /// every other task.
+    @available(*, noasync, message: "blocks the thread (lock waits, fetches); call it from a thread of your own")
     public static func run(_ arguments: [String], context: CommandContext) -> ExitCode {
         let parsed = ParsedCommandLine.parse(arguments)
         if parsed.helpRequested {

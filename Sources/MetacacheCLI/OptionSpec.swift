@@ -64,6 +64,9 @@ extension OptionSpec {
                    help: "largest payload accepted, bytes; suffixes K, M, G (KiB, MiB, GiB) (default: 64M)", scope: .subcommand(.refresh)),
         OptionSpec(name: "fetch-timeout", short: nil, valueName: "SECONDS|infinite",
                    help: "bound on the whole HTTP(S) exchange, body included (default: 60; infinite: none)", scope: .subcommand(.refresh)),
+        OptionSpec(name: "overwrite-newer-format", short: nil, valueName: nil,
+                   help: "replace a cache written by a newer metacache (format version or flags this one does not know) instead of refusing with 76",
+                   scope: .subcommand(.refresh)),
         // read
         OptionSpec(name: "meta", short: nil, valueName: nil,
                    help: "print the header (generation, dates, source, validators) as JSON instead of the payload", scope: .subcommand(.read)),

@@ -124,6 +124,7 @@ struct RefreshCommand {
         var options = common.storeOptions(observers: observers)
         options.lockTimeout = settings.timeout.value
         options.maximumPayloadBytes = settings.maximumBytes
+        options.overwriteNewerFormat = parsed.has("overwrite-newer-format")
         let store: CacheStore
         do {
             store = try CacheStore(directory: common.directory.value, name: common.name, options: options)

@@ -27,8 +27,8 @@ public enum StatusReport {
             ("path", JSONText.quoted(status.path)),
             ("exists", String(status.exists)),
             ("generation", version.map { String($0.generation) } ?? "null"),
-            ("fetchedAt", version.map { JSONText.quoted(timestamp($0.fetchedAt)) } ?? "null"),
-            ("ageSeconds", version.map { String(ageSeconds(since: $0.fetchedAt, now: now)) } ?? "null"),
+            ("fetchedAt", version.flatMap(fetchedAtJSON) ?? "null"),
+            ("ageSeconds", version.flatMap { ageSecondsJSON(fetchedAtMilliseconds: $0.fetchedAtMilliseconds, now: now) } ?? "null"),
             ("sizeBytes", status.fileSize.map { String($0) } ?? "null"),
             ("integrity", JSONText.quoted(status.integrity.name)),
             ("source", JSONText.optionalString(version?.source)),
@@ -71,13 +71,15 @@ public enum StatusReport {
             row("integrity:", "ok (\(payload)\(disk), checksums verified)")
         case let .corrupt(problem):
             row("integrity:", "CORRUPT: \(problem) — run '\(hints.verifyRepair)', then '\(hints.refresh(refreshSource))'")
+        case let .newerFormat(version, flags):
+            row("integrity:", "written by a newer metacache (\(MetadataCacheError.newerFormatDetail(version: version, unknownFlags: flags))); "
+                + "intact, left untouched — upgrade to read it, or '\(hints.refresh(refreshSource, options: ["--overwrite-newer-format"]))' to replace it")
         case .missing:
             row("integrity:", "missing — no cache yet; run '\(hints.refresh(refreshSource))'")
         }
         if let version = status.version {
             row("generation:", String(version.generation))
-            let age = max(0, now.timeIntervalSince(version.fetchedAt))
-            row("fetched:", "\(timestamp(version.fetchedAt)) (" + (age < 1 ? "just now" : "\(DurationText.format(seconds: age)) ago") + ")")
+            row("fetched:", fetchedText(version, now: now))
             row("source:", version.source ?? "(not recorded)")
             if !version.validators.isEmpty {
                 let parts = [version.validators.etag.map { "ETag \($0)" }, version.validators.lastModified.map { "Last-Modified \($0)" }]
@@ -104,10 +106,31 @@ public enum StatusReport {
     }
 
     static func timestamp(_ date: Date) -> String {
-        ISO8601Timestamp.format(millisecondsSinceEpoch: Int64((date.timeIntervalSince1970 * 1000).rounded()))
+        ISO8601Timestamp.format(millisecondsSinceEpoch: EpochMilliseconds.milliseconds(date))
     }
 
-    static func ageSeconds(since date: Date, now: Date) -> Int64 {
-        Int64(max(0, now.timeIntervalSince(date)).rounded(.down))
+    /// `fetchedAt` for JSON: the exact instant, or null for a payload never fetched
+    /// (created by a local update).
+    static func fetchedAtJSON(_ version: CachedVersion) -> String? {
+        version.wasFetched ? JSONText.quoted(ISO8601Timestamp.format(millisecondsSinceEpoch: version.fetchedAtMilliseconds)) : nil
+    }
+
+    /// Whole seconds since `fetchedAtMilliseconds` (0 if in the future); null if never fetched.
+    static func ageSecondsJSON(fetchedAtMilliseconds ms: Int64, now: Date) -> String? {
+        guard ms != CacheHeader.neverFetched else { return nil }
+        let age = EpochMilliseconds.age(since: ms, now: EpochMilliseconds.milliseconds(now))
+        return String(age.components.seconds)
+    }
+
+    /// The `fetched:` row: when, and how long ago (or that it is in the future,
+    /// which only a writer's wrong clock produces).
+    static func fetchedText(_ version: CachedVersion, now: Date) -> String {
+        guard version.wasFetched else { return "never (created by a local update)" }
+        let ms = version.fetchedAtMilliseconds
+        let nowMs = EpochMilliseconds.milliseconds(now)
+        let when = ISO8601Timestamp.format(millisecondsSinceEpoch: ms)
+        if ms > nowMs { return when + " (in the future: the writer's clock was ahead)" }
+        let age = EpochMilliseconds.age(since: ms, now: nowMs)
+        return when + " (" + (age < .seconds(1) ? "just now" : "\(DurationText.format(age)) ago") + ")"
     }
 }

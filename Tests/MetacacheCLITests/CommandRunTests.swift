@@ -6,7 +6,7 @@ import TestSupport
 
 /// `MetacacheCommand.run` in-process, with captured output: help, usage errors,
 /// a refresh/read/status round trip, and the exact `status --json` shape.
-@Suite struct CommandRunTests {
+@Suite(.serialized, .dedicatedThread) struct CommandRunTests {
     struct Run {
         let code: ExitCode
         let stdout: CapturedOutput
@@ -90,6 +90,20 @@ import TestSupport
         }
         let lock = try #require(object["lock"] as? [String: Any])
         #expect(Set(lock.keys) == ["held", "backend", "holder"])
+    }
+
+    /// A payload created by a library `update` with nothing to edit was never
+    /// fetched: status says so, and its JSON has null fetchedAt and age.
+    @Test func statusOfANeverFetchedPayload() async throws {
+        let dir = TemporaryDirectory("never-fetched")
+        let store = try CacheStore(directory: dir.file("c"))
+        try await store.update { _ in Data("[1]".utf8) }
+        let status = try store.status()
+        #expect(StatusReport.text(status, name: "metadata").contains("fetched:      never (created by a local update)"))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(StatusReport.json(status).utf8)) as? [String: Any])
+        #expect(object["fetchedAt"] is NSNull)
+        #expect(object["ageSeconds"] is NSNull)
+        #expect(object["generation"] as? Int == 1)
     }
 
     @Test func resultLines() {

@@ -21,8 +21,14 @@ import Testing
         (.payloadTooLarge(bytes: 100, limit: 10), .invalidData),
         (.corruptCache(path: "/c/m.json", problem: .badMagic), .invalidData),
         (.insufficientSpace(directory: "/c", needed: 10, available: 1), .cannotCreate),
-        (.io(operation: "create directory", path: "/ro/c", errno: Errno(rawValue: EACCES)), .cannotCreate),
-        (.io(operation: "create temp file", path: "/c/t", errno: Errno(rawValue: EACCES)), .cannotCreate),
+        // Permission denied is 77 wherever it happens (creating included); other
+        // failures to create are 73.
+        (.io(operation: "create directory", path: "/ro/c", errno: Errno(rawValue: EACCES)), .permission),
+        (.io(operation: "create temp file", path: "/c/t", errno: Errno(rawValue: EACCES)), .permission),
+        (.io(operation: "open lock file", path: "/c/m.lock", errno: Errno(rawValue: EPERM)), .permission),
+        (.io(operation: "open events file", path: "/c/e", errno: Errno(rawValue: EACCES)), .permission),
+        (.io(operation: "create temp file", path: "/c/t", errno: Errno(rawValue: EIO)), .cannotCreate),
+        (.newerFormat(path: "/c/m.json", version: 2, unknownFlags: 0), .newerFormat),
         (.io(operation: "write", path: "/c/t", errno: Errno(rawValue: ENOSPC)), .cannotCreate),
         (.io(operation: "rename to /c/m.json", path: "/c/t", errno: Errno(rawValue: EROFS)), .cannotCreate),
         (.io(operation: "stat", path: "/c/file/sub", errno: Errno(rawValue: ENOTDIR)), .cannotCreate),
@@ -36,6 +42,21 @@ import Testing
         let failure = CacheErrorClassification.failure(for: error)
         #expect(failure.exitCode == code)
         #expect(!failure.message.isEmpty)
+    }
+
+    /// A permission failure names the path, the directory that refused it and
+    /// what to do; a newer format's file is named as intact and left untouched.
+    @Test func permissionAndNewerFormatMessagesSayWhatToDo() {
+        let temp = CacheErrorClassification.failure(
+            for: .io(operation: "create temp file", path: "/c/metadata.json.tmp-1-ab", errno: Errno(rawValue: EACCES)))
+        #expect(temp.message.contains("/c/metadata.json.tmp-1-ab"))
+        #expect(temp.message.contains("cannot create files in /c"))
+        #expect(temp.message.contains("--dir"))
+        let newer = CacheErrorClassification.failure(for: .newerFormat(path: "/c/metadata.json", version: 2, unknownFlags: 0))
+        #expect(newer.message.contains("format version 2"))
+        #expect(newer.message.contains("left untouched"))
+        #expect(newer.message.contains("--overwrite-newer-format"))
+        #expect(!newer.message.contains("corrupt"))
     }
 
     @Test func sourceFailures() {
@@ -104,6 +125,7 @@ import Testing
     }
 
     @Test func exitCodesAreTheIssuesSysexitsValues() {
-        #expect(ExitCode.allCases.map(\.rawValue) == [0, 64, 65, 66, 69, 73, 74, 75, 77, 78, 130])
+        // 76 (EX_PROTOCOL): a cache written by a newer format version (issue 17 item 9).
+        #expect(ExitCode.allCases.map(\.rawValue) == [0, 64, 65, 66, 69, 73, 74, 75, 76, 77, 78, 130])
     }
 }

@@ -6,7 +6,7 @@ import TestSupport
 /// The two lock backends exclude each other wherever `flock` works: a process
 /// forced to owner files and one on advisory locks (or `auto`) never hold the
 /// lock, commit, or sweep at the same time. Real processes throughout.
-@Suite struct CrossBackendTests {
+@Suite(.serialized, .dedicatedThread) struct CrossBackendTests {
     /// (backend of the holding child, backend of the in-process acquirer)
     static let pairs: [(String, LockBackendSelection)] = [
         ("lockfile", .advisory), ("lockfile", .auto), ("advisory", .lockFile), ("auto", .lockFile),

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import MetadataCache
 
 /// The commit protocol under injected failures: whatever step fails, the previous
@@ -90,6 +91,34 @@ import Testing
         #expect(t.tempFiles.isEmpty)
     }
 
+    /// A filesystem whose statfs reports all zeros (LazyFS, other FUSE mounts) has
+    /// not said it is full: the preflight is skipped, with an event, and the
+    /// commit goes ahead.
+    @Test func aFilesystemReportingNoSizeSkipsTheFreeSpaceCheck() throws {
+        let (t, _) = try storeWithPreviousCache([InjectedFault(.availableBytes, occurrence: nil, action: .reportUnknownSize)])
+        let writer = try t.store.acquireWriterLock()
+        let receipt = try writer.commit(Self.newPayload)
+        #expect(receipt.generation == 2)
+        #expect(try t.store.read()?.payload == Self.newPayload)
+        #expect(t.events.events.contains(.freeSpaceUnknown(directory: t.store.directory)))
+        #expect(InjectedFault.parse("availableBytes#*=report:unknown")?.action == .reportUnknownSize)
+    }
+
+    /// The rule itself: f_blocks == 0 means unknown; otherwise f_bavail blocks
+    /// of f_frsize bytes, saturated.
+    @Test func statvfsWithNoBlocksMeansUnknownSize() {
+        var s = statvfs()
+        #expect(LiveSystemCallProvider.availableBytes(s) == nil)
+        s.f_blocks = 1000
+        s.f_bavail = 10
+        s.f_frsize = 4096
+        #expect(LiveSystemCallProvider.availableBytes(s) == 40960)
+        s.f_bavail = .max
+        #expect(LiveSystemCallProvider.availableBytes(s) == .max)
+        s.f_bavail = 0
+        #expect(LiveSystemCallProvider.availableBytes(s) == 0)
+    }
+
     @Test func interruptsAndShortWritesAreRetriedToCompletion() throws {
         let faults = [
             InjectedFault(.write, occurrence: nil, action: .shortTransfer(maxBytes: 3)),
@@ -176,7 +205,7 @@ import Testing
 
 /// Rename retries: transient failures are retried with 50 ms doubling backoff,
 /// never beyond the lock-timeout budget; permanent ones fail at once.
-@Suite struct RenameRetryTests {
+@Suite(.serialized, .dedicatedThread) struct RenameRetryTests {
     @Test func backoffStartsAt50msDoublesAndCapsAtOneSecond() {
         let sleeps = (1...8).map { DurableCommit.backoff(beforeRetry: $0) }
         #expect(sleeps == [50, 100, 200, 400, 800, 1000, 1000, 1000].map { Duration.milliseconds($0) })

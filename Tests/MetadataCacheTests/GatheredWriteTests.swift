@@ -49,7 +49,7 @@ import Glibc
         func mkdir(_ path: String, mode: mode_t) throws(Errno) { try live.mkdir(path, mode: mode) }
         func flock(_ fd: Int32, operation: Int32) throws(Errno) { try live.flock(fd, operation: operation) }
         func touch(_ fd: Int32) throws(Errno) { try live.touch(fd) }
-        func availableBytes(_ path: String) throws(Errno) -> UInt64 { try live.availableBytes(path) }
+        func availableBytes(_ path: String) throws(Errno) -> UInt64? { try live.availableBytes(path) }
         func fileSystemType(_ path: String) throws(Errno) -> FileSystemType { try live.fileSystemType(path) }
         func listDirectory(_ path: String) throws(Errno) -> [String] { try live.listDirectory(path) }
     }

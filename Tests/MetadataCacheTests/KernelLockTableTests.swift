@@ -1,9 +1,10 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import MetadataCache
 
 /// Parsing Linux's /proc/locks, and matching its entries to a file's stat.
-@Suite struct KernelLockTableTests {
+@Suite(.serialized, .dedicatedThread) struct KernelLockTableTests {
     static let sample = """
         1: FLOCK  ADVISORY  WRITE 31367 fe:00:16220235 0 EOF
         1: -> FLOCK  ADVISORY  WRITE 31372 fe:00:16220235 0 EOF

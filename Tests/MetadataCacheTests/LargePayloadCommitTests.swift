@@ -1,10 +1,11 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import MetadataCache
 
 /// Commits of payloads large enough for the checksum to run on a second thread
 /// during the write (`ConcurrentChecksum`): same file, same guarantees.
-@Suite struct LargePayloadCommitTests {
+@Suite(.serialized, .dedicatedThread) struct LargePayloadCommitTests {
     /// Valid JSON just over the concurrent-checksum threshold.
     static let largePayload: Data = {
         let count = ConcurrentChecksum.minimumBytes / 2 + 1024

@@ -4,7 +4,7 @@ import TestSupport
 @testable import MetadataCache
 
 /// `status` reports the writer lock without disturbing writers (real processes).
-@Suite struct LockStatusTests {
+@Suite(.serialized, .dedicatedThread) struct LockStatusTests {
     @Test(arguments: ["advisory", "lockfile"])
     func statusSaysHeldAndByWhomWhileAChildHoldsTheLock(backend: String) throws {
         let t = try TestStore("status-held")

@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 @testable import MetadataCache
 
-@Suite struct OrphanSweeperTests {
+@Suite(.serialized, .dedicatedThread) struct OrphanSweeperTests {
     @Test func theFirstAcquisitionOfAStoreSweepsOrphans() throws {
         let t = try TestStore("sweep-open")
         try t.plain().acquireWriterLock().commit(samplePayload)

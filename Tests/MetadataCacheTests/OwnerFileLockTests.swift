@@ -4,7 +4,7 @@ import TestSupport
 @testable import MetadataCache
 
 /// The lock-file backend: stale detection and never deleting another holder's file.
-@Suite struct OwnerFileLockTests {
+@Suite(.serialized, .dedicatedThread) struct OwnerFileLockTests {
     /// Writes an owner file as some other holder would have, optionally backdated.
     func plantOwnerFile(_ t: TestStore, _ contents: String, age: TimeInterval = 0) throws {
         let path = t.directory.file("metadata.lock.owner")

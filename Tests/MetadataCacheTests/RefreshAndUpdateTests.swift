@@ -4,7 +4,7 @@ import Testing
 import TestSupport
 @testable import MetadataCache
 
-@Suite struct RefreshAndUpdateTests {
+@Suite(.serialized, .dedicatedThread) struct RefreshAndUpdateTests {
     @Test func aFreshCacheIsSkippedWithoutTakingTheLock() async throws {
         let t = try TestStore("fresh")
         try t.seed()

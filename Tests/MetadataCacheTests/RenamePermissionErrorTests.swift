@@ -4,7 +4,7 @@ import TestSupport
 @testable import MetadataCache
 
 /// Rename errors that can only mean a lasting permission problem fail at once.
-@Suite struct RenamePermissionErrorTests {
+@Suite(.serialized, .dedicatedThread) struct RenamePermissionErrorTests {
     @Test func permissionErrorsAreTransientOnlyOffTheKnownLocalFilesystems() {
         #expect(!DurableCommit.permissionErrorsMayBeTransient(on: FileSystemType(name: "ext4", isNetworkFileSystem: false)))
         #expect(!DurableCommit.permissionErrorsMayBeTransient(on: FileSystemType(name: "tmpfs", isNetworkFileSystem: false)))

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import MetadataCache
 
 extension Result {
@@ -9,7 +10,7 @@ extension Result {
     }
 }
 
-@Suite struct StrictJSONValidatorTests {
+@Suite(.serialized, .dedicatedThread) struct StrictJSONValidatorTests {
     typealias Reason = JSONValidationError.Reason
 
     /// The error `validate` throws for `bytes`, or nil if they are accepted.

@@ -5,7 +5,7 @@ import TestSupport
 @testable import MetadataCache
 
 /// The writer lock across real processes (advisory backend).
-@Suite struct WriterLockTests {
+@Suite(.serialized, .dedicatedThread) struct WriterLockTests {
     /// Starts an agent holding the lock of `directory`; returns it once it holds.
     func holder(_ directory: String, backend: String = "auto") throws -> (ChildProcess, pid_t) {
         let agent = try Agent.start(["hold", "--dir", directory, "--backend", backend])

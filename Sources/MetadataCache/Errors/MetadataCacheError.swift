@@ -22,6 +22,11 @@ public enum MetadataCacheError: Error, Sendable, Equatable, CustomStringConverti
     case payloadTooLarge(bytes: Int, limit: Int)
     /// The cache file exists but fails verification.
     case corruptCache(path: String, problem: CacheCorruption)
+    /// The cache file is intact but was written by a newer MetadataCache: a later
+    /// format version, or format flags this version does not know
+    /// (`unknownFlags`, 0 when the version alone is newer). Readers cannot read
+    /// it; writers leave it alone unless `CacheStoreOptions.overwriteNewerFormat`.
+    case newerFormat(path: String, version: UInt16, unknownFlags: UInt16)
     /// The filesystem cannot hold the new cache file.
     case insufficientSpace(directory: String, needed: UInt64, available: UInt64)
     /// A system call failed.
@@ -59,6 +64,10 @@ public enum MetadataCacheError: Error, Sendable, Equatable, CustomStringConverti
         case let .corruptCache(path, problem):
             return "The cache file \(path) is corrupt: \(problem). "
                 + "Run 'metacache cache verify --repair' to move it aside, then refresh."
+        case let .newerFormat(path, version, unknownFlags):
+            return "The cache file \(path) was written by a newer MetadataCache (\(Self.newerFormatDetail(version: version, unknownFlags: unknownFlags))). "
+                + "It is intact and was left untouched: upgrade to read it, or replace it with a version-1 cache "
+                + "(the overwriteNewerFormat store option), which the newer version's tools would then rebuild."
         case let .insufficientSpace(directory, needed, available):
             return "Not enough free space in \(directory): the new cache needs \(ByteCountText.format(needed)) "
                 + "but only \(ByteCountText.format(available)) is available. Free some space and retry; the previous cache is unchanged."
@@ -77,6 +86,16 @@ public enum MetadataCacheError: Error, Sendable, Equatable, CustomStringConverti
         case let .io(_, _, errno), let .lockingUnsupported(_, errno): errno
         default: nil
         }
+    }
+
+    /// `format version 2; this version reads format 1` or `format flags 0x0004,
+    /// unknown to this version`.
+    package static func newerFormatDetail(version: UInt16, unknownFlags: UInt16) -> String {
+        if version > CacheHeader.formatVersion {
+            return "format version \(version); this version reads format \(CacheHeader.formatVersion)"
+        }
+        let hex = String(unknownFlags, radix: 16)
+        return "format flags 0x\(String(repeating: "0", count: max(0, 4 - hex.count)) + hex), unknown to this version"
     }
 
     static func hint(for errno: Errno) -> String {
@@ -98,10 +117,12 @@ public enum CacheCorruption: Error, Sendable, Equatable, CustomStringConvertible
     case notARegularFile
     case truncatedHeader(size: Int)
     case badMagic
-    case unsupportedVersion(UInt16)
     case malformedHeader(String)
     case headerChecksumMismatch
-    case lengthMismatch(expected: Int, actual: Int)
+    /// The file is not exactly header plus the announced payload: `fileSize` is
+    /// not `headerLength + payloadLength` (never computed as that sum: a damaged or
+    /// hostile header can announce a payload length that overflows it).
+    case lengthMismatch(headerLength: Int, payloadLength: UInt64, fileSize: Int64)
     case payloadChecksumMismatch(expected: UInt64, actual: UInt64)
 
     public var description: String {
@@ -110,16 +131,27 @@ public enum CacheCorruption: Error, Sendable, Equatable, CustomStringConvertible
         case .notARegularFile: "it is not a regular file"
         case let .truncatedHeader(size): "the file is only \(size) bytes, shorter than a header"
         case .badMagic: "it does not start with the MetadataCache signature (not a cache file, or overwritten)"
-        case let .unsupportedVersion(v): "format version \(v) is not supported by this version (upgrade MetadataCache)"
         case let .malformedHeader(reason): "malformed header (\(reason))"
         case .headerChecksumMismatch: "the header checksum does not match (bit flip or partial overwrite)"
-        case let .lengthMismatch(expected, actual):
-            actual < expected
-                ? "truncated: expected \(expected) bytes, found \(actual)"
-                : "trailing data: expected \(expected) bytes, found \(actual)"
+        case let .lengthMismatch(headerLength, payloadLength, fileSize):
+            // fileSize >= headerLength whenever a header was decoded; the
+            // comparison is made on what follows the header, never on a sum.
+            Self.payloadBytesAfter(headerLength: headerLength, fileSize: fileSize) < payloadLength
+                ? "truncated: the header announces a \(payloadLength)-byte payload after its \(headerLength) bytes, "
+                    + "but the file has only \(fileSize) bytes"
+                : "trailing data: the header announces a \(payloadLength)-byte payload after its \(headerLength) bytes "
+                    + "(\(UInt64(headerLength) + payloadLength) bytes in all), but the file has \(fileSize) bytes"
         case let .payloadChecksumMismatch(expected, actual):
             "payload checksum mismatch (expected \(Hex.format(expected)), computed \(Hex.format(actual)))"
         }
+    }
+}
+
+extension CacheCorruption {
+    /// The bytes a file of `fileSize` holds after a header of `headerLength`.
+    static func payloadBytesAfter(headerLength: Int, fileSize: Int64) -> UInt64 {
+        let (rest, overflow) = fileSize.subtractingReportingOverflow(Int64(headerLength))
+        return overflow || rest < 0 ? 0 : UInt64(rest)
     }
 }
 

@@ -4,8 +4,10 @@ package enum DurationText {
         format(seconds: duration.seconds)
     }
 
+    /// Never traps: negative and NaN read as 0, and anything beyond what a
+    /// `Duration` can hold (about 292 billion years) as that.
     package static func format(seconds: Double) -> String {
-        let s = max(0, seconds)
+        let s = seconds.isNaN ? 0 : min(max(0, seconds), 9.2e18)
         if s < 1 { return "\(Int((s * 1000).rounded()))ms" }
         if s < 10 {
             let tenths = (s * 10).rounded() / 10

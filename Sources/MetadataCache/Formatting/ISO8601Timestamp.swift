@@ -4,31 +4,52 @@ import Glibc
 import Darwin
 #endif
 
-/// UTC timestamps with millisecond precision, always in exactly one shape:
-/// `2026-11-25T09:31:02.123Z`. Writing and reading one fixed shape by hand keeps the
-/// lock path free of formatter setup costs and makes the text easy to parse elsewhere.
+/// UTC timestamps with millisecond precision: `2026-11-25T09:31:02.123Z`.
+/// Writing and reading one fixed shape by hand keeps the lock path free of
+/// formatter setup costs and makes the text easy to parse elsewhere.
+///
+/// Every signed 64-bit millisecond count has its exact text (the proleptic
+/// Gregorian calendar, computed in integers: no `gmtime`, no `time_t` limits).
+/// Years outside 0000-9999 use ISO 8601's expanded form, as Java's `Instant`
+/// prints them: `+10000-01-01T00:00:00.000Z`, `-0001-12-31T23:59:59.999Z`,
+/// `+292278994-08-17T07:12:55.807Z` (Int64.max).
 package enum ISO8601Timestamp {
-    /// Length in bytes of every text `format` writes.
+    /// Length in bytes of `format`'s text for years 0000-9999 (and of every text
+    /// `write` writes).
     package static let length = 24
 
+    /// The first and last instants with a four-digit year.
+    package static let fourDigitYears: ClosedRange<Int64> = -62_167_219_200_000...253_402_300_799_999
+
     package static func format(millisecondsSinceEpoch ms: Int64) -> String {
-        var bytes = [UInt8](repeating: 0, count: length)
-        write(millisecondsSinceEpoch: ms, into: &bytes, at: 0)
-        return String(decoding: bytes, as: UTF8.self)
+        let t = CivilTime(millisecondsSinceEpoch: ms)
+        var text: String
+        switch t.year {
+        case 0...9999: text = padded(t.year, 4)
+        case 10000...: text = "+" + String(t.year)
+        default: text = "-" + padded(-t.year, 4)
+        }
+        text += "-" + padded(t.month, 2) + "-" + padded(t.day, 2) + "T" + padded(t.hour, 2) + ":" + padded(t.minute, 2)
+            + ":" + padded(t.second, 2) + "." + padded(t.millisecond, 3) + "Z"
+        return text
     }
 
-    /// Writes `format`'s text into `bytes[offset ..< offset + length]` without
-    /// allocating: the lock holder stamps its record this way in the microseconds
-    /// between being granted the lock and publishing who it is. Years outside
-    /// 0...9999 are clamped (the shape has exactly four year digits).
+    private static func padded(_ value: Int64, _ width: Int) -> String {
+        let digits = String(value)
+        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+    }
+
+    /// Writes the `length`-byte text into `bytes[offset ..< offset + length]`
+    /// without allocating: the lock holder stamps its record this way in the
+    /// microseconds between being granted the lock and publishing who it is. The
+    /// shape has exactly four year digits, so an instant outside them (a clock
+    /// set absurdly) is written as the nearest one inside: all of it, never a
+    /// clamped year with the real month and day.
     package static func write(millisecondsSinceEpoch ms: Int64, into bytes: inout [UInt8], at offset: Int) {
         precondition(offset >= 0 && offset + length <= bytes.count, "timestamp does not fit")
-        var seconds = time_t(ms >= 0 ? ms / 1000 : (ms - 999) / 1000)
-        let millis = Int32(ms - Int64(seconds) * 1000)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
+        let t = CivilTime(millisecondsSinceEpoch: min(max(ms, fourDigitYears.lowerBound), fourDigitYears.upperBound))
         var at = offset
-        func digits(_ value: Int32, _ width: Int) {
+        func digits(_ value: Int64, _ width: Int) {
             var v = value
             for i in stride(from: width - 1, through: 0, by: -1) {
                 bytes[at + i] = UInt8(ascii: "0") + UInt8(v % 10)
@@ -40,19 +61,19 @@ package enum ISO8601Timestamp {
             bytes[at] = UInt8(ascii: c)
             at += 1
         }
-        digits(min(max(parts.tm_year + 1900, 0), 9999), 4)
+        digits(t.year, 4)
         separator("-")
-        digits(parts.tm_mon + 1, 2)
+        digits(t.month, 2)
         separator("-")
-        digits(parts.tm_mday, 2)
+        digits(t.day, 2)
         separator("T")
-        digits(parts.tm_hour, 2)
+        digits(t.hour, 2)
         separator(":")
-        digits(parts.tm_min, 2)
+        digits(t.minute, 2)
         separator(":")
-        digits(parts.tm_sec, 2)
+        digits(t.second, 2)
         separator(".")
-        digits(millis, 3)
+        digits(t.millisecond, 3)
         separator("Z")
     }
 
@@ -91,5 +112,41 @@ package enum ISO8601Timestamp {
         parts.tm_sec = second
         let seconds = timegm(&parts)
         return Int64(seconds) * 1000 + Int64(millis)
+    }
+}
+
+/// A millisecond count split into UTC calendar fields, in 64-bit integers for
+/// every input (Howard Hinnant's `civil_from_days`, exact over the proleptic
+/// Gregorian calendar; no intermediate value comes near overflow).
+struct CivilTime: Equatable {
+    var year: Int64
+    var month: Int64
+    var day: Int64
+    var hour: Int64
+    var minute: Int64
+    var second: Int64
+    var millisecond: Int64
+
+    init(millisecondsSinceEpoch ms: Int64) {
+        // Floor division without computing days * 86_400_000 (which can overflow).
+        var days = ms / 86_400_000
+        var rest = ms % 86_400_000
+        if rest < 0 {
+            days -= 1
+            rest += 86_400_000
+        }
+        millisecond = rest % 1000
+        second = rest / 1000 % 60
+        minute = rest / 60_000 % 60
+        hour = rest / 3_600_000
+        let z = days + 719_468  // days since 0000-03-01; |days| < 1.1e11
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
     }
 }

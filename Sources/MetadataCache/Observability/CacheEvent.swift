@@ -31,6 +31,9 @@ public enum CacheEvent: Sendable, Equatable {
     /// past half a lease, commits fail with `lockLost` rather than be made under
     /// a lease another process may have presumed expired.
     case leaseRenewalFailed(lockPath: String, reason: String)
+    /// The filesystem did not report its size (statfs all zeros), so the commit's
+    /// free-space check was skipped; a full disk still fails the write safely.
+    case freeSpaceUnknown(directory: String)
 
     /// The event's name as used in JSON lines (`lockWaitStarted`, ...).
     public var name: String {
@@ -54,6 +57,7 @@ public enum CacheEvent: Sendable, Equatable {
         case .fetchProgress: "fetchProgress"
         case .fetchFinished: "fetchFinished"
         case .leaseRenewalFailed: "leaseRenewalFailed"
+        case .freeSpaceUnknown: "freeSpaceUnknown"
         }
     }
 }

@@ -76,6 +76,8 @@ extension CacheEvent {
             fields.append(("durationMs", ms(elapsed)))
         case let .leaseRenewalFailed(path, reason):
             fields += [("lockPath", JSONText.quoted(path)), ("reason", JSONText.quoted(reason))]
+        case let .freeSpaceUnknown(directory):
+            fields += [("directory", JSONText.quoted(directory))]
         }
         return JSONText.object(fields)
     }

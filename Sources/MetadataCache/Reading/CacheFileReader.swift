@@ -66,16 +66,12 @@ package struct CacheFileReader: Sendable {
         let got = try sys.readFully(fd, into: buffer, path: path)
         let bytes = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[0..<got])
 
-        let header: CacheHeader
-        let headerLength: Int
-        do {
-            (header, headerLength) = try CacheHeader.decode(bytes)
-        } catch {
-            throw .corruptCache(path: path, problem: error)
-        }
-        let expected = headerLength + Int(clamping: header.payloadLength)
-        guard expected == got, got == size else {
-            throw .corruptCache(path: path, problem: .lengthMismatch(expected: expected, actual: got))
+        let (header, headerLength) = try Self.decode(bytes, path: path)
+        // N == size - H, never H + N: a header can announce any 64-bit N.
+        guard got == size, header.payloadLength == UInt64(got - headerLength) else {
+            throw .corruptCache(
+                path: path,
+                problem: .lengthMismatch(headerLength: headerLength, payloadLength: header.payloadLength, fileSize: Int64(got)))
         }
         let payload = UnsafeRawBufferPointer(rebasing: bytes[headerLength...])
         let checksum = XXH64.hash(payload)
@@ -88,13 +84,16 @@ package struct CacheFileReader: Sendable {
         let data = Data(
             bytesNoCopy: base.advanced(by: headerLength), count: payload.count,
             deallocator: .custom { _, _ in base.deallocate() })
-        return CacheSnapshot(
-            payload: data, generation: header.generation, commitID: header.commitID,
-            fetchedAt: Date(timeIntervalSince1970: Double(header.fetchedAtMilliseconds) / 1000),
-            committedAt: Date(timeIntervalSince1970: Double(header.committedAtMilliseconds) / 1000),
-            source: header.source, validators: HTTPValidators(etag: header.etag, lastModified: header.lastModified),
-            writerPID: header.writerPID, writerHost: header.writerHost, path: path,
-            fileIdentity: CacheFileIdentity(status), fileSize: size)
+        return CacheSnapshot(header: header, payload: data, path: path, fileIdentity: CacheFileIdentity(status), fileSize: size)
+    }
+
+    /// `CacheHeader.decode`, its rejection turned into the store's error for `path`.
+    private static func decode(_ bytes: UnsafeRawBufferPointer, path: String) throws(MetadataCacheError) -> (CacheHeader, Int) {
+        do {
+            return try CacheHeader.decode(bytes)
+        } catch {
+            throw error.error(at: path)
+        }
     }
 
     /// Files larger than this (the default payload limit plus the largest header)
@@ -105,17 +104,17 @@ package struct CacheFileReader: Sendable {
     /// exactly `size`.
     private func checkHeaderAnnounces(size: Int, fd: Int32, path: String) throws(MetadataCacheError) {
         let prefix = try readPrefix(fd, path: path, count: CacheHeader.maximumLength)
-        do throws(CacheCorruption) {
-            let (header, headerLength) = try withBytes(of: prefix) { (b) throws(CacheCorruption) in try CacheHeader.decode(b) }
-            let expected = headerLength + Int(clamping: header.payloadLength)
-            guard expected == size else { throw .lengthMismatch(expected: expected, actual: size) }
-        } catch {
-            throw .corruptCache(path: path, problem: error)
+        let (header, headerLength) = try withBytes(of: prefix) { (b) throws(MetadataCacheError) in try Self.decode(b, path: path) }
+        guard header.payloadLength == UInt64(size - headerLength) else {
+            throw .corruptCache(
+                path: path,
+                problem: .lengthMismatch(headerLength: headerLength, payloadLength: header.payloadLength, fileSize: Int64(size)))
         }
     }
 
     /// Reads and verifies only the header (not the payload checksum): enough to
     /// learn the generation, commit id and validators cheaply. Nil when no cache.
+    /// Throws `corruptCache`, or `newerFormat` for an intact file of a newer format.
     package func readHeader(_ path: String) throws(MetadataCacheError) -> (header: CacheHeader, identity: CacheFileIdentity)? {
         guard let fd = try openIfExists(path) else { return nil }
         defer { sys.closeIgnoringErrors(fd) }
@@ -136,14 +135,14 @@ package struct CacheFileReader: Sendable {
             }
             bytes = try readPrefix(fd, path: path, count: announced)
         }
-        do throws(CacheCorruption) {
-            let (header, headerLength) = try withBytes(of: bytes) { (b) throws(CacheCorruption) in try CacheHeader.decode(b) }
-            let expected = Int64(headerLength) + Int64(clamping: header.payloadLength)
-            guard expected == status.size else { throw .lengthMismatch(expected: Int(expected), actual: Int(status.size)) }
-            return (header, CacheFileIdentity(status))
-        } catch {
-            throw .corruptCache(path: path, problem: error)
+        let (header, headerLength) = try withBytes(of: bytes) { (b) throws(MetadataCacheError) in try Self.decode(b, path: path) }
+        // status.size >= announced == headerLength here.
+        guard header.payloadLength == UInt64(status.size) - UInt64(headerLength) else {
+            throw .corruptCache(
+                path: path,
+                problem: .lengthMismatch(headerLength: headerLength, payloadLength: header.payloadLength, fileSize: status.size))
         }
+        return (header, CacheFileIdentity(status))
     }
 
     private func readPrefix(_ fd: Int32, path: String, count: Int) throws(MetadataCacheError) -> [UInt8] {

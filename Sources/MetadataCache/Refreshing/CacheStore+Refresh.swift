@@ -34,48 +34,55 @@ public enum RefreshCoalescing: Sendable, Hashable {
 public struct CachedVersion: Sendable, Equatable {
     public let generation: UInt64
     public let commitID: UInt64
+    /// When the payload was fetched or last revalidated (an `update` keeps the
+    /// time of the version it edited; see `wasFetched`).
     public let fetchedAt: Date
+    /// What made this commit: a fetch, a revalidation or a local update.
+    public let commitKind: CommitKind
     public let source: String?
     public let validators: HTTPValidators
     public let writerPID: Int32
     public let writerHost: String?
+    /// The header's exact value (a `Date` cannot hold every 64-bit millisecond).
+    package let fetchedAtMilliseconds: Int64
 
     public init(
-        generation: UInt64, commitID: UInt64, fetchedAt: Date, source: String?, validators: HTTPValidators,
-        writerPID: Int32, writerHost: String?
+        generation: UInt64, commitID: UInt64, fetchedAt: Date, commitKind: CommitKind = .fetch, source: String?,
+        validators: HTTPValidators, writerPID: Int32, writerHost: String?
     ) {
         self.generation = generation
         self.commitID = commitID
         self.fetchedAt = fetchedAt
+        self.commitKind = commitKind
         self.source = source
         self.validators = validators
         self.writerPID = writerPID
         self.writerHost = writerHost
+        fetchedAtMilliseconds = EpochMilliseconds.milliseconds(fetchedAt)
     }
 
-    init(_ snapshot: CacheSnapshot) {
-        generation = snapshot.generation
-        commitID = snapshot.commitID
-        fetchedAt = snapshot.fetchedAt
-        source = snapshot.source
-        validators = snapshot.validators
-        writerPID = snapshot.writerPID
-        writerHost = snapshot.writerHost
+    package init(_ snapshot: CacheSnapshot) {
+        self.init(snapshot.header)
     }
 
     init(_ header: CacheHeader) {
         generation = header.generation
         commitID = header.commitID
-        fetchedAt = Date(timeIntervalSince1970: Double(header.fetchedAtMilliseconds) / 1000)
+        fetchedAt = EpochMilliseconds.date(header.fetchedAtMilliseconds)
+        commitKind = header.effectiveCommitKind
         source = header.source
         validators = HTTPValidators(etag: header.etag, lastModified: header.lastModified)
         writerPID = header.writerPID
         writerHost = header.writerHost
+        fetchedAtMilliseconds = header.fetchedAtMilliseconds
     }
 
-    public var age: Duration {
-        .milliseconds(Int64((max(0, Date().timeIntervalSince(fetchedAt)) * 1000).rounded()))
-    }
+    /// False for a payload created by `update` with no previous version.
+    public var wasFetched: Bool { fetchedAtMilliseconds != CacheHeader.neverFetched }
+
+    /// Time since `fetchedAt`: zero for a time in the future, the longest
+    /// representable duration for a payload never fetched.
+    public var age: Duration { EpochMilliseconds.age(since: fetchedAtMilliseconds) }
 }
 
 /// What a fetch produced.
@@ -111,10 +118,15 @@ extension CacheStore {
     /// 2. Takes the writer lock (waiting up to `timeout`), so concurrent refreshes of
     ///    all processes run one at a time and never download twice.
     /// 3. Reads and verifies the cache again under the lock: if another process
-    ///    committed since this call began (and not `force`, and `coalescing` accepts
-    ///    that commit's source), returns `.coalesced` without fetching. A corrupt
-    ///    cache counts as none.
+    ///    committed a fetch or revalidation since this call began (and not `force`,
+    ///    and `coalescing` accepts that commit's source), returns `.coalesced`
+    ///    without fetching. An `update` committed meanwhile is a local edit, not
+    ///    what this refresh waited for: it fetches. A corrupt cache counts as none.
     /// 4. Calls `fetch` while holding the lock and commits its result.
+    ///
+    /// A cache file written by a newer MetadataCache (`newerFormat`) is neither
+    /// fetched for nor replaced: the refresh throws before taking the lock, unless
+    /// `CacheStoreOptions.overwriteNewerFormat` is set.
     ///
     /// Concurrent calls in one process queue behind each other (no `selfDeadlock`).
     /// Cancelling the task cancels the wait, or the fetch (the lock is released and
@@ -124,15 +136,17 @@ extension CacheStore {
         timeout: LockTimeout? = nil, cancellation: CancellationToken? = nil,
         fetch: @Sendable (FetchRequest) async throws -> FetchResult
     ) async throws -> RefreshOutcome {
-        let before = verifiedVersion()
+        let before = try verifiedVersion()
         if !force, let maximumAge, let before, before.age <= maximumAge {
             return .skippedFresh(age: before.age, maximumAge: maximumAge)
         }
         let lock = try await acquireHeldLockAsync(timeout: timeout, cancellation: cancellation, reentrancy: .queue)
         let writer = CacheWriterLockGuard(lock: lock, store: self)
-        let current = verifiedVersion()
+        let current = try verifiedVersion()
         if !force, let current {
-            if current.commitID != before?.commitID, Self.accepts(coalescing, commitFrom: current.source) {
+            if current.commitID != before?.commitID, current.commitKind.isFromSource,
+                Self.accepts(coalescing, commitFrom: current.source)
+            {
                 return .coalesced(current, lockWaited: writer.waited)
             }
             if let maximumAge, current.age <= maximumAge {
@@ -153,10 +167,16 @@ extension CacheStore {
     /// The current cache's facts if it exists and verifies completely; nil when it
     /// is missing, corrupt or unreadable: a refresh then treats it as absent and
     /// rebuilds it. Corruption is still reported (`readCorrupt`), so an observer
-    /// learns why this refresh fetched.
-    private func verifiedVersion() -> CachedVersion? {
+    /// learns why this refresh fetched. A newer format's file is not absent: it
+    /// throws `newerFormat`, unless the options allow overwriting it.
+    private func verifiedVersion() throws(MetadataCacheError) -> CachedVersion? {
         do {
             return try reader.read(cachePath).map(CachedVersion.init)
+        } catch .newerFormat(let path, let version, let flags) {
+            guard options.overwriteNewerFormat else {
+                throw .newerFormat(path: path, version: version, unknownFlags: flags)
+            }
+            return nil
         } catch {
             if case let .corruptCache(path, problem) = error { options.observer?.observe(.readCorrupt(path: path, problem: problem)) }
             return nil
@@ -175,6 +195,13 @@ extension CacheStore {
     /// cache (nil if none) and returns the new payload, which is validated and
     /// committed. Concurrent updates from any number of processes are serialised,
     /// so none is lost. Blocks the calling thread while waiting for the lock.
+    ///
+    /// An update is a local edit, not a fetch: the new version keeps the
+    /// fetchedAt, source and HTTP validators of the version it edited (so a stale
+    /// cache stays stale and can still be revalidated with a `304`), and is
+    /// recorded as `CommitKind.update`, which never satisfies a waiting refresh.
+    /// With nothing to edit, the new payload counts as never fetched.
+    @available(*, noasync, message: "blocks the thread while waiting for the lock; use the async update")
     @discardableResult
     public func update(
         timeout: LockTimeout? = nil, cancellation: CancellationToken? = nil,
@@ -183,19 +210,32 @@ extension CacheStore {
         let lock = try acquireHeldLock(
             timeout: timeout, cancellation: cancellation.map { [$0] } ?? [], reentrancy: .queue)
         let writer = CacheWriterLockGuard(lock: lock, store: self)
-        let next = try transform(try writer.read())
-        return try writer.commit(next)
+        let current = try writer.readForEditing()
+        return try writer.commitUpdate(try transform(current), editing: current)
     }
 
-    /// Async form of `update`; the lock wait honours task cancellation.
+    /// Async form of `update` (same semantics); the lock wait runs on a thread of
+    /// its own and honours task cancellation.
     @discardableResult
     public func update(
         timeout: LockTimeout? = nil, cancellation: CancellationToken? = nil,
-        _ transform: @Sendable (CacheSnapshot?) async throws -> Data
+        _ transform: (CacheSnapshot?) async throws -> Data
     ) async throws -> CommitReceipt {
         let lock = try await acquireHeldLockAsync(timeout: timeout, cancellation: cancellation, reentrancy: .queue)
         let writer = CacheWriterLockGuard(lock: lock, store: self)
-        let next = try await transform(try writer.read())
-        return try writer.commit(next)
+        let current = try writer.readForEditing()
+        return try writer.commitUpdate(try await transform(current), editing: current)
+    }
+
+    /// The async `update`, for a transform that does not await. Async code that
+    /// writes `await store.update { current in ... }` gets this overload, never the
+    /// blocking one (which is unavailable there): a thread of the concurrency pool
+    /// blocked in a lock wait starves every other task.
+    @discardableResult
+    public func update(
+        timeout: LockTimeout? = nil, cancellation: CancellationToken? = nil,
+        _ transform: (CacheSnapshot?) throws -> Data
+    ) async throws -> CommitReceipt {
+        try await update(timeout: timeout, cancellation: cancellation) { (current) async throws -> Data in try transform(current) }
     }
 }

@@ -15,9 +15,24 @@ extension CacheWriterLockGuard {
         try store.read()
     }
 
+    /// The version an `update` edits: `read()`, except that a newer format's file
+    /// counts as none when the options allow overwriting it.
+    package func readForEditing() throws(MetadataCacheError) -> CacheSnapshot? {
+        do {
+            return try read()
+        } catch .newerFormat(let path, let version, let flags) {
+            guard store.options.overwriteNewerFormat else {
+                throw .newerFormat(path: path, version: version, unknownFlags: flags)
+            }
+            return nil
+        }
+    }
+
     /// Commits `payload` as the new cache: validated (strict JSON, size limit) before
     /// any file is touched, then written durably (see `DurableCommit`). On failure
-    /// the previous cache is unchanged and no temp file remains.
+    /// the previous cache is unchanged and no temp file remains. It is recorded as
+    /// a fetch (`CommitKind.fetch`). A cache file written by a newer MetadataCache
+    /// is not replaced (`newerFormat`) unless the options allow it.
     /// - Parameters:
     ///   - source: where the payload came from (URL or path), stored for `status`.
     ///   - validators: HTTP validators to send on the next conditional refresh.
@@ -29,8 +44,22 @@ extension CacheWriterLockGuard {
     ) throws(MetadataCacheError) -> CommitReceipt {
         try withBytes(of: payload) { (bytes) throws(MetadataCacheError) in
             try commitBytes(
-                bytes, source: source, validators: validators, fetchedAt: fetchedAt, validation: validation,
-                generation: .next)
+                bytes, kind: .fetch, source: source, validators: validators,
+                fetchedAtMilliseconds: EpochMilliseconds.milliseconds(fetchedAt), validation: validation, generation: .next)
+        }
+    }
+
+    /// Commits `payload` as a local edit of `previous` (what `update` does): the
+    /// new version keeps `previous`'s fetchedAt, source and validators, so it is
+    /// exactly as fresh, as revalidatable and as attributable as what it edited;
+    /// with no previous version it was never fetched.
+    @discardableResult
+    package func commitUpdate(_ payload: Data, editing previous: CacheSnapshot?) throws(MetadataCacheError) -> CommitReceipt {
+        try withBytes(of: payload) { (bytes) throws(MetadataCacheError) in
+            try commitBytes(
+                bytes, kind: .update, source: previous?.source, validators: previous?.validators ?? HTTPValidators(),
+                fetchedAtMilliseconds: previous?.fetchedAtMilliseconds ?? CacheHeader.neverFetched,
+                validation: .strictJSON, generation: .next)
         }
     }
 
@@ -60,21 +89,22 @@ extension CacheWriterLockGuard {
         let keep = validators ?? current.validators
         return try withBytes(of: current.payload) { (bytes) throws(MetadataCacheError) in
             try commitBytes(
-                bytes, source: current.source, validators: keep, fetchedAt: fetchedAt, validation: .trusted,
+                bytes, kind: .revalidation, source: current.source, validators: keep,
+                fetchedAtMilliseconds: EpochMilliseconds.milliseconds(fetchedAt), validation: .trusted,
                 generation: .same(current.generation))
         }
     }
 
     /// Moves a corrupt cache file aside to `NAME.json.corrupt-TIMESTAMP` (never
     /// deletes it), so the next refresh rebuilds the cache. Returns the new path, or
-    /// nil when the current cache is fine or missing.
+    /// nil when the current cache is fine or missing. A file written by a newer
+    /// MetadataCache is intact, not corrupt: it stays in place (`newerFormat`).
     public func moveCorruptCacheAside() throws(MetadataCacheError) -> String? {
         do {
             _ = try store.reader.read(store.cachePath)
             return nil
         } catch .corruptCache {
-            let aside = store.layout.corruptAsidePath(
-                millisecondsSinceEpoch: Int64((Date().timeIntervalSince1970 * 1000).rounded()))
+            let aside = store.layout.corruptAsidePath(millisecondsSinceEpoch: EpochMilliseconds.now)
             // rename, not unlink or copy: one atomic step that keeps the evidence
             // (bytes and inode) for whoever investigates, and leaves readers with
             // "no cache" rather than a half-moved file. We hold the writer lock, so
@@ -97,8 +127,8 @@ extension CacheWriterLockGuard {
     }
 
     private func commitBytes(
-        _ bytes: UnsafeRawBufferPointer, source: String?, validators: HTTPValidators, fetchedAt: Date,
-        validation: PayloadValidation, generation rule: GenerationRule
+        _ bytes: UnsafeRawBufferPointer, kind: CommitKind, source: String?, validators: HTTPValidators,
+        fetchedAtMilliseconds: Int64, validation: PayloadValidation, generation rule: GenerationRule
     ) throws(MetadataCacheError) -> CommitReceipt {
         let started = ContinuousClock.now
         let options = store.options
@@ -124,6 +154,8 @@ extension CacheWriterLockGuard {
             switch rule {
             case .next:
                 // A corrupt or missing cache restarts at 1; commit ids still differ.
+                // A newer format's file is replaced only when the options say so
+                // (then it restarts at 1 too: its generation may mean anything).
                 // Any other failure to read the previous header (EIO, EMFILE) fails
                 // the commit: numbering on would silently restart the generation.
                 let previous: UInt64
@@ -131,23 +163,28 @@ extension CacheWriterLockGuard {
                     previous = try store.readHeader()?.generation ?? 0
                 } catch .corruptCache {
                     previous = 0
+                } catch .newerFormat(let path, let version, let flags) {
+                    guard options.overwriteNewerFormat else {
+                        throw MetadataCacheError.newerFormat(path: path, version: version, unknownFlags: flags)
+                    }
+                    previous = 0
                 }
-                generation = previous &+ 1
+                // 2^64 - 1 commits later, numbering starts again at 1 (never 0).
+                generation = previous == .max ? 1 : previous + 1
             case let .same(g):
                 generation = g
             }
-            let now = Date()
             var header = CacheHeader(
                 payloadLength: UInt64(bytes.count), payloadChecksum: 0, generation: generation,
                 commitID: UInt64.random(in: 1...UInt64.max),
-                fetchedAtMilliseconds: Int64((fetchedAt.timeIntervalSince1970 * 1000).rounded()),
-                committedAtMilliseconds: Int64((now.timeIntervalSince1970 * 1000).rounded()),
+                fetchedAtMilliseconds: fetchedAtMilliseconds, committedAtMilliseconds: EpochMilliseconds.now,
                 writerPID: ProcessIdentity.currentPID, source: source, etag: validators.etag,
-                lastModified: validators.lastModified, writerHost: ProcessIdentity.hostName)
+                lastModified: validators.lastModified, writerHost: ProcessIdentity.hostName, commitKind: kind)
             let durable = DurableCommit(
                 layout: store.layout, sys: store.sys, fileMode: mode_t(options.fileMode),
                 freeSpaceMargin: options.freeSpaceMargin,
-                permissionErrorsMayBeTransient: DurableCommit.permissionErrorsMayBeTransient(on: store.fileSystem))
+                permissionErrorsMayBeTransient: DurableCommit.permissionErrorsMayBeTransient(on: store.fileSystem),
+                observer: options.observer)
             let lock = self.lock
             let result = try durable.commit(
                 header: { checksum in
@@ -161,7 +198,7 @@ extension CacheWriterLockGuard {
                 renameRetries: result.renameRetries))
             return CommitReceipt(
                 path: store.cachePath, generation: generation, commitID: header.commitID, payloadBytes: bytes.count,
-                fetchedAt: fetchedAt, duration: duration, renameRetries: result.renameRetries, lockWaited: lock.waited)
+                fetchedAt: EpochMilliseconds.date(fetchedAtMilliseconds), duration: duration, renameRetries: result.renameRetries, lockWaited: lock.waited)
         } catch {
             options.observer?.observe(.commitFailed(path: store.cachePath, error: error, renameRetries: retries.count))
             throw error

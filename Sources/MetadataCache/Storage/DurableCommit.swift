@@ -21,7 +21,9 @@ import Darwin
 /// 1. Free space check (`statvfs`). Without it a full disk is discovered half-way
 ///    through writing; the commit would still fail safely, but the user learns
 ///    "ENOSPC" instead of "needs 16.0 MiB, 3.2 MiB available", and other tools that
-///    write in place truncate their cache at exactly this point.
+///    write in place truncate their cache at exactly this point. Skipped where the
+///    filesystem reports no size (statfs all zeros): there only step 3's ENOSPC
+///    can tell, and it fails just as safely.
 /// 2. Create a temp file in the *same directory* with `O_CREAT|O_EXCL|O_NOFOLLOW`.
 ///    Same directory: `rename` is only atomic within one filesystem. `O_EXCL`: never
 ///    reuse or follow an existing file (a symlink planted at the temp path cannot
@@ -62,16 +64,19 @@ package struct DurableCommit: Sendable {
     package let freeSpaceMargin: UInt64
     /// Whether `EACCES`/`EPERM` from rename may be momentary here (see step 5).
     package let permissionErrorsMayBeTransient: Bool
+    /// Told when the free-space check cannot be made (step 1).
+    package let observer: (any CacheObserver)?
 
     package init(
         layout: StoreLayout, sys: SystemCalls, fileMode: mode_t, freeSpaceMargin: UInt64,
-        permissionErrorsMayBeTransient: Bool = true
+        permissionErrorsMayBeTransient: Bool = true, observer: (any CacheObserver)? = nil
     ) {
         self.layout = layout
         self.sys = sys
         self.fileMode = fileMode
         self.freeSpaceMargin = freeSpaceMargin
         self.permissionErrorsMayBeTransient = permissionErrorsMayBeTransient
+        self.observer = observer
     }
 
     package struct Result: Sendable {
@@ -136,10 +141,19 @@ package struct DurableCommit: Sendable {
         let total = UInt64(header.count + payload.count)
 
         // 1. Enough room for the whole new file (both files coexist until the rename).
-        let available = try sys.availableBytes(layout.directory)
-        let needed = total + freeSpaceMargin
-        guard available >= needed else {
-            throw .insufficientSpace(directory: layout.directory, needed: needed, available: available)
+        // A filesystem that reports no size at all (statfs all zeros: LazyFS and
+        // other FUSE mounts) is not full, it is silent: refusing there would refuse
+        // every commit. The check is skipped (and said, for --verbose); a disk that
+        // really is full then fails the write in step 3 with ENOSPC, and that path
+        // removes the temp file and leaves the old cache intact.
+        if let available = try sys.availableBytes(layout.directory) {
+            let (sum, overflow) = total.addingReportingOverflow(freeSpaceMargin)
+            let needed = overflow ? UInt64.max : sum
+            guard available >= needed else {
+                throw .insufficientSpace(directory: layout.directory, needed: needed, available: available)
+            }
+        } else {
+            observer?.observe(.freeSpaceUnknown(directory: layout.directory))
         }
 
         // 2. The temp file, exclusively ours.

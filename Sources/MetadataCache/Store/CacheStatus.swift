@@ -14,12 +14,15 @@ public struct CacheStatus: Sendable {
     public enum Integrity: Sendable, Equatable {
         case ok
         case corrupt(CacheCorruption)
+        /// Intact, but written by a newer MetadataCache (see `MetadataCacheError.newerFormat`).
+        case newerFormat(version: UInt16, unknownFlags: UInt16)
         case missing
 
         public var name: String {
             switch self {
             case .ok: "ok"
             case .corrupt: "corrupt"
+            case .newerFormat: "newer-format"
             case .missing: "missing"
             }
         }
@@ -92,6 +95,9 @@ extension CacheStore {
             }
         } catch .corruptCache(_, let problem) {
             integrity = .corrupt(problem)
+            fileSize = ((try? sys.lstatIfExists(cachePath)) ?? nil).map { Int($0.size) }
+        } catch .newerFormat(_, let version, let flags) {
+            integrity = .newerFormat(version: version, unknownFlags: flags)
             fileSize = ((try? sys.lstatIfExists(cachePath)) ?? nil).map { Int($0.size) }
         }
         if integrity != .missing, let header = try? readHeader() {
@@ -217,7 +223,9 @@ extension CacheStore {
 
     /// Under the writer lock, moves a corrupt cache aside (never deleting it) so the
     /// next refresh rebuilds it. Returns the new path, or nil if the cache is fine
-    /// or missing.
+    /// or missing; a newer format's file is left in place (`newerFormat`). Blocks
+    /// the calling thread while waiting for the lock.
+    @available(*, noasync, message: "blocks the thread while waiting for the lock; call it from a thread of your own")
     public func moveCorruptCacheAside(timeout: LockTimeout? = nil, cancellation: CancellationToken? = nil)
         throws(MetadataCacheError) -> String?
     {

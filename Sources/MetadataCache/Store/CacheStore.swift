@@ -135,10 +135,12 @@ public struct CacheStore: Sendable {
 
     /// Takes the exclusive writer lock, waiting up to `timeout` (default: the
     /// options' `lockTimeout`). Blocks the calling thread; from async code use the
-    /// async overload, which also honours task cancellation.
+    /// async overload, which also honours task cancellation (async code cannot call
+    /// this one: a blocked thread of the concurrency pool starves other tasks).
     ///
     /// Throws `selfDeadlock` at once if this process already holds the lock (a
     /// guard is not re-entrant) or if the holder is an ancestor process.
+    @available(*, noasync, message: "blocks the thread while waiting for the lock; use the async acquireWriterLock")
     public func acquireWriterLock(timeout: LockTimeout? = nil, cancellation: CancellationToken? = nil)
         throws(MetadataCacheError) -> CacheWriterLockGuard
     {
@@ -181,6 +183,10 @@ public struct CacheStore: Sendable {
         // The task holds the lock, not the helper thread that waits for it.
         let holder = ExecutionContextID.current
         if Task.isCancelled { throw .cancelled(lockPath: lockPath, waited: .zero) }
+        // A nested acquisition by the task that holds the lock (an update inside a
+        // refresh's fetch) fails here, at once: no thread is started and nothing
+        // waits for the concurrency pool to resume this task.
+        if let refusal = selfDeadlock(reentrancy: reentrancy, holder: holder) { throw refusal }
         let result: Result<HeldWriterLock, MetadataCacheError> = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let store = self
@@ -205,6 +211,18 @@ public struct CacheStore: Sendable {
             taskCancellation.cancel()
         }
         return try result.get()
+    }
+
+    /// The refusal an acquisition by `holder` meets at once because this process
+    /// already holds the lock (the rule `WriterLockAcquisition.acquire` applies):
+    /// always for a raw guard, and for `update`/`refresh` when the holder is the
+    /// acquiring task itself. Nil when the lock is not held here (or the directory
+    /// does not exist yet, so it cannot be).
+    private func selfDeadlock(reentrancy: WriterLockAcquisition.Reentrancy, holder: ExecutionContextID) -> MetadataCacheError? {
+        guard let key = try? HeldWriterLocks.key(for: layout, sys: sys), let mine = HeldWriterLocks.entry(key),
+            reentrancy == .refuse || mine.holder == holder
+        else { return nil }
+        return .selfDeadlock(lockPath: layout.lockPath, holder: mine.record, holderIsAncestor: false)
     }
 
     package var acquisition: WriterLockAcquisition {

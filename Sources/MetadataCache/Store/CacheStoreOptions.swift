@@ -21,6 +21,12 @@ public struct CacheStoreOptions: Sendable {
     public var allowSharedDirectory: Bool = false
     /// Remove orphaned temp files and stale owner files when the store is opened.
     public var sweepOnOpen: Bool = true
+    /// Whether writers may replace a cache file written by a newer MetadataCache
+    /// (a later format version or unknown format flags; see docs/format.md). Off
+    /// by default: where two versions share a cache, the older one would otherwise
+    /// destroy the newer one's cache on every run. When on, such a file counts as
+    /// no cache: the commit writes a version-1 file and the generation restarts at 1.
+    public var overwriteNewerFormat: Bool = false
     /// Free space required beyond the new file's size before a commit starts.
     public var freeSpaceMargin: UInt64 = 1 << 20
     /// Lock-file backend: a holder on another host is presumed dead when its owner

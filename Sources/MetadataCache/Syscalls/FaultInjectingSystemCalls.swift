@@ -27,6 +27,9 @@ package struct InjectedFault: Sendable, CustomStringConvertible {
         /// Instead of the call, `value` bytes are reported (only for
         /// `availableBytes`: simulate a nearly full disk).
         case report(UInt64)
+        /// Instead of the call, "size unknown" is reported (only for
+        /// `availableBytes`: a filesystem whose statfs returns all zeros).
+        case reportUnknownSize
         /// Calls the provider's pause hook (which may block, e.g. until a test
         /// says go), then performs the call: a live writer frozen mid-commit.
         case pause
@@ -53,7 +56,7 @@ package struct InjectedFault: Sendable, CustomStringConvertible {
 
     /// Parses the compact form used by test agents and `METACACHE_TEST_FAULTS`:
     /// `kind[#N|#*][@pathfragment]=action`, where action is `ENOSPC` (any errno name),
-    /// `crash-before`, `crash-after`, `pause`, `short:BYTES`, `eintr:TIMES` or `report:BYTES`.
+    /// `crash-before`, `crash-after`, `pause`, `short:BYTES`, `eintr:TIMES`, `report:BYTES` or `report:unknown`.
     package static func parse(_ text: String) -> InjectedFault? {
         let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
         guard parts.count == 2 else { return nil }
@@ -77,6 +80,7 @@ package struct InjectedFault: Sendable, CustomStringConvertible {
         case "crash-before": action = .crashBefore
         case "crash-after": action = .crashAfter
         case "pause": action = .pause
+        case "report:unknown": action = .reportUnknownSize
         default:
             if actionText.hasPrefix("short:"), let n = Int(actionText.dropFirst(6)) {
                 action = .shortTransfer(maxBytes: n)
@@ -139,7 +143,7 @@ package final class FaultInjectingSystemCalls: SystemCallProvider {
     /// transfer, report or pause, and each EINTR of an interrupt fault, counts one.
     package var firedFaults: Int { state.withLock { $0.fired } }
 
-    private enum Decision { case proceed, fail(Errno), crashBefore, crashAfter, short(Int), report(UInt64), pause }
+    private enum Decision { case proceed, fail(Errno), crashBefore, crashAfter, short(Int), report(UInt64?), pause }
 
     /// Counts this call against every matching fault (so each fault's occurrence
     /// number means "the Nth matching call", whatever other faults did), and returns
@@ -178,6 +182,7 @@ package final class FaultInjectingSystemCalls: SystemCallProvider {
                 case .crashAfter: decision = .crashAfter
                 case let .shortTransfer(n): decision = .short(n)
                 case let .report(v): decision = .report(v)
+                case .reportUnknownSize: decision = .report(nil)
                 case .pause: decision = .pause
                 case .interrupt: decided = false
                 }
@@ -326,7 +331,7 @@ package final class FaultInjectingSystemCalls: SystemCallProvider {
     package func touch(_ fd: Int32) throws(Errno) {
         try run(.touch, nil) { () throws(Errno) in try base.touch(fd) }
     }
-    package func availableBytes(_ path: String) throws(Errno) -> UInt64 {
+    package func availableBytes(_ path: String) throws(Errno) -> UInt64? {
         switch decide(.availableBytes, path) {
         case let .report(v): return v
         case let .fail(e): throw e

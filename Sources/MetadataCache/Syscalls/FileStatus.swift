@@ -16,6 +16,9 @@ package struct FileStatus: Sendable, Equatable {
     package var ownerID: UInt32
     package var linkCount: UInt64
     package var size: Int64
+    /// Nanoseconds since the epoch, saturated at the ends of `Int64` (before 1677
+    /// or after 2262: any file time can be set with `touch -d @N`, and a reader
+    /// must not trap on it).
     package var modificationNanoseconds: Int64
     package var changeNanoseconds: Int64
 
@@ -45,16 +48,25 @@ package struct FileStatus: Sendable, Equatable {
             default: .other
             }
         #if canImport(Darwin)
-        let mtime = Int64(s.st_mtimespec.tv_sec) * 1_000_000_000 + Int64(s.st_mtimespec.tv_nsec)
-        let ctime = Int64(s.st_ctimespec.tv_sec) * 1_000_000_000 + Int64(s.st_ctimespec.tv_nsec)
+        let mtime = Self.nanoseconds(seconds: Int64(s.st_mtimespec.tv_sec), nanoseconds: Int64(s.st_mtimespec.tv_nsec))
+        let ctime = Self.nanoseconds(seconds: Int64(s.st_ctimespec.tv_sec), nanoseconds: Int64(s.st_ctimespec.tv_nsec))
         #else
-        let mtime = Int64(s.st_mtim.tv_sec) * 1_000_000_000 + Int64(s.st_mtim.tv_nsec)
-        let ctime = Int64(s.st_ctim.tv_sec) * 1_000_000_000 + Int64(s.st_ctim.tv_nsec)
+        let mtime = Self.nanoseconds(seconds: Int64(s.st_mtim.tv_sec), nanoseconds: Int64(s.st_mtim.tv_nsec))
+        let ctime = Self.nanoseconds(seconds: Int64(s.st_ctim.tv_sec), nanoseconds: Int64(s.st_ctim.tv_nsec))
         #endif
         self.init(
             device: UInt64(truncatingIfNeeded: s.st_dev), inode: UInt64(truncatingIfNeeded: s.st_ino),
             kind: kind, permissions: UInt32(s.st_mode) & 0o7777, ownerID: UInt32(s.st_uid),
             linkCount: UInt64(truncatingIfNeeded: s.st_nlink), size: Int64(s.st_size),
             modificationNanoseconds: mtime, changeNanoseconds: ctime)
+    }
+
+    /// `seconds * 10^9 + nanoseconds`, saturated at `Int64.min`/`Int64.max`.
+    package static func nanoseconds(seconds: Int64, nanoseconds: Int64) -> Int64 {
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return seconds < 0 ? .min : .max }
+        let (sum, carry) = scaled.addingReportingOverflow(nanoseconds)
+        if carry { return nanoseconds < 0 ? .min : .max }
+        return sum
     }
 }

@@ -116,13 +116,24 @@ package struct LiveSystemCallProvider: SystemCallProvider {
         try check(futimens(fd, nil))
     }
 
-    package func availableBytes(_ path: String) throws(Errno) -> UInt64 {
+    package func availableBytes(_ path: String) throws(Errno) -> UInt64? {
         var s = statvfs()
         let result = path.withCString { statvfs($0, &s) }
         try check(result)
-        // f_bavail: blocks available to unprivileged users. Root may dip into the
-        // reserved blocks, but a cache must not be what fills them.
-        return UInt64(s.f_bavail) &* UInt64(s.f_frsize)
+        return Self.availableBytes(s)
+    }
+
+    /// What `statvfs` says is available, or nil when it does not know.
+    ///
+    /// f_bavail: blocks available to unprivileged users. Root may dip into the
+    /// reserved blocks, but a cache must not be what fills them. A filesystem that
+    /// reports no blocks at all (f_blocks == 0: FUSE filesystems such as LazyFS
+    /// answer statfs with zeros, and so does a tmpfs mounted without a size
+    /// limit) has not said it is full: it has said nothing.
+    package static func availableBytes(_ s: statvfs) -> UInt64? {
+        guard UInt64(s.f_blocks) != 0 else { return nil }
+        let (bytes, overflow) = UInt64(s.f_bavail).multipliedReportingOverflow(by: UInt64(s.f_frsize))
+        return overflow ? .max : bytes
     }
 
     package func fileSystemType(_ path: String) throws(Errno) -> FileSystemType {

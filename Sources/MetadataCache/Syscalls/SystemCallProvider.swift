@@ -36,8 +36,11 @@ package protocol SystemCallProvider: Sendable {
     func flock(_ fd: Int32, operation: Int32) throws(Errno)
     /// Sets the file's modification time to now (lease renewal for owner files).
     func touch(_ fd: Int32) throws(Errno)
-    /// Bytes available to an unprivileged user on the filesystem holding `path`.
-    func availableBytes(_ path: String) throws(Errno) -> UInt64
+    /// Bytes available to an unprivileged user on the filesystem holding `path`;
+    /// nil when the filesystem does not report its size (`statvfs` says
+    /// `f_blocks == 0`: LazyFS and other FUSE or network mounts that return all
+    /// zeros, a tmpfs without a size limit). Unknown is not full.
+    func availableBytes(_ path: String) throws(Errno) -> UInt64?
     /// The filesystem type holding `path` (`statfs`), for backend selection.
     func fileSystemType(_ path: String) throws(Errno) -> FileSystemType
     /// Names in a directory, excluding `.` and `..`.

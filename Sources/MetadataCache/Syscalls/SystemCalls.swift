@@ -195,7 +195,7 @@ package struct SystemCalls: Sendable {
         try retryingInterrupts("create directory", path) { () throws(Errno) in try provider.mkdir(path, mode: mode) }
     }
 
-    package func availableBytes(_ path: String) throws(MetadataCacheError) -> UInt64 {
+    package func availableBytes(_ path: String) throws(MetadataCacheError) -> UInt64? {
         try retryingInterrupts("statvfs", path) { () throws(Errno) in try provider.availableBytes(path) }
     }
 

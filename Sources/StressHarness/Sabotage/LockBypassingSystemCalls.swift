@@ -59,7 +59,7 @@ package struct LockBypassingSystemCalls: SystemCallProvider {
     package func unlink(_ path: String) throws(Errno) { try base.unlink(redirect(path)) }
     package func mkdir(_ path: String, mode: mode_t) throws(Errno) { try base.mkdir(path, mode: mode) }
     package func touch(_ fd: Int32) throws(Errno) { try base.touch(fd) }
-    package func availableBytes(_ path: String) throws(Errno) -> UInt64 { try base.availableBytes(path) }
+    package func availableBytes(_ path: String) throws(Errno) -> UInt64? { try base.availableBytes(path) }
     package func fileSystemType(_ path: String) throws(Errno) -> FileSystemType { try base.fileSystemType(path) }
     package func listDirectory(_ path: String) throws(Errno) -> [String] { try base.listDirectory(path) }
 }

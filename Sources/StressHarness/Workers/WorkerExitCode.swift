@@ -23,6 +23,7 @@ public enum WorkerExitCode {
         case .invalidPayload: "invalidPayload"
         case .payloadTooLarge: "payloadTooLarge"
         case .corruptCache: "corruptCache"
+        case .newerFormat: "newerFormat"
         case .insufficientSpace: "insufficientSpace"
         case .io: "io"
         case .unsafeDirectory: "unsafeDirectory"
