@@ -80,7 +80,7 @@ extension MetacacheIntegration {
         let refresh = try Metacache.run(
             ["cache", "refresh", "--if-older-than", "1h", "--dir", cacheDir, "--source", dir.file("src.json")])
         #expect(refresh.exitCode == 0, "\(refresh.summary)")
-        #expect(refresh.stderr.hasPrefix(milliseconds > 0 ? "Skipped: cache is fresh" : "Refreshed"), "\(refresh.stderr)")
+        #expect(refresh.stdoutText.hasPrefix(milliseconds > 0 ? "Skipped: cache is fresh" : "Refreshed"), "\(refresh.stdoutText) \(refresh.stderr)")
     }
 
     /// A file of a newer format version (or with a format flag this version does
@@ -110,7 +110,7 @@ extension MetacacheIntegration {
 
         let forced = try Metacache.run(["cache", "refresh", "--overwrite-newer-format", "--dir", cacheDir, "--source", source])
         #expect(forced.exitCode == 0, "\(forced.summary)")
-        #expect(forced.stderr.hasPrefix("Refreshed 'metadata': generation 1,"), "\(forced.stderr)")
+        #expect(forced.stdoutText.hasPrefix("Refreshed 'metadata': generation 1,"), "\(forced.stdoutText) \(forced.stderr)")
         #expect(try Metacache.run(["cache", "read", "--dir", cacheDir]).stdout == Array(#"{"fresh":true}"#.utf8))
     }
 

@@ -35,17 +35,17 @@ struct SweptCall: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// `path` relative to `directory`, with a per-process suffix `-PID-HEX` (a
-    /// temp file's `.tmp-4242-0123456789abcdef`, a broken owner file's
-    /// `.break-4242-...`) replaced by `-*`, so the name matches in any run.
+    /// `path` relative to `directory`, with the per-process part of a transient
+    /// file's name (a temp file's `.tmp-PID-RANDOM-BOOTID-PIDNS-START`, an owner
+    /// file's `.break-…`/`.next-…` companions, a breaker's `.claim-KEY-N`)
+    /// replaced by `*`, so the name matches in any run.
     static func relativePattern(_ path: String, directory: String) -> String {
         var relative = path == directory ? "" : String(path.dropFirst(directory.count + 1))
         if relative.hasSuffix(" (deleted)") { relative = String(relative.dropLast(" (deleted)".count)) }
-        let parts = relative.split(separator: "-", omittingEmptySubsequences: false)
-        if parts.count >= 3, let random = parts.last, let pid = parts.dropLast().last,
-            random.count >= 8, random.allSatisfy(\.isHexDigit), !pid.isEmpty, pid.allSatisfy(\.isNumber)
-        {
-            relative = parts.dropLast(2).joined(separator: "-") + "-*"
+        for marker in [".tmp-", ".break-", ".next-", ".claim-"] {
+            if let range = relative.range(of: marker) {
+                return String(relative[..<range.upperBound]) + "*"
+            }
         }
         return relative
     }

@@ -66,42 +66,8 @@ extension MetacacheIntegration {
         #expect(sweep.tempCreateIndex != nil && sweep.renameIndex != nil, "the clean refresh has no temp file and rename: \(sweep.calls)")
         for result in failed {
             let message = "\(subject): \(result.point) (\(String(describing: result.termination))): \(result.violations.joined(separator: "; "))"
-            if let defect = Self.knownDefect(result, in: sweep) {
-                withKnownIssue(Comment(rawValue: defect), isIntermittent: true) { Issue.record(Comment(rawValue: message)) }
-            } else {
-                Issue.record(Comment(rawValue: message))
-            }
+            Issue.record(Comment(rawValue: message))
         }
-    }
-
-    /// Defects this sweep found in code outside its files, reported to be fixed
-    /// there: recorded as known issues (the sweep stays green meanwhile, and
-    /// passes unchanged once they are fixed).
-    static func knownDefect(_ result: CrashSweep.Result, in sweep: CrashSweep) -> String? {
-        let point = result.point
-        if point.call.isConfig, point.action == .errno("EINTR"), result.termination == .exited(78) {
-            return "MetacacheCLI ConfigFile.readIfExists does not retry EINTR from open(2): exit 78 'cannot open config file … EINTR; fix its permissions'"
-        }
-        // The lock-file backend's lease check (before the rename) reads the owner
-        // file; an I/O error there is reported as a lost lock ("removed, replaced
-        // or rewritten by another process", 75) instead of naming the errno. Safe
-        // (nothing is committed), but the message blames another process.
-        if case let .errno(name) = point.action, name != "EINTR", point.call.relativePath == "metadata.lock.owner",
-            point.call.family == .open || point.call.family == .read, result.termination == .exited(75)
-        {
-            return "lock-file backend: an \(name) reading the owner file in the lease check is reported as a lost lock (exit 75), not as \(name)"
-        }
-        // Killed after creating the owner file and before writing its record: the
-        // empty file counts as a live holder for a whole lease (30 s), so status
-        // says held and the next refresh times out (75) — though the flock on
-        // NAME.lock, which every lock-file holder also holds, shows it is dead.
-        let owner = sweep.calls.indices.filter { sweep.calls[$0].relativePath == "metadata.lock.owner" }
-        if point.action == .kill, let created = owner.first(where: { sweep.calls[$0].isCreating }),
-            let written = owner.first(where: { sweep.calls[$0].family == .write }), point.index > created, point.index <= written
-        {
-            return "lock-file backend: a holder killed between creating NAME.lock.owner and writing its record blocks every writer for a lease"
-        }
-        return nil
     }
 
     /// The control for "nothing left behind": the same CLI, but the temp file's

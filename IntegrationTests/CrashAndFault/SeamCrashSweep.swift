@@ -62,14 +62,7 @@ enum SeamCrashSweep {
                         directory: dir.path, backend: backend, oldFile: oldFile, oldPayload: old.expectedPayload,
                         newPayload: crashing.expectedPayload, expectNew: nil, context: "seam crash before \(spec)")
                 }
-                if backend == .lockFile, kind == .pwrite, occurrence == 1 {
-                    // The owner file's record: see CrashSweepTests.knownDefect.
-                    await withKnownIssue(
-                        "lock-file backend: a holder killed between creating NAME.lock.owner and writing its record blocks every writer for a lease",
-                        isIntermittent: true, recovery)
-                } else {
-                    try await recovery()
-                }
+                try await recovery()
 
                 // EINTR from close is the kernel's "closed anyway" (the live provider
                 // absorbs it); injected above the provider it would be a fault no

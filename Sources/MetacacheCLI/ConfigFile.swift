@@ -107,7 +107,10 @@ public struct ConfigFile: Sendable, Equatable {
     }
 
     private static func readIfExists(_ path: String) throws(CommandFailure) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        // Retried on EINTR: a signal (SIGCHLD of a fetch helper, a profiler) landing
+        // during the open is not a problem with the file.
+        var fd: Int32
+        repeat { fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK) } while fd < 0 && errno == EINTR
         if fd < 0 {
             let code = errno
             if code == ENOENT || code == ENOTDIR { return nil }
