@@ -33,6 +33,8 @@ public struct DiagnosticLog: CacheObserver {
         switch event {
         case let .backendFallback(_, reason):
             warning("lock backend fallback: \(reason)")
+        case .watchFallbackToPolling:
+            warning(Self.describe(event))
         case .lockWaitProgress:
             return
         default:
@@ -72,6 +74,8 @@ public struct DiagnosticLog: CacheObserver {
             "moved corrupt \(path) aside to \(movedTo)"
         case let .sweepRemoved(path, reason):
             "swept \(path) (\(reason))"
+        case let .watchFallbackToPolling(path, reason, interval):
+            "watching \(path) by polling every \(DurationText.format(interval)): \(reason)"
         }
     }
 }

@@ -109,7 +109,7 @@ public struct ParsedCommandLine: Sendable, Equatable {
         }
         // Placement is checked against the command finally reached, so options may
         // come before the subcommand name (`metacache --dir D cache read`).
-        for (spec, spelled) in seen where !spec.isAccepted(at: result.path) {
+        for (spec, spelled) in seen where !OptionSpec.isAccepted(spec.name, at: result.path) {
             fail("option '\(spelled)' does not apply to '\(result.path)'" + Self.placementHint(spec))
         }
         if result.error == nil, !result.helpRequested, !result.versionRequested {

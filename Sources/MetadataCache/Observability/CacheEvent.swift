@@ -19,6 +19,10 @@ public enum CacheEvent: Sendable, Equatable {
     case readCorrupt(path: String, problem: CacheCorruption)
     case corruptCacheMovedAside(path: String, movedTo: String)
     case sweepRemoved(path: String, reason: String)
+    /// A watch (`CacheStore.changes`) cannot use kernel notifications for this
+    /// cache and polls it every `interval` instead (network filesystem, inotify
+    /// limits reached). Sent once per watch, from the watch's thread.
+    case watchFallbackToPolling(path: String, reason: String, interval: Duration)
 
     /// The event's name as used in JSON lines (`lockWaitStarted`, ...).
     public var name: String {
@@ -38,6 +42,7 @@ public enum CacheEvent: Sendable, Equatable {
         case .readCorrupt: "readCorrupt"
         case .corruptCacheMovedAside: "corruptCacheMovedAside"
         case .sweepRemoved: "sweepRemoved"
+        case .watchFallbackToPolling: "watchFallbackToPolling"
         }
     }
 }

@@ -59,6 +59,8 @@ extension CacheEvent {
             fields += [("path", JSONText.quoted(path)), ("movedTo", JSONText.quoted(movedTo))]
         case let .sweepRemoved(path, reason):
             fields += [("path", JSONText.quoted(path)), ("reason", JSONText.quoted(reason))]
+        case let .watchFallbackToPolling(path, reason, interval):
+            fields += [("path", JSONText.quoted(path)), ("reason", JSONText.quoted(reason)), ("intervalMs", ms(interval))]
         }
         return JSONText.object(fields)
     }
