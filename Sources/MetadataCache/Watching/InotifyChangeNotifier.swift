@@ -169,9 +169,9 @@ final class InotifyChangeNotifier: CacheChangeNotifier {
     /// Watches the path as it is now. Nil when armed; otherwise why the watch must
     /// poll or end.
     private func arm() -> ChangeWait? {
-        // A path that keeps changing while we arm is armed as far as it got: the
-        // watch on its nearest existing level re-arms at the next change.
-        for _ in 0..<8 {
+        // Each retry follows a change of the path made while arming; a path that
+        // never holds still for a few system calls is polled instead.
+        for _ in 0..<1000 {
             removeAllWatches()
             switch armOnce() {
             case .armed: return nil
@@ -179,7 +179,8 @@ final class InotifyChangeNotifier: CacheChangeNotifier {
             case let .problem(wait): return wait
             }
         }
-        return nil
+        removeAllWatches()
+        return .unavailable(reason: "the cache directory's path kept changing while its watch was being set up")
     }
 
     private func removeAllWatches() {
@@ -189,46 +190,64 @@ final class InotifyChangeNotifier: CacheChangeNotifier {
         roles.removeAll()
     }
 
+    /// Watches are added from the top down, each resolving the path as it is at
+    /// that moment: a level renamed after its watch was added raises an event; one
+    /// renamed before is seen by the lookups of the levels below it. Only the
+    /// nearest existing level needs a check after its watch: the entry it waits
+    /// for may have appeared just before.
     private func armOnce() -> ArmingOutcome {
-        // 1. The nearest existing level: the cache directory, else an ancestor.
-        var level = path.cacheDirectoryLevel
-        while true {
+        var level = 1
+        while level <= path.cacheDirectoryLevel {
             let isCacheDirectory = level == path.cacheDirectoryLevel
             do {
                 let watch = try sys.inotifyAddWatch(
-                    fd, path: path.levels[level], mask: isCacheDirectory ? Self.cacheDirectoryMask : Self.awaitingChildMask)
-                roles[watch] = isCacheDirectory ? .cacheDirectory : .awaitingChild(path.names[level + 1])
-                break
-            } catch .io(_, _, .noSuchFile) where level > 0 {
-                level -= 1
+                    fd, path: path.levels[level], mask: isCacheDirectory ? Self.cacheDirectoryMask : Self.ancestorMask)
+                if isCacheDirectory {
+                    roles[watch] = .cacheDirectory
+                } else if roles[watch] == nil {
+                    // (A level seen twice through a symbolic link keeps its first role.)
+                    roles[watch] = .ancestor
+                }
+            } catch .io(_, _, .noSuchFile) {
+                // The deepest existing level is the one above: wait there for this one.
+                return awaitChild(at: level - 1)
+            } catch let .io(_, _, errno) where errno == .permissionDenied && !isCacheDirectory {
+                // An ancestor we may traverse but not read: only its renaming goes
+                // unnoticed; everything below it is still watched.
             } catch {
                 return .problem(problem(error, at: level))
             }
+            level += 1
         }
-        // 2. Notifications of a network filesystem miss other machines' commits.
-        if let fileSystem = try? sys.fileSystemType(path.levels[level]), fileSystem.isNetworkFileSystem {
-            removeAllWatches()
-            return .problem(.unavailable(reason:
-                "the cache directory is on a network filesystem (\(fileSystem)), whose notifications do not include other machines' commits"))
-        }
-        // 3. Every level above: a rename moves the cache directory off its path. The
-        // root cannot be renamed.
-        var above = level - 1
-        while above >= 1 {
-            do {
-                let watch = try sys.inotifyAddWatch(fd, path: path.levels[above], mask: Self.ancestorMask)
-                if roles[watch] == nil { roles[watch] = .ancestor }
-            } catch .io(_, _, .noSuchFile) {
-                return .pathChanged
-            } catch let .io(_, _, errno) where errno == .noSpace || errno.rawValue == ENOMEM {
-                return .problem(problem(.io(operation: "inotify_add_watch", path: path.levels[above], errno: errno), at: above))
-            } catch {
-                // Unreadable (EACCES) or not a directory any more: only a rename of
-                // this level would go unnoticed; everything below is watched.
-            }
-            above -= 1
-        }
+        if let unavailable = networkFileSystem(at: path.cacheDirectoryLevel) { return .problem(unavailable) }
         return .armed
+    }
+
+    /// Watches `level` for the creation of the next level down, then checks it was
+    /// not created just before the watch.
+    private func awaitChild(at level: Int) -> ArmingOutcome {
+        let child = path.names[level + 1]
+        do {
+            // The same inode as its ancestor watch, if it has one: this mask (which
+            // still includes IN_MOVE_SELF) replaces that one.
+            let watch = try sys.inotifyAddWatch(fd, path: path.levels[level], mask: Self.awaitingChildMask)
+            roles[watch] = .awaitingChild(child)
+        } catch .io(_, _, .noSuchFile) {
+            return .pathChanged
+        } catch {
+            return .problem(problem(error, at: level))
+        }
+        if (try? sys.lstatIfExists(path.levels[level + 1])) != nil { return .pathChanged }
+        if let unavailable = networkFileSystem(at: level) { return .problem(unavailable) }
+        return .armed
+    }
+
+    /// Notifications of a network filesystem miss other machines' commits.
+    private func networkFileSystem(at level: Int) -> ChangeWait? {
+        guard let fileSystem = try? sys.fileSystemType(path.levels[level]), fileSystem.isNetworkFileSystem else { return nil }
+        removeAllWatches()
+        return .unavailable(reason:
+            "the cache directory is on a network filesystem (\(fileSystem)), whose notifications do not include other machines' commits")
     }
 
     private func problem(_ error: MetadataCacheError, at level: Int) -> ChangeWait {
