@@ -231,6 +231,8 @@ extension MetacacheIntegration {
         #expect(commits.count == 4 && Set(commits).count == 4, "one line per commit: \(commits)")
         watcher.signal(SIGINT)
         #expect(try watcher.wait(timeout: .seconds(20)) == .exited(130))
+        #expect(watcher.standardError.contains("metacache: warning: skipped a corrupt cache file \(cache.cacheFile): "),
+                "\(watcher.standardError)")
     }
 
     @Test func controlCharactersFromTheFileCannotReachTheTerminal() throws {

@@ -3,6 +3,10 @@
 //     metacache-bench DIR            serve the line protocol on stdin/stdout
 //     metacache-bench DIR rss-read   one verified read, then exit (peak RSS probe)
 //     metacache-bench DIR rss-idle   open the store, read nothing, exit (baseline)
+//     metacache-bench DIR watch [POLLING_MS]
+//                                    CacheStore.changes(): prints "version GEN T BYTES"
+//                                    for every element as the loop body receives it
+//                                    (figure 9); POLLING_MS forces polling
 //
 // The protocol is described in bench.py ("Worker protocol"); every timing is
 // CLOCK_MONOTONIC nanoseconds around exactly one library call sequence:
@@ -280,6 +284,18 @@ func serve(directory: String) throws {
         case "validator-probe":
             let (real, accepted) = validatorRejectsInvalidInput()
             say(real ? "real" : "accepts-invalid " + accepted.map { $0.debugDescription }.joined(separator: " "))
+        case "stage":  // stage PAYLOAD_A PAYLOAD_B N DIR: N committed cache files DIR/staged-I.json (figure 9)
+            let a = payloads.load(args[0]), b = payloads.load(args[1])
+            let staging = try CacheStore(directory: args[3], name: "metacache", options: plainOptions)
+            for i in 0..<Int(args[2])! {
+                let writer = try staging.acquireWriterLock()
+                try writer.commit(i & 1 == 0 ? a : b, source: "bench", validation: .trusted)
+                writer.release()
+                // A second name for this commit's inode: the next commit replaces
+                // metacache.json, staged-I.json keeps this complete, fsynced file.
+                guard link(staging.cachePath, args[3] + "/staged-\(i).json") == 0 else { fail("link: \(errno)") }
+            }
+            say("ok")
         case "ping":
             say("pong \(getpid())")
         case "quit":
@@ -292,8 +308,20 @@ func serve(directory: String) throws {
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 2 else { fail("usage: metacache-bench DIR [rss-read|rss-idle]") }
+/// Figure 9: prints each version as the `for await` body receives it.
+func watch(directory: String, pollingMilliseconds: Int64?) async throws {
+    let store = try CacheStore(directory: directory, name: "metacache")
+    let detection: CacheChangeDetection = pollingMilliseconds.map { .polling(interval: .milliseconds($0)) } ?? .automatic()
+    for try await snapshot in store.changes(detection: detection) {
+        let t = nowNS()
+        say("version \(snapshot.generation) \(t) \(snapshot.payload.count)")
+    }
+}
+
 do {
-    if arguments.count == 3 {
+    if arguments.count >= 3, arguments[2] == "watch" {
+        try await watch(directory: arguments[1], pollingMilliseconds: arguments.count > 3 ? Int64(arguments[3]) : nil)
+    } else if arguments.count == 3 {
         let store = try CacheStore(directory: arguments[1], name: "metacache")
         if arguments[2] == "rss-read" {
             guard let snapshot = try store.read() else { fail("no cache") }

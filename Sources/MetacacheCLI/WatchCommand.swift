@@ -55,13 +55,23 @@ struct WatchCommand {
                 "\(what) \(TerminalSafeText.escaped(store.cachePath)) (\(baseline.state); Ctrl-C to stop)")
         }
 
+        // The watch skips a corrupt file (it never prints one); the user hears why.
+        var watchOptions = store.options
+        watchOptions.observer = CacheObserverFanOut(observers + [CorruptFileWarning(log: diagnostics)])
+        let watched: CacheStore
+        do {
+            watched = try CacheStore(directory: store.directory, name: store.name, options: watchOptions)
+        } catch {
+            throw CacheErrorClassification.failure(for: error)
+        }
+
         let interrupts = context.interrupts
         let output = context.standardOutput
         let ending: Ending
         do {
             ending = try BlockingAsync.run { () async throws -> Ending in
                 var previous = baseline.snapshot
-                for try await snapshot in store.changes(cancellation: interrupts.token) {
+                for try await snapshot in watched.changes(cancellation: interrupts.token) {
                     if once, snapshot.commitID == baseline.snapshot?.commitID { continue }
                     let line = json
                         ? WatchedVersionLine.json(snapshot)
@@ -97,6 +107,17 @@ struct WatchCommand {
             return Baseline(state: "the current file is corrupt")
         } catch {
             throw CacheErrorClassification.failure(for: error)
+        }
+    }
+
+    /// A warning for each corrupt file the watch skips.
+    private struct CorruptFileWarning: CacheObserver {
+        let log: DiagnosticLog
+
+        func observe(_ event: CacheEvent) {
+            guard case let .readCorrupt(path, problem) = event else { return }
+            log.warning("skipped a corrupt cache file \(path): \(problem); waiting for the next commit "
+                + "('metacache cache verify --repair' moves it aside)")
         }
     }
 
