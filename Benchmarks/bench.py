@@ -720,6 +720,22 @@ class Run:
                 pass  # a thread that just exited
         return cpu, switches
 
+    def watcher_cpu(self, cid, w):
+        """(CPU ns, context switches) of a watcher so far. MetadataCache's are
+        asked from the process (getrusage, which keeps the time of threads that
+        exited — the concurrency pool retires idle threads); the floor has one
+        thread, which never exits."""
+        if cid == "floor":
+            return self.cpu_and_switches(w.pid)
+        w.stdin.write("cpu\n")
+        w.stdin.flush()
+        while True:
+            words = w.stdout.readline().split()
+            if not words:
+                raise RuntimeError("watcher %s ended" % cid)
+            if words[0] == "cpu":
+                return int(words[1]), int(words[2])
+
     def watcher(self, cid, directory):
         """Starts contender `cid`'s watcher on `directory` and waits until it is
         armed (the floor says "ready"; MetadataCache yields the current version)."""
@@ -730,7 +746,7 @@ class Run:
             argv = [cfg.bench_bin, directory, "watch"]
         else:  # "mc-polling-1s"
             argv = [cfg.bench_bin, directory, "watch", "1000"]
-        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True, bufsize=1)
+        p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
         first = p.stdout.readline().split()
         if not first or first[0] not in ("ready", "version"):
             p.kill()
@@ -802,10 +818,10 @@ class Run:
             w = self.watcher(cid, watched)
             try:
                 time.sleep(0.2)  # let start-up finish
-                c0, s0 = self.cpu_and_switches(w.pid)
+                c0, s0 = self.watcher_cpu(cid, w)
                 t0 = time.monotonic()
                 time.sleep(idle_s)
-                c1, s1 = self.cpu_and_switches(w.pid)
+                c1, s1 = self.watcher_cpu(cid, w)
                 wall = time.monotonic() - t0
             finally:
                 w.kill()

@@ -308,8 +308,21 @@ func serve(directory: String) throws {
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 2 else { fail("usage: metacache-bench DIR [rss-read|rss-idle]") }
-/// Figure 9: prints each version as the `for await` body receives it.
+/// Figure 9: prints each version as the `for await` body receives it. A line
+/// "cpu" on stdin is answered with "cpu NS SWITCHES": the process's CPU time and
+/// context switches so far (getrusage: threads that exited included).
 func watch(directory: String, pollingMilliseconds: Int64?) async throws {
+    OSThread.detach {
+        while let line = readLine(), line == "cpu" {
+            var ru = rusage()
+            #if os(Linux)
+            getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &ru)
+            #else
+            getrusage(RUSAGE_SELF, &ru)
+            #endif
+            say("cpu \(cpuNS()) \(ru.ru_nvcsw + ru.ru_nivcsw)")
+        }
+    }
     let store = try CacheStore(directory: directory, name: "metacache")
     let detection: CacheChangeDetection = pollingMilliseconds.map { .polling(interval: .milliseconds($0)) } ?? .automatic()
     for try await snapshot in store.changes(detection: detection) {
