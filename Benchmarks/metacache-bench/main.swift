@@ -39,13 +39,18 @@ func nowNS() -> Int64 {
     return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
 }
 
-func cpuNS() -> Int64 {
+func selfUsage() -> rusage {
     var ru = rusage()
     #if os(Linux)
     getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &ru)
     #else
     getrusage(RUSAGE_SELF, &ru)
     #endif
+    return ru
+}
+
+func cpuNS() -> Int64 {
+    let ru = selfUsage()
     let user = Int64(ru.ru_utime.tv_sec) * 1_000_000_000 + Int64(ru.ru_utime.tv_usec) * 1000
     let system = Int64(ru.ru_stime.tv_sec) * 1_000_000_000 + Int64(ru.ru_stime.tv_usec) * 1000
     return user + system
@@ -314,12 +319,7 @@ guard arguments.count >= 2 else { fail("usage: metacache-bench DIR [rss-read|rss
 func watch(directory: String, pollingMilliseconds: Int64?) async throws {
     OSThread.detach {
         while let line = readLine(), line == "cpu" {
-            var ru = rusage()
-            #if os(Linux)
-            getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &ru)
-            #else
-            getrusage(RUSAGE_SELF, &ru)
-            #endif
+            let ru = selfUsage()
             say("cpu \(cpuNS()) \(ru.ru_nvcsw + ru.ru_nivcsw)")
         }
     }

@@ -12,17 +12,7 @@
 enum TerminalSafeText {
     /// `text` with its control characters escaped (unchanged when it has none).
     static func escaped(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: isControl) else { return text }
-        var out = ""
-        out.reserveCapacity(text.utf8.count + 8)
-        for scalar in text.unicodeScalars {
-            if isControl(scalar) {
-                out += "\\x" + hex(scalar.value)
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
+        replacingControls(in: text) { "\\x" + hex($0) }
     }
 
     /// An encoded JSON line with every raw DEL or C1 control written as `\u00XX`.
@@ -30,12 +20,16 @@ enum TerminalSafeText {
     /// take them safely; they can only occur inside strings, where the escape
     /// means the same character. (C0 controls are escaped by every JSON encoder.)
     static func escapedJSON(_ line: String) -> String {
-        guard line.unicodeScalars.contains(where: isControl) else { return line }
+        replacingControls(in: line) { "\\u00" + hex($0) }
+    }
+
+    private static func replacingControls(in text: String, with escape: (UInt32) -> String) -> String {
+        guard text.unicodeScalars.contains(where: isControl) else { return text }
         var out = ""
-        out.reserveCapacity(line.utf8.count + 8)
-        for scalar in line.unicodeScalars {
+        out.reserveCapacity(text.utf8.count + 8)
+        for scalar in text.unicodeScalars {
             if isControl(scalar) {
-                out += "\\u00" + hex(scalar.value)
+                out += escape(scalar.value)
             } else {
                 out.unicodeScalars.append(scalar)
             }

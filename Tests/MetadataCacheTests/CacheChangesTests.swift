@@ -37,6 +37,20 @@ import TestSupport
         #expect(rename(temp, directory + "/metadata.json") == 0)
     }
 
+    /// A cache directory `root/cache` holding generation 1, and a watch that has
+    /// been given it (and, with notifications, is armed on the directory).
+    func watchingGenerationOne(_ label: String, mode: CacheChangeDetection) async throws
+        -> (root: TemporaryDirectory, cacheDirectory: String, watch: WatchRecorder)
+    {
+        let root = TemporaryDirectory(label)
+        let cacheDirectory = root.path + "/cache"
+        try commit(cacheDirectory, payload(1))
+        let watch = WatchRecorder(try CacheStore(directory: cacheDirectory).changes(detection: mode))
+        try await watch.waitForGeneration(1)
+        if mode == .automatic() { try await InotifyWatchTable.waitUntilWatched(cacheDirectory) }
+        return (root, cacheDirectory, watch)
+    }
+
     @Test(arguments: modes)
     func yieldsTheCurrentVersionAtOnceThenEveryCommit(mode: CacheChangeDetection) async throws {
         let dir = TemporaryDirectory("watch")
@@ -114,12 +128,8 @@ import TestSupport
 
     @Test(arguments: modes)
     func followsTheDirectoryDeletedAndRecreated(mode: CacheChangeDetection) async throws {
-        let root = TemporaryDirectory("watch-deleted")
-        let cacheDirectory = root.path + "/cache"
-        try commit(cacheDirectory, payload(1))
-        let watch = WatchRecorder(try CacheStore(directory: cacheDirectory).changes(detection: mode))
-        try await watch.waitForGeneration(1)
-        if mode == .automatic() { try await InotifyWatchTable.waitUntilWatched(cacheDirectory) }
+        let (root, cacheDirectory, watch) = try await watchingGenerationOne("watch-deleted", mode: mode)
+        defer { withExtendedLifetime(root) {} }
         try FileManager.default.removeItem(atPath: cacheDirectory)
         let receipt = try commit(cacheDirectory, payload(2))
         try await watch.waitForGeneration(1, commitID: receipt.commitID)
@@ -130,12 +140,7 @@ import TestSupport
 
     @Test(arguments: modes)
     func followsThePathWhenTheDirectoryIsMovedAwayAndReplaced(mode: CacheChangeDetection) async throws {
-        let root = TemporaryDirectory("watch-replaced")
-        let cacheDirectory = root.path + "/cache"
-        try commit(cacheDirectory, payload(1))
-        let watch = WatchRecorder(try CacheStore(directory: cacheDirectory).changes(detection: mode))
-        try await watch.waitForGeneration(1)
-        if mode == .automatic() { try await InotifyWatchTable.waitUntilWatched(cacheDirectory) }
+        let (root, cacheDirectory, watch) = try await watchingGenerationOne("watch-replaced", mode: mode)
         #expect(rename(cacheDirectory, root.path + "/cache.old") == 0)
         // A commit into the moved directory is not the cache at the path any more.
         let elsewhere = try commit(root.path + "/cache.old", payload(99))
@@ -164,11 +169,7 @@ import TestSupport
 
     @Test(arguments: modes)
     func aSymbolicLinkInPlaceOfTheDirectoryEndsTheWatchWithAClearError(mode: CacheChangeDetection) async throws {
-        let root = TemporaryDirectory("watch-symlink")
-        let cacheDirectory = root.path + "/cache"
-        try commit(cacheDirectory, payload(1))
-        let watch = WatchRecorder(try CacheStore(directory: cacheDirectory).changes(detection: mode))
-        try await watch.waitForGeneration(1)
+        let (root, cacheDirectory, watch) = try await watchingGenerationOne("watch-symlink", mode: mode)
         #expect(rename(cacheDirectory, root.path + "/real") == 0)
         #expect(symlink(root.path + "/real", cacheDirectory) == 0)
         let ending = try await watch.waitForEnd()
