@@ -145,14 +145,28 @@ enum WatchRoles {
         let count = Int(values["count"] ?? "100") ?? 100
         let lanes = max(1, Int(values["lanes"] ?? "4") ?? 4)
         let keep = Int(values["keep"] ?? "0") ?? 0
-        // Warm up: the concurrency pool's threads and Foundation's own descriptors
-        // exist before the baseline is taken.
-        for style in 0..<8 { try await churnOne(store, style: style) }
+        // Warm up at full concurrency: the concurrency pool has grown to the width
+        // it will have, and Foundation's own descriptors exist, before the baseline.
+        try await churnInLanes(store, count: lanes * 8, lanes: lanes)
         try await settle(threads: nil)
         let baseFDs = descriptorCount()
         let baseThreads = threadCount()
         say("BASELINE fds=\(baseFDs) threads=\(baseThreads)")
         let started = ContinuousClock.now
+        try await churnInLanes(store, count: count, lanes: lanes)
+        var kept: [CacheChanges.Iterator] = []
+        for _ in 0..<keep {
+            var iterator = store.changes().makeAsyncIterator()
+            _ = try await iterator.next()
+            kept.append(iterator)
+        }
+        try await settle(threads: baseThreads + keep)
+        say("AFTER fds=\(descriptorCount()) threads=\(threadCount()) watches=\(count) seconds=\((ContinuousClock.now - started).components.seconds)")
+        withExtendedLifetime(kept) {}
+    }
+
+    /// `count` watches, `lanes` at a time, cycling through the ways to stop one.
+    static func churnInLanes(_ store: CacheStore, count: Int, lanes: Int) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for lane in 0..<lanes {
                 group.addTask {
@@ -165,15 +179,6 @@ enum WatchRoles {
             }
             try await group.waitForAll()
         }
-        var kept: [CacheChanges.Iterator] = []
-        for _ in 0..<keep {
-            var iterator = store.changes().makeAsyncIterator()
-            _ = try await iterator.next()
-            kept.append(iterator)
-        }
-        try await settle(threads: baseThreads + keep)
-        say("AFTER fds=\(descriptorCount()) threads=\(threadCount()) watches=\(count) seconds=\((ContinuousClock.now - started).components.seconds)")
-        withExtendedLifetime(kept) {}
     }
 
     /// Waits (bounded, 30 s) until the thread count is at most `threads`: a
