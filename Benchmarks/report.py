@@ -197,14 +197,14 @@ def summarise(doc):
             tp[kind] = {label: {"bytes": d["bytes"], "median_ns": statistics.median(d["ns"]),
                                 "gb_per_s": d["bytes"] / statistics.median(d["ns"])} for label, d in per.items()}
         S["throughput"] = tp
-    if "9" in F:
-        f9 = F["9"]
-        S["9"] = {"sizes": {}, "idle": f9["idle"], "rounds": f9["rounds"], "per_round": f9["per_round"]}
+    if "10" in F:
+        f9 = F["10"]
+        S["10"] = {"sizes": {}, "idle": f9["idle"], "rounds": f9["rounds"], "per_round": f9["per_round"]}
         for size, d in f9["sizes"].items():
             per = dict(d["latency_ns"])
             per["floor-event"] = d["floor_event_ns"]
-            S["9"]["sizes"][int(size)] = latency_table(per, WATCH_LABELS)
-            S["9"].setdefault("rename_ns", {})[int(size)] = stats(d["rename_ns"]) if d.get("rename_ns") else None
+            S["10"]["sizes"][int(size)] = latency_table(per, WATCH_LABELS)
+            S["10"].setdefault("rename_ns", {})[int(size)] = stats(d["rename_ns"]) if d.get("rename_ns") else None
     S["goals"] = goals(doc, S)
     return S
 
@@ -288,19 +288,19 @@ def goals(doc, S):
             add("Peak RSS reading 64 MiB ≤ 1.5× payload + 20 MiB (116 MiB)", "8",
                 "not measured for the CLI (not available); library `read()` in a fresh process: %.1f MiB (%s)" % (
                     lib / 1024, "within" if lib <= limit_kib else "over"), None, R.get("cli_reason", ""))
-    if "9" in S:
-        for size in sorted(S["9"]["sizes"]):
-            tab = S["9"]["sizes"][size]
+    if "10" in S:
+        for size in sorted(S["10"]["sizes"]):
+            tab = S["10"]["sizes"][size]
             m = tab["mc"]
-            add("Watch: commit to watcher ≤ 2× floor at %s (median)" % size_label(size), "9",
+            add("Watch: commit to watcher ≤ 2× floor at %s (median)" % size_label(size), "10",
                 "%.2f× (median %s vs %s; p99 %s vs %s, %.2f×)" % (
                     m["ratio_median"], t(m["median"]), t(tab["floor"]["median"]), t(m["p99"]),
                     t(tab["floor"]["p99"]), m["ratio_p99"]),
                 m["ratio_median"] <= 2.0)
-        idle = S["9"]["idle"].get("mc")
+        idle = S["10"]["idle"].get("mc")
         if idle:
             share = idle["cpu_ns"] / (idle["wall_s"] * 1e9)
-            add("Watch: idle watcher CPU ≈ 0 (< 0.01 % of a core)", "9",
+            add("Watch: idle watcher CPU ≈ 0 (< 0.01 % of a core)", "10",
                 "%s of CPU and %d context switches in %.1f s idle (%.4f %% of a core)" % (
                     t(idle["cpu_ns"]), idle["switches"], idle["wall_s"], 100 * share),
                 share < 0.0001)
@@ -390,7 +390,7 @@ WHY = {
         "directory, reads and verifies the file (header, length, XXH64: ~45–90 µs per MiB, see the throughput "
         "table), then resumes the `for await` task, which must be scheduled on a Swift concurrency thread — a "
         "second wake-up of an idle CPU that the floor does not pay (tens of µs on this 2-vCPU VM)."),
-    "Watch: idle watcher": ("See figure 9's idle table: the watch's thread sleeps in `poll` with no timeout."),
+    "Watch: idle watcher": ("See figure 10's idle table: the watch's thread sleeps in `poll` with no timeout."),
 }
 
 # ---------------------------------------------------------------------------
@@ -618,13 +618,15 @@ def markdown(doc, S):
         w("The fresh-buffer floor row in the scaling table shows why a 64 MiB read costs more than the floor: "
           "a new 64 MiB buffer is above glibc's mmap threshold, so every read page-faults 16 384 fresh pages.\n")
         w("Goal: ≤ 1.5 × 64 MiB + 20 MiB = 116 MiB.\n")
-    if "9" in S:
-        f9 = S["9"]
-        w("## 9. Being told about a commit: `changes()` vs an inotify floor\n")
+    if "10" in S:
+        f9 = S["10"]
+        w("## 10. Being told about a commit: `changes()` vs an inotify floor\n")
         w("A commit becomes visible when a complete cache file is renamed over `metacache.json` (step 6 of the "
           "commit protocol; its directory fsync follows, so a watcher normally has the new version *before* the "
           "committer's `commit()` returns, and that return is no usable start). So each trial renames a complete, "
-          "fsynced cache file prepared beforehand (distinct commits made by the library) over the watched one, "
+          "fsynced cache file prepared beforehand (distinct commits made by the library) over the watched one "
+          "(the file it replaces is kept alive by a second name, so that freeing its blocks at the end of the "
+          "rename does not hold up the reads being measured), "
           "and the latency runs from just before the `rename` call in the committing process (CLOCK_MONOTONIC; "
           "a time taken after it is often later than the receipt, because the woken watcher preempts the "
           "renamer on its way out of the call) to the watcher having the new version: MetadataCache when the `for await` body receives the verified "
@@ -685,7 +687,7 @@ HOW_TO = """## How to run
 ```sh
 Benchmarks/run            # publication mode: ~5–7 minutes on 2 cores; writes docs/benchmarks.md and Benchmarks/results/latest.json
 Benchmarks/run --quick    # fewer iterations, ~1 minute, for development (the report says "quick mode")
-Benchmarks/run --only 9   # one figure alone (development; figure 9 only so far); writes to Benchmarks/.scratch, not docs/
+Benchmarks/run --only watch   # figure 10 alone (development); writes to Benchmarks/.scratch, not docs/
 ```
 
 It needs `swift`, `cc`, `python3` (with `venv`; PyPI reachable for `filelock` and `lmdb`, pinned in

@@ -1,5 +1,5 @@
 /*
- * The floor of being told about a commit (figure 9): the bare system calls a
+ * The floor of being told about a commit (figure 10): the bare system calls a
  * program needs to learn that DIR/NAME was replaced and to have its new bytes,
  * with nothing else (no verification, no thread hand-off, no path following).
  *

@@ -6,7 +6,7 @@
 //     metacache-bench DIR watch [POLLING_MS]
 //                                    CacheStore.changes(): prints "version GEN T BYTES"
 //                                    for every element as the loop body receives it
-//                                    (figure 9); POLLING_MS forces polling
+//                                    (figure 10); POLLING_MS forces polling
 //
 // The protocol is described in bench.py ("Worker protocol"); every timing is
 // CLOCK_MONOTONIC nanoseconds around exactly one library call sequence:
