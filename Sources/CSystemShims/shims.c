@@ -1,4 +1,9 @@
+#if defined(__linux__)
+#define _GNU_SOURCE  /* pthread_setname_np */
+#endif
 #include "CSystemShims.h"
+
+#include <pthread.h>
 
 #include <errno.h>
 #include <signal.h>
@@ -34,5 +39,13 @@ int csystem_sigrtmax(void) {
     return SIGRTMAX;
 #else
     return -1;
+#endif
+}
+
+int csystem_name_this_thread(const char *name) {
+#if defined(__APPLE__)
+    return pthread_setname_np(name);
+#else
+    return pthread_setname_np(pthread_self(), name);
 #endif
 }

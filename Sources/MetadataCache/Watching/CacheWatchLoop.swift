@@ -1,3 +1,5 @@
+import CSystemShims
+
 /// The body of a watch's thread: arm the notifier, look at the cache, wait, and
 /// again — until a stop descriptor is readable or the watch fails.
 ///
@@ -22,6 +24,9 @@ struct CacheWatchLoop: Sendable {
     /// Runs on the watch's own thread until stopped; always ends with
     /// `mailbox.finish`, after the notifier's descriptors are closed.
     func run(mailbox: LatestSnapshotMailbox, stops: [CancellationToken]) {
+        // Named for whoever lists a host's threads (top -H, a debugger): it is
+        // otherwise named after the thread that started it.
+        _ = csystem_name_this_thread("metacache-watch")
         let stopDescriptors = stops.map(\.pollDescriptor).filter { $0 >= 0 }
         var check = CacheChangeCheck(
             layout: layout, sys: sys, observer: observer, allowSharedDirectory: allowSharedDirectory)
