@@ -95,7 +95,7 @@ THROUGHPUT_LABELS = {
 
 
 WATCH_LABELS = {
-    "floor": "floor (C: blocking `read` of an inotify event naming the file, then open, fstat, read, close)",
+    "floor": "floor (C: blocking `read` of an inotify event naming the file, then open, fstat, read into a fresh buffer, close)",
     "floor-event": "floor, the inotify event alone (reference)",
     "mc": "**MetadataCache** `changes()` (verified snapshot in the `for await` body)",
 }
