@@ -289,7 +289,7 @@ func serve(directory: String) throws {
         case "validator-probe":
             let (real, accepted) = validatorRejectsInvalidInput()
             say(real ? "real" : "accepts-invalid " + accepted.map { $0.debugDescription }.joined(separator: " "))
-        case "stage":  // stage PAYLOAD_A PAYLOAD_B N DIR: N committed cache files DIR/staged-I.json (figure 9)
+        case "stage":  // stage PAYLOAD_A PAYLOAD_B N DIR: N committed cache files DIR/staged-I.json (figure 10)
             let a = payloads.load(args[0]), b = payloads.load(args[1])
             let staging = try CacheStore(directory: args[3], name: "metacache", options: plainOptions)
             for i in 0..<Int(args[2])! {
