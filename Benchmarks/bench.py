@@ -29,7 +29,14 @@ start-up and this orchestrator's own overhead are never measured.
     writeloop A B                       refresh alternately with A and B until a
                                         line arrives on stdin                      -> writes N
     hash PAYLOAD N / validate PAYLOAD N throughput probes                          -> ok t1 .. tN
+    stage A B N DIR                     MetadataCache only: N committed cache files
+                                        DIR/staged-I.json, for figure 10           -> ok
     quit
+
+Figure 10 (change notification) has its own watcher processes, which print one
+line per version they are told about: `metacache-bench DIR watch` ("version GEN
+T BYTES", T taken in the `for await` body) and the C floor `watch-floor DIR NAME`
+("event T_EVENT T_READ BYTES").
 
 Honesty rules (from issue 5): same payload files, same directory and same run for
 every contender; contenders are interleaved (rounds of small batches, rotating
@@ -855,6 +862,142 @@ class Run:
             server.stop()
         return out
 
+    # -- figure 10: told about a commit (watch) -------------------------------
+
+    @staticmethod
+    def cpu_and_switches(pid):
+        """(CPU ns, voluntary + involuntary context switches) of every thread of
+        `pid`, from /proc/PID/task/*/schedstat and status: ns resolution, unlike
+        the clock ticks of /proc/PID/stat."""
+        cpu, switches = 0, 0
+        for tid in os.listdir("/proc/%d/task" % pid):
+            try:
+                with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                    cpu += int(f.read().split()[0])
+                with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+                    for line in f:
+                        if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                            switches += int(line.split()[1])
+            except (FileNotFoundError, ProcessLookupError):
+                pass  # a thread that just exited
+        return cpu, switches
+
+    def watcher_cpu(self, cid, w):
+        """(CPU ns, context switches) of a watcher so far. MetadataCache's are
+        asked from the process (getrusage, which keeps the time of threads that
+        exited — the concurrency pool retires idle threads); the floor has one
+        thread, which never exits."""
+        if cid == "floor":
+            return self.cpu_and_switches(w.pid)
+        w.stdin.write("cpu\n")
+        w.stdin.flush()
+        while True:
+            words = w.stdout.readline().split()
+            if not words:
+                raise RuntimeError("watcher %s ended" % cid)
+            if words[0] == "cpu":
+                return int(words[1]), int(words[2])
+
+    def watcher(self, cid, directory):
+        """Starts contender `cid`'s watcher on `directory` and waits until it is
+        armed (the floor says "ready"; MetadataCache yields the current version)."""
+        cfg = self.cfg
+        if cid == "floor":
+            argv = [cfg.watch_floor_bin, directory, "metacache.json"]
+        elif cid == "mc":
+            argv = [cfg.bench_bin, directory, "watch"]
+        else:  # "mc-polling-1s"
+            argv = [cfg.bench_bin, directory, "watch", "1000"]
+        p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+        first = p.stdout.readline().split()
+        if not first or first[0] not in ("ready", "version"):
+            p.kill()
+            raise RuntimeError("watcher %s did not start: %r" % (cid, first))
+        return p
+
+    def fig_watch(self):
+        """Latency from a commit being made visible (the rename of a complete cache
+        file over NAME.json, timed from just before the call) to the watcher
+        having the new version: MetadataCache's `changes()` (verified snapshot in
+        the `for await` body) against the C floor (inotify event, then the file
+        read). Then each watcher's CPU and wake-ups while idle."""
+        cfg = self.cfg
+        rounds = self.it(10, 3)
+        per_round = self.it(30, 10)
+        idle_s = self.it(10.0, 2.0)
+        contenders = ["floor", "mc"]
+        out = {"rounds": rounds, "per_round": per_round, "sizes": {}, "idle": {}}
+        writer = self.contenders.shared("mc")
+        rnd = random.Random(9)
+        for size in (4 * KIB, MIB):
+            a, b = cfg.payloads[(size, "a")], cfg.payloads[(size, "b")]
+            lat = {cid: [] for cid in contenders}
+            events = []  # the floor's read(2) of the event, for reference
+            renames = []  # how long the rename call itself took, as the renamer saw it
+            log("fig10: watch latency %s, %d rounds x %d commits per contender" % (size_label(size), rounds, per_round))
+            for r in range(rounds):
+                delays = [rnd.uniform(0.002, 0.010) for _ in range(per_round)]
+                order = contenders if r % 2 == 0 else list(reversed(contenders))
+                for cid in order:
+                    stage = os.path.join(cfg.scratch, "watch-stage")
+                    watched = os.path.join(cfg.scratch, "watch-dir")
+                    for d in (stage, watched):
+                        shutil.rmtree(d, ignore_errors=True)
+                        os.makedirs(d, mode=0o700)
+                    # Complete, fsynced cache files with distinct commit ids, made
+                    # before the trials: a trial's commit is one rename, as in
+                    # DurableCommit's step 6.
+                    if writer.ask("stage %s %s %d %s" % (a, b, per_round + 1, stage)) != "ok":
+                        raise RuntimeError("staging failed")
+                    os.rename(os.path.join(stage, "staged-0.json"), os.path.join(watched, "metacache.json"))
+                    w = self.watcher(cid, watched)
+                    try:
+                        for k in range(per_round):
+                            time.sleep(delays[k])  # the watcher's CPU goes idle, as between real commits
+                            source = os.path.join(stage, "staged-%d.json" % (k + 1))
+                            target = os.path.join(watched, "metacache.json")
+                            # Keep the file being replaced alive under a second name: freeing
+                            # a 1 MiB inode at the end of the rename holds up whoever reads
+                            # the directory at that moment — the fastest watcher most (the
+                            # floor's 1 MiB read took ~0.7 ms instead of ~0.1 ms) — which
+                            # would measure ext4, not the watchers.
+                            os.link(target, os.path.join(stage, "replaced-%d.json" % k))
+                            # Timed from just *before* the rename: the woken watcher often
+                            # preempts the renaming process on its way out of the system
+                            # call, so a time taken after it can be later than the receipt.
+                            t_commit = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+                            os.rename(source, target)
+                            renames.append(time.clock_gettime_ns(time.CLOCK_MONOTONIC) - t_commit)
+                            words = w.stdout.readline().split()
+                            if not words:
+                                raise RuntimeError("watcher %s ended" % cid)
+                            if cid == "floor":
+                                lat[cid].append(int(words[2]) - t_commit)
+                                events.append(int(words[1]) - t_commit)
+                            else:
+                                lat[cid].append(int(words[2]) - t_commit)
+                    finally:
+                        w.kill()
+                        w.wait()
+            out["sizes"][size] = {"latency_ns": lat, "floor_event_ns": events, "rename_ns": renames}
+        # Idle: each watcher armed and told nothing for idle_s seconds.
+        watched = os.path.join(cfg.scratch, "watch-dir")
+        for cid in ("floor", "mc", "mc-polling-1s"):
+            w = self.watcher(cid, watched)
+            try:
+                time.sleep(0.2)  # let start-up finish
+                c0, s0 = self.watcher_cpu(cid, w)
+                t0 = time.monotonic()
+                time.sleep(idle_s)
+                c1, s1 = self.watcher_cpu(cid, w)
+                wall = time.monotonic() - t0
+            finally:
+                w.kill()
+                w.wait()
+            out["idle"][cid] = {"cpu_ns": c1 - c0, "switches": s1 - s0, "wall_s": wall}
+            log("fig10: idle %s: %.3f ms CPU, %d context switches in %.1f s" % (cid, (c1 - c0) / 1e6, s1 - s0, wall))
+        return out
+
     # -- figure 8: scaling and peak RSS --------------------------------------
 
     def peak_rss_kib(self, argv):
@@ -913,22 +1056,6 @@ class Run:
 
     # -- everything ----------------------------------------------------------
 
-    def run_typed(self):
-        """Figure 9 alone (`Benchmarks/run --only typed`)."""
-        R = self.results
-        F = R["figures"]
-        R["failed"] = {}
-        self.mark_load("start")
-        try:
-            self.run_typed_figures(F)
-        finally:
-            self.contenders.close()
-        for key in [k for k, v in F.items() if v is None]:
-            del F[key]
-        self.mark_load("end")
-        R["loadavg"] = self.loads
-        return R
-
     def run_typed_figures(self, F):
         F["9"] = self.guard("9", self.fig_typed)
         if shutil.which("hyperfine"):
@@ -939,8 +1066,6 @@ class Run:
         self.mark_load("after figure 9")
 
     def run(self):
-        if self.cfg.only == "typed":
-            return self.run_typed()
         R = self.results
         self.mark_load("start")
         validator_real = self.probe_validator()
@@ -962,6 +1087,17 @@ class Run:
             def read_n(size):
                 return {4 * KIB: self.it(3000, 300), MIB: self.it(2000, 200), 16 * MIB: self.it(200, 20)}[size]
 
+            if self.cfg.only:
+                # Development: only the figures asked for (Benchmarks/run --only).
+                producers = {"watch": ("10", self.fig_watch)}
+                for name in self.cfg.only:
+                    if name == "typed":
+                        self.run_typed_figures(F)
+                        continue
+                    fig, produce = producers[name]
+                    F[fig] = self.guard(fig, produce)
+                    self.mark_load("after figure %s" % fig)
+                return self.finish(F)
             F["1"] = self.guard("1", lambda: self.fig_refresh([4 * KIB, MIB, 16 * MIB], refresh_n, "fig1"))
             F["1-split"] = self.guard("1", self.fig_refresh_split)
             self.mark_load("after figure 1")
@@ -996,11 +1132,18 @@ class Run:
                                                                 contenders=READERS[:2] + [FLOOR_FRESH]))
             F["8-rss"] = self.guard("8", lambda: self.fig_rss(cli_available))
             self.mark_load("after figure 8")
+            F["10"] = self.guard("10", self.fig_watch)
+            self.mark_load("after figure 10")
             F["throughput"] = self.guard("throughput", lambda: self.fig_throughput_probes(validator_real))
             R["validator_real"] = validator_real
             self.run_typed_figures(F)
         finally:
             self.contenders.close()
+        return self.finish(F)
+
+    def finish(self, F):
+        R = self.results
+        self.contenders.close()
         for key in [k for k, v in F.items() if v is None]:
             del F[key]
         self.mark_load("end")
@@ -1120,10 +1263,16 @@ def main():
     ap.add_argument("--md-out", required=True)
     ap.add_argument("--command", required=True, help="the exact command, for the report")
     ap.add_argument("--note", default="")
-    ap.add_argument("--only", choices=["typed"], help="run one figure (typed: figure 9, typed reads)")
+    ap.add_argument("--only", default="", help="figures to run alone, by name, comma-separated (development): typed, watch")
+    ap.add_argument("--watch-floor-bin", default="", help="the C floor of figure 10 (Benchmarks/floor/watch-floor.c)")
     cfg = ap.parse_args()
+    cfg.only = [f for f in cfg.only.split(",") if f]
+    for fig in cfg.only:
+        if fig not in ("typed", "watch"):
+            raise SystemExit("bench: --only knows 'typed' (figure 9) and 'watch' (figure 10) (got %s)" % fig)
     cfg.scratch = os.path.abspath(cfg.scratch)
     cfg.bench_bin = os.path.join(cfg.bin_dir, "metacache-bench")
+    cfg.watch_floor_bin = cfg.watch_floor_bin or os.path.join(cfg.scratch, "bin", "watch-floor")
     cfg.metacache_bin = os.path.join(cfg.bin_dir, "metacache")
     cfg.store = os.path.join(cfg.scratch, "store")
     shutil.rmtree(cfg.store, ignore_errors=True)
@@ -1154,7 +1303,7 @@ def main():
     doc = {
         "schema": 1,
         "command": cfg.command,
-        "mode": ("quick" if cfg.quick else "publication") + ((", only figure " + cfg.only) if cfg.only else ""),
+        "mode": ("quick" if cfg.quick else "publication") + ((", only " + ",".join(cfg.only)) if cfg.only else ""),
         "started": started.isoformat(timespec="seconds"),
         "finished": finished.isoformat(timespec="seconds"),
         "duration_s": round((finished - started).total_seconds(), 1),

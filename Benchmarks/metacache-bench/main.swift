@@ -9,6 +9,10 @@
 //                                      JSONDecoder); prints "payload P model M": the
 //                                      payload's bytes and the malloc'd bytes the decoded
 //                                      value holds (peak RSS is measured from outside)
+//     metacache-bench DIR watch [POLLING_MS]
+//                                    CacheStore.changes(): prints "version GEN T BYTES"
+//                                    for every element as the loop body receives it
+//                                    (figure 10); POLLING_MS forces polling
 //
 // The protocol is described in bench.py ("Worker protocol"); every timing is
 // CLOCK_MONOTONIC nanoseconds around exactly one library call sequence:
@@ -43,13 +47,18 @@ func nowNS() -> Int64 {
     return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
 }
 
-func cpuNS() -> Int64 {
+func selfUsage() -> rusage {
     var ru = rusage()
     #if os(Linux)
     getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &ru)
     #else
     getrusage(RUSAGE_SELF, &ru)
     #endif
+    return ru
+}
+
+func cpuNS() -> Int64 {
+    let ru = selfUsage()
     let user = Int64(ru.ru_utime.tv_sec) * 1_000_000_000 + Int64(ru.ru_utime.tv_usec) * 1000
     let system = Int64(ru.ru_stime.tv_sec) * 1_000_000_000 + Int64(ru.ru_stime.tv_usec) * 1000
     return user + system
@@ -344,6 +353,18 @@ func serve(directory: String) throws {
         case "validator-probe":
             let (real, accepted) = validatorRejectsInvalidInput()
             say(real ? "real" : "accepts-invalid " + accepted.map { $0.debugDescription }.joined(separator: " "))
+        case "stage":  // stage PAYLOAD_A PAYLOAD_B N DIR: N committed cache files DIR/staged-I.json (figure 10)
+            let a = payloads.load(args[0]), b = payloads.load(args[1])
+            let staging = try CacheStore(directory: args[3], name: "metacache", options: plainOptions)
+            for i in 0..<Int(args[2])! {
+                let writer = try staging.acquireWriterLock()
+                try writer.commit(i & 1 == 0 ? a : b, source: "bench", validation: .trusted)
+                writer.release()
+                // A second name for this commit's inode: the next commit replaces
+                // metacache.json, staged-I.json keeps this complete, fsynced file.
+                guard link(staging.cachePath, args[3] + "/staged-\(i).json") == 0 else { fail("link: \(errno)") }
+            }
+            say("ok")
         case "ping":
             say("pong \(getpid())")
         case "quit":
@@ -355,9 +376,29 @@ func serve(directory: String) throws {
 }
 
 let arguments = CommandLine.arguments
-guard arguments.count >= 2 else { fail("usage: metacache-bench DIR [rss-read|rss-idle|typed-count]") }
+guard arguments.count >= 2 else { fail("usage: metacache-bench DIR [rss-read|rss-idle|typed-count|watch]") }
+/// Figure 10: prints each version as the `for await` body receives it. A line
+/// "cpu" on stdin is answered with "cpu NS SWITCHES": the process's CPU time and
+/// context switches so far (getrusage: threads that exited included).
+func watch(directory: String, pollingMilliseconds: Int64?) async throws {
+    OSThread.detach {
+        while let line = readLine(), line == "cpu" {
+            let ru = selfUsage()
+            say("cpu \(cpuNS()) \(ru.ru_nvcsw + ru.ru_nivcsw)")
+        }
+    }
+    let store = try CacheStore(directory: directory, name: "metacache")
+    let detection: CacheChangeDetection = pollingMilliseconds.map { .polling(interval: .milliseconds($0)) } ?? .automatic()
+    for try await snapshot in store.changes(detection: detection) {
+        let t = nowNS()
+        say("version \(snapshot.generation) \(t) \(snapshot.payload.count)")
+    }
+}
+
 do {
-    if arguments.count == 3 {
+    if arguments.count >= 3, arguments[2] == "watch" {
+        try await watch(directory: arguments[1], pollingMilliseconds: arguments.count > 3 ? Int64(arguments[3]) : nil)
+    } else if arguments.count == 3 {
         let store = try CacheStore(directory: arguments[1], name: "metacache")
         if arguments[2] == "typed-count" {
             guard let (catalogue, _) = try store.read(as: FoojayCatalogue.self) else { fail("no cache") }

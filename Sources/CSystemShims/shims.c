@@ -1,7 +1,9 @@
 #if defined(__linux__)
-#define _GNU_SOURCE  /* pipe2 */
+#define _GNU_SOURCE  /* pipe2, pthread_setname_np */
 #endif
 #include "CSystemShims.h"
+
+#include <pthread.h>
 
 #include <errno.h>
 #include <signal.h>
@@ -50,5 +52,13 @@ int csystem_pipe_cloexec(int fds[2], int nonblocking) {
     (void)nonblocking;
     errno = ENOSYS;
     return -1;
+#endif
+}
+
+int csystem_name_this_thread(const char *name) {
+#if defined(__APPLE__)
+    return pthread_setname_np(name);
+#else
+    return pthread_setname_np(pthread_self(), name);
 #endif
 }

@@ -1,6 +1,6 @@
 /// The `cache` subcommands; their names are the contract of issue 3.
 public enum CacheSubcommand: String, Sendable, CaseIterable {
-    case refresh, read, status, verify, sweep
+    case refresh, read, status, verify, sweep, watch
 }
 
 /// How deep into the command tree a command line reached: `metacache`,

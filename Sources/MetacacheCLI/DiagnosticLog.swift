@@ -33,7 +33,7 @@ public struct DiagnosticLog: CacheObserver {
         switch event {
         case let .backendFallback(_, reason):
             warning("lock backend fallback: \(reason)")
-        case .leaseRenewalFailed:
+        case .leaseRenewalFailed, .watchFallbackToPolling:
             warning(Self.describe(event))
         case .lockWaitProgress, .fetchProgress:
             return
@@ -89,6 +89,8 @@ public struct DiagnosticLog: CacheObserver {
         case let .freeSpaceUnknown(directory):
             "free space unknown: the filesystem of \(directory) reports no size (statfs all zeros); skipped the "
                 + "free-space check (a full disk still fails the write, leaving the previous cache intact)"
+        case let .watchFallbackToPolling(path, reason, interval):
+            "watching \(path) by polling every \(DurationText.format(interval)): \(reason)"
         }
     }
 }

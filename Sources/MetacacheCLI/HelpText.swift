@@ -6,14 +6,15 @@ public enum HelpText {
 
     public static func usageLine(_ path: CommandPath) -> String {
         switch path {
-        case .root: "Usage: metacache cache <refresh|read|status|verify|sweep> [options]   |   metacache --version | --help"
-        case .cache: "Usage: metacache cache <refresh|read|status|verify|sweep> [options]"
+        case .root: "Usage: metacache cache <refresh|read|status|verify|sweep|watch> [options]   |   metacache --version | --help"
+        case .cache: "Usage: metacache cache <refresh|read|status|verify|sweep|watch> [options]"
         case .subcommand(.refresh):
             "Usage: metacache cache refresh [--source SRC] [--if-older-than DURATION] [--force] [--max-bytes N] [--fetch-timeout SECONDS|infinite] [--overwrite-newer-format] [common options]"
         case .subcommand(.read): "Usage: metacache cache read [--meta] [common options]"
         case .subcommand(.status): "Usage: metacache cache status [--json] [common options]"
         case .subcommand(.verify): "Usage: metacache cache verify [--repair] [common options]"
         case .subcommand(.sweep): "Usage: metacache cache sweep [common options]"
+        case .subcommand(.watch): "Usage: metacache cache watch [--json] [--once] [common options]"
         }
     }
 
@@ -55,6 +56,7 @@ public enum HelpText {
                   cache status    what is cached, its integrity, who holds the lock
                   cache verify    check the whole file; --repair moves a corrupt one aside
                   cache sweep     remove temp files left by crashed writers
+                  cache watch     print a line per commit, by any process, as it happens (--once: wait for the next)
 
                 \(commonOptions)
                 \(optionLines(OptionSpec.all.filter { $0.scope == .root }).joined(separator: "\n"))
@@ -77,6 +79,7 @@ public enum HelpText {
                   status    summary, or one JSON object with --json
                   verify    full integrity check; --repair moves a corrupt cache aside
                   sweep     remove orphaned temp files
+                  watch     a line per commit as it happens; --once waits for the next one
 
                 \(commonOptions)
 
@@ -135,6 +138,17 @@ public enum HelpText {
             Removes temp files left by writers that crashed mid-commit, and prints them. Never removes a live
             writer's temp file: it sweeps only while holding the writer lock, tried without waiting; if another
             process holds the lock it removes nothing and exits 75.
+            """
+        case .watch:
+            """
+            Prints one line on stdout per version of the cache, as it is committed by any process: the current
+            one at once, then each new commit (generation, commit id, fetchedAt, payload size, source), each
+            verified; commits faster than the lines are printed may show only the latest. A 304 revalidation
+            is a line too, marked "(payload unchanged)". Notices commits through inotify (kqueue on macOS), or by
+            polling every second on a network filesystem or when inotify limits are reached (a warning says so).
+            A missing directory is waited for. Never locks, never creates anything.
+            --once waits for the next commit after the current one, prints it and exits 0.
+            Ctrl-C (SIGINT) or SIGTERM stops the watch: exit 130.
             """
         }
     }

@@ -50,6 +50,9 @@ public enum MetacacheCommand {
                 return try VerifyCommand(parsed: parsed, common: common, context: context).run()
             case .sweep:
                 return try SweepCommand(parsed: parsed, common: common, context: context).run()
+            case .watch:
+                installInterruptHandlers(context)
+                return try WatchCommand(parsed: parsed, common: common, context: context).run()
             }
         } catch {
             report(error, command: parsed.path, context: context)

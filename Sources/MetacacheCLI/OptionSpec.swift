@@ -75,9 +75,19 @@ extension OptionSpec {
         // verify
         OptionSpec(name: "repair", short: nil, valueName: nil,
                    help: "move a corrupt cache aside (never deleted) so the next refresh rebuilds it", scope: .subcommand(.verify)),
+        // watch
+        OptionSpec(name: "json", short: nil, valueName: nil,
+                   help: "one JSON object per line (the fields of 'read --meta')", scope: .subcommand(.watch)),
+        OptionSpec(name: "once", short: nil, valueName: nil,
+                   help: "wait for the next commit after the current one, print it and exit 0", scope: .subcommand(.watch)),
     ]
 
     static func named(_ name: String) -> OptionSpec? { all.first { $0.name == name } }
+    /// Whether an option of this name is accepted at `path` (a name, such as
+    /// `--json`, may be an option of several subcommands, one table entry each).
+    static func isAccepted(_ name: String, at path: CommandPath) -> Bool {
+        all.contains { $0.name == name && $0.isAccepted(at: path) }
+    }
     static func short(_ letter: Character) -> OptionSpec? { all.first { $0.short == letter } }
 
     /// The options accepted at `path`, in table order.

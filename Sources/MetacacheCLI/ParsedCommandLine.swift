@@ -109,7 +109,7 @@ public struct ParsedCommandLine: Sendable, Equatable {
         }
         // Placement is checked against the command finally reached, so options may
         // come before the subcommand name (`metacache --dir D cache read`).
-        for (spec, spelled) in seen where !spec.isAccepted(at: result.path) {
+        for (spec, spelled) in seen where !OptionSpec.isAccepted(spec.name, at: result.path) {
             fail("option '\(spelled)' does not apply to '\(result.path)'" + Self.placementHint(spec))
         }
         if result.error == nil, !result.helpRequested, !result.versionRequested {
@@ -126,7 +126,13 @@ public struct ParsedCommandLine: Sendable, Equatable {
         switch spec.scope {
         case .common: ""
         case .root: " (use 'metacache --\(spec.name)')"
-        case let .subcommand(sub): " (it is an option of 'metacache cache \(sub.rawValue)')"
+        case .subcommand:
+            // Every subcommand that has an option of this name (`--json`: status, watch).
+            " (it is an option of "
+                + OptionSpec.all.compactMap { other -> String? in
+                    guard other.name == spec.name, case let .subcommand(sub) = other.scope else { return nil }
+                    return "'metacache cache \(sub.rawValue)'"
+                }.joined(separator: " and ") + ")"
         }
     }
 

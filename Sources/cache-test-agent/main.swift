@@ -37,6 +37,7 @@
 //                                                     everything, print CHILDFD N TARGET
 //                                                     for each of its descriptors >= 3,
 //                                                     then FDS-DONE; release
+//   watch, commit-many, watch-churn                   see WatchRoles.swift
 //   status-loop --dir D [--max N]                    CacheStore.status() in a tight loop;
 //                                                     prints LOOPING after the first,
 //                                                     stops when stdin closes (or after
@@ -514,7 +515,9 @@ func runAsync(_ store: CacheStore) async throws {
 
 do {
     let store = try makeStore()
-    if args.command == "refresh" || args.values["async"] != nil {
+    if WatchRoles.commands.contains(args.command) {
+        try await WatchRoles.run(args.command, values: args.values, store: store)
+    } else if args.command == "refresh" || args.values["async"] != nil {
         try await runAsync(store)
     } else {
         try runBlocking(store)

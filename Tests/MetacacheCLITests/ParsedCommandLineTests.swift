@@ -35,12 +35,12 @@ import Testing
         (["cache", "read", "--meta=yes"], "option '--meta' does not take a value (got 'yes')"),
         (["cache", "read", "--force"], "option '--force' does not apply to 'metacache cache read' (it is an option of 'metacache cache refresh')"),
         (["cache", "read", "--version"], "option '--version' does not apply to 'metacache cache read' (use 'metacache --version')"),
-        (["cache", "reed"], "unknown command 'reed' for 'metacache cache'; expected one of: refresh, read, status, verify, sweep"),
+        (["cache", "reed"], "unknown command 'reed' for 'metacache cache'; expected one of: refresh, read, status, verify, sweep, watch"),
         (["refresh"], "unknown command 'refresh'; the commands are under 'metacache cache' (try 'metacache --help')"),
         (["cache", "read", "now"], "unexpected argument 'now' (metacache cache read takes no arguments)"),
         (["cache", "read", "--", "x"], "unexpected argument 'x' (metacache cache read takes no arguments)"),
         (["cache", "read", "-x"], "unknown option '-x' for 'metacache cache read'"),
-        (["cache"], "missing subcommand: expected one of: refresh, read, status, verify, sweep"),
+        (["cache"], "missing subcommand: expected one of: refresh, read, status, verify, sweep, watch"),
         ([], "missing command: try 'metacache cache refresh --source SRC' or 'metacache --help'"),
     ])
     func errorsNameTheProblem(arguments: [String], message: String) {

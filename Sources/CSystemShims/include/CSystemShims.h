@@ -1,7 +1,8 @@
 // Thin C shims for the few system calls Swift's Glibc/Darwin modules do not expose
 // cleanly: statfs (its header is not in the Glibc module map), flock (the function
-// is shadowed by `struct flock` in Swift), and the real-time signal range (SIGRTMAX
-// is a function-like macro). Nothing here adds behaviour; each shim is one call.
+// is shadowed by `struct flock` in Swift), the real-time signal range (SIGRTMAX
+// is a function-like macro), and naming a thread (a GNU extension on Linux).
+// Nothing here adds behaviour; each shim is one call.
 #ifndef CSYSTEMSHIMS_H
 #define CSYSTEMSHIMS_H
 
@@ -22,5 +23,8 @@ int csystem_sigrtmax(void);
 /// start (pipe2 is a GNU extension the Glibc module does not expose). Returns 0
 /// or -1 with errno set; -1 with ENOSYS where there is no pipe2.
 int csystem_pipe_cloexec(int fds[2], int nonblocking);
+/// Names the calling thread (pthread_setname_np; at most 15 bytes shown on
+/// Linux). Returns 0 or an error number.
+int csystem_name_this_thread(const char *name);
 
 #endif

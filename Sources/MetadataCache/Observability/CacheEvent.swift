@@ -34,6 +34,10 @@ public enum CacheEvent: Sendable, Equatable {
     /// The filesystem did not report its size (statfs all zeros), so the commit's
     /// free-space check was skipped; a full disk still fails the write safely.
     case freeSpaceUnknown(directory: String)
+    /// A watch (`CacheStore.changes`) cannot use kernel notifications for this
+    /// cache and polls it every `interval` instead (network filesystem, inotify
+    /// limits reached). Sent once per watch, from the watch's thread.
+    case watchFallbackToPolling(path: String, reason: String, interval: Duration)
 
     /// The event's name as used in JSON lines (`lockWaitStarted`, ...).
     public var name: String {
@@ -58,6 +62,7 @@ public enum CacheEvent: Sendable, Equatable {
         case .fetchFinished: "fetchFinished"
         case .leaseRenewalFailed: "leaseRenewalFailed"
         case .freeSpaceUnknown: "freeSpaceUnknown"
+        case .watchFallbackToPolling: "watchFallbackToPolling"
         }
     }
 }

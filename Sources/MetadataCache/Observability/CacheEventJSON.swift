@@ -78,6 +78,8 @@ extension CacheEvent {
             fields += [("lockPath", JSONText.quoted(path)), ("reason", JSONText.quoted(reason))]
         case let .freeSpaceUnknown(directory):
             fields += [("directory", JSONText.quoted(directory))]
+        case let .watchFallbackToPolling(path, reason, interval):
+            fields += [("path", JSONText.quoted(path)), ("reason", JSONText.quoted(reason)), ("intervalMs", ms(interval))]
         }
         return JSONText.object(fields)
     }

@@ -9,6 +9,7 @@ import Synchronization
 package enum SystemCallKind: String, Sendable, CaseIterable {
     case open, close, read, pread, write, pwrite, fsync, fsyncDirectory, ftruncate, fstat, lstat
     case rename, link, unlink, mkdir, flock, touch, availableBytes, fileSystemType, listDirectory
+    case inotifyInit, inotifyAddWatch
 }
 
 /// One planned fault: which call it hits and what happens.
@@ -351,4 +352,12 @@ package final class FaultInjectingSystemCalls: SystemCallProvider {
     package func listDirectory(_ path: String) throws(Errno) -> [String] {
         try run(.listDirectory, path) { () throws(Errno) in try base.listDirectory(path) }
     }
+    #if os(Linux)
+    package func inotifyInit() throws(Errno) -> Int32 {
+        try run(.inotifyInit, nil) { () throws(Errno) in try base.inotifyInit() }
+    }
+    package func inotifyAddWatch(_ fd: Int32, path: String, mask: UInt32) throws(Errno) -> Int32 {
+        try run(.inotifyAddWatch, path) { () throws(Errno) in try base.inotifyAddWatch(fd, path: path, mask: mask) }
+    }
+    #endif
 }

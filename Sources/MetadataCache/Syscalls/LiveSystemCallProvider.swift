@@ -168,6 +168,24 @@ package struct LiveSystemCallProvider: SystemCallProvider {
     }
 }
 
+#if os(Linux)
+/// The real inotify calls, for every provider: those that intercept calls
+/// (`FaultInjectingSystemCalls`) override them; the others need not know them.
+extension SystemCallProvider {
+    package func inotifyInit() throws(Errno) -> Int32 {
+        let fd = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
+        if fd == -1 { throw Errno.current }
+        return fd
+    }
+
+    package func inotifyAddWatch(_ fd: Int32, path: String, mask: UInt32) throws(Errno) -> Int32 {
+        let watch = path.withCString { inotify_add_watch(fd, $0, mask) }
+        if watch == -1 { throw Errno.current }
+        return watch
+    }
+}
+#endif
+
 // Module-qualified spellings of the C functions whose names the provider's own
 // methods shadow.
 #if canImport(Glibc)

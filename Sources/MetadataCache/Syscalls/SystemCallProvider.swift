@@ -45,6 +45,13 @@ package protocol SystemCallProvider: Sendable {
     func fileSystemType(_ path: String) throws(Errno) -> FileSystemType
     /// Names in a directory, excluding `.` and `..`.
     func listDirectory(_ path: String) throws(Errno) -> [String]
+    #if os(Linux)
+    /// `inotify_init1(IN_CLOEXEC | IN_NONBLOCK)`: a change-notification instance
+    /// for a cache watch. (Default: the real call, see `LiveSystemCallProvider`.)
+    func inotifyInit() throws(Errno) -> Int32
+    /// `inotify_add_watch`: the watch descriptor.
+    func inotifyAddWatch(_ fd: Int32, path: String, mask: UInt32) throws(Errno) -> Int32
+    #endif
 }
 
 /// What `statfs` says about a filesystem, reduced to the question the lock backend

@@ -207,6 +207,21 @@ package struct SystemCalls: Sendable {
         try retryingInterrupts("list directory", path) { () throws(Errno) in try provider.listDirectory(path) }
     }
 
+    #if os(Linux)
+    // MARK: Watching
+
+    /// A close-on-exec, non-blocking inotify instance, for watching `path`.
+    package func inotifyInit(path: String) throws(MetadataCacheError) -> Int32 {
+        try retryingInterrupts("inotify_init1", path) { () throws(Errno) in try provider.inotifyInit() }
+    }
+
+    package func inotifyAddWatch(_ fd: Int32, path: String, mask: UInt32) throws(MetadataCacheError) -> Int32 {
+        try retryingInterrupts("inotify_add_watch", path) { () throws(Errno) in
+            try provider.inotifyAddWatch(fd, path: path, mask: mask)
+        }
+    }
+    #endif
+
     // MARK: Locks
 
     /// One non-blocking `flock` attempt. Returns false when another open file
