@@ -35,7 +35,7 @@ enum SeamCrashSweep {
         case .availableBytes, .fileSystemType: .statfs
         case .lstat: .pathStat
         case .fstat: .descriptorStat
-        case .touch: .other
+        case .touch, .inotifyInit, .inotifyAddWatch: .other
         }
     }
 

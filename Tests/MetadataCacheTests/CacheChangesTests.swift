@@ -119,7 +119,8 @@ import TestSupport
         try plant(Data("garbage".utf8), in: t.directory.path)
         try await bounded("readCorrupt") { await t.events.waitFor("readCorrupt") }
         // What `verify --repair` does: move the file aside under the lock.
-        let aside = try #require(try CacheStore(directory: t.directory.path).moveCorruptCacheAside())
+        let directory = t.directory.path
+        let aside = try #require(try await BlockingWork.run { try CacheStore(directory: directory).moveCorruptCacheAside() })
         #expect(aside.contains(".corrupt-"))
         let receipt = try commit(t.directory.path, payload(2))
         try await watch.waitForGeneration(1, commitID: receipt.commitID)
