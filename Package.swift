@@ -60,6 +60,7 @@ let package = Package(
         // whole package; TestSupport re-exports it).
         .target(
             name: "ProcessSpawning",
+            dependencies: ["CSystemShims"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // The stress harness: many concurrent refreshers, readers and updaters as

@@ -1,6 +1,7 @@
 #if defined(__linux__)
 #define _GNU_SOURCE  /* pipe2, pthread_setname_np */
 #endif
+#include <spawn.h>
 #include "CSystemShims.h"
 
 #include <pthread.h>
@@ -52,6 +53,16 @@ int csystem_pipe_cloexec(int fds[2], int nonblocking) {
     (void)nonblocking;
     errno = ENOSYS;
     return -1;
+#endif
+}
+
+int csystem_posix_spawn_addclosefrom(void *actions, int lowfd) {
+#if defined(__linux__) && defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+    return posix_spawn_file_actions_addclosefrom_np((posix_spawn_file_actions_t *)actions, lowfd);
+#else
+    (void)actions;
+    (void)lowfd;
+    return ENOSYS;
 #endif
 }
 

@@ -81,6 +81,19 @@ func threadCount() -> Int {
     (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? -1
 }
 
+/// Threads of this process with the given name (Linux: /proc/self/task/TID/comm;
+/// -1 elsewhere). A count by name is immune to the concurrency pool and the
+/// runtime growing or shrinking their own threads while a test measures.
+func threadCount(named name: String) -> Int {
+    guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task") else { return -1 }
+    var count = 0
+    for task in tasks {
+        guard let comm = try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8) else { continue }
+        if comm.trimmingCharacters(in: .newlines) == name { count += 1 }
+    }
+    return count
+}
+
 /// Blocks until stdin reaches end of file (the test's "let go now").
 func waitForStdinToClose() {
     var byte: UInt8 = 0
