@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import MetadataCache
 import Synchronization
 
 /// Where a command writes (stdout, stderr): a file descriptor in production, a
@@ -23,12 +24,29 @@ public struct OutputChannelError: Error, Sendable, Equatable {
 }
 
 extension OutputChannel {
+    /// Writes a message. Whatever it quotes (a path from a config file, a
+    /// holder's command, a server's header, an error's text) cannot drive the
+    /// terminal: every control character but the message's own newlines and tabs
+    /// is shown escaped (`TerminalText.escapedKeepingLayout`). Values are also
+    /// escaped where they are interpolated, so a newline from outside shows as
+    /// `\x0a`; this is the net under every message that forgot to.
     public func write(_ text: String) {
-        var text = text
-        text.withUTF8 { bytes in try? write(UnsafeRawBufferPointer(bytes)) }
+        writeVerbatim(TerminalText.escapedKeepingLayout(text))
     }
 
     public func writeLine(_ text: String) { write(text + "\n") }
+
+    /// The program's own terminal control (`TerminalLiveLine`'s carriage return
+    /// and erase-line) followed by a message escaped as `write(_:)` does, in one
+    /// write so another thread's line cannot land in between.
+    func write(control: String, _ text: String) {
+        writeVerbatim(control + TerminalText.escapedKeepingLayout(text))
+    }
+
+    private func writeVerbatim(_ text: String) {
+        var text = text
+        text.withUTF8 { bytes in try? write(UnsafeRawBufferPointer(bytes)) }
+    }
 }
 
 /// A file descriptor, written with a loop that survives short writes and `EINTR`.
