@@ -216,10 +216,15 @@ extension CacheStore {
 
     /// Async form of `update` (same semantics); the lock wait runs on a thread of
     /// its own and honours task cancellation.
+    ///
+    /// `transform` is `@Sendable`, as `refresh`'s fetch is: this method is not
+    /// isolated to the caller's actor, so a closure written in `@MainActor` code
+    /// (an `@main` type's `main()`, a GUI) would otherwise be rejected as "sending
+    /// a main actor-isolated value" under Swift 6 language mode.
     @discardableResult
     public func update(
         timeout: LockTimeout? = nil, cancellation: CancellationToken? = nil,
-        _ transform: (CacheSnapshot?) async throws -> Data
+        _ transform: @Sendable (CacheSnapshot?) async throws -> Data
     ) async throws -> CommitReceipt {
         let lock = try await acquireHeldLockAsync(timeout: timeout, cancellation: cancellation, reentrancy: .queue)
         let writer = CacheWriterLockGuard(lock: lock, store: self)
@@ -234,7 +239,7 @@ extension CacheStore {
     @discardableResult
     public func update(
         timeout: LockTimeout? = nil, cancellation: CancellationToken? = nil,
-        _ transform: (CacheSnapshot?) throws -> Data
+        _ transform: @Sendable (CacheSnapshot?) throws -> Data
     ) async throws -> CommitReceipt {
         try await update(timeout: timeout, cancellation: cancellation) { (current) async throws -> Data in try transform(current) }
     }
