@@ -84,6 +84,11 @@ public enum CacheErrorClassification {
         case .insufficientSpace: return .cannotCreate
         case .unsafeDirectory: return .permission
         case .invalidCacheName: return .usage
+        // The CLI's own fetches throw SourceFailure, which RefreshCommand unwraps;
+        // anything else a fetch throws means the source could not be had.
+        case let .fetchFailed(_, error): return (error as? SourceFailure)?.exitCode ?? .unavailable
+        case .decodingFailed, .encodingFailed: return .invalidData
+        case let .updateFailed(_, error): return (error as? MetadataCacheError).map(exitCode(for:)) ?? .ioError
         case let .io(operation, _, errno):
             switch errno.rawValue {
             case ENOSPC, EDQUOT, EROFS, ENOTDIR: return .cannotCreate

@@ -387,7 +387,7 @@ import TestSupport
                 return .payload(Data("[1]".utf8), source: "test")
             }
             Issue.record("the nested update should have failed")
-        } catch let error as MetadataCacheError {
+        } catch {
             guard case .selfDeadlock = error else {
                 Issue.record("expected selfDeadlock, got \(error)")
                 return

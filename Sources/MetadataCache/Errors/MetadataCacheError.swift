@@ -1,8 +1,22 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
 /// Everything that can go wrong in MetadataCache, as one typed error.
 ///
 /// Each case carries what a user needs to act — the path, the operation, the
 /// errno, who holds the lock — and `description` ends with what to do next.
 /// Command-line front ends map cases to exit codes (see `docs/cli.md`).
+///
+/// Every throwing entry point of `CacheStore` and `CacheWriterLockGuard` throws
+/// this type and only this type (`throws(MetadataCacheError)`, or documented as
+/// such where a host's closure is involved), so a host can switch over it. What a
+/// host's own code threw is kept, unchanged, inside the case that says where it
+/// happened: `fetchFailed` (a refresh's fetch), `updateFailed` (an update's
+/// transform), `decodingFailed` (`read(as:)`), `encodingFailed`
+/// (`commit(encoding:)`).
 public enum MetadataCacheError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The writer lock was still held by another process when the timeout expired.
     case lockTimeout(lockPath: String, timeout: LockTimeout, waited: Duration, holder: HolderRecord?)
@@ -35,6 +49,21 @@ public enum MetadataCacheError: Error, Sendable, Equatable, CustomStringConverti
     case unsafeDirectory(path: String, problem: UnsafeDirectoryProblem)
     /// A cache name that is not a plain file name (empty, `/`, leading dot, ...).
     case invalidCacheName(String)
+    /// A refresh's fetch closure threw `error` (unchanged: the host's own type);
+    /// nothing was written. `source` is the `source` the refresh was given, else
+    /// the source the cache recorded; nil when neither is known.
+    case fetchFailed(source: String?, error: any Error)
+    /// An update's transform threw `error` (unchanged); nothing was written.
+    case updateFailed(path: String, error: any Error)
+    /// The cache file at `path` verified, but its payload does not decode as
+    /// `type` (`read(as:)`). `error` is the decoder's; an error thrown by the
+    /// type's own `init(from:)` that is not a `DecodingError` arrives as
+    /// `DecodingError.dataCorrupted` with it as the `underlyingError`.
+    case decodingFailed(path: String, type: String, error: DecodingError)
+    /// `commit(encoding:)` could not encode a `type`; nothing was written. An error
+    /// of the type's own `encode(to:)` that is not an `EncodingError` arrives as
+    /// `EncodingError.invalidValue` with it as the `underlyingError`.
+    case encodingFailed(type: String, error: EncodingError)
 
     public var description: String {
         switch self {
@@ -77,7 +106,91 @@ public enum MetadataCacheError: Error, Sendable, Equatable, CustomStringConverti
             return "Refusing to use the cache directory \(path): \(problem). \(problem.remedy(path: path))"
         case let .invalidCacheName(name):
             return "Invalid cache name \(JSONText.quoted(name)): use a plain file name without '/', control characters or a leading dot."
+        case let .fetchFailed(source, error):
+            return "Fetching \(source.map { "from \($0)" } ?? "the payload") failed: \(error). "
+                + "Nothing was written; the previous cache is unchanged."
+        case let .updateFailed(path, error):
+            return "The update of \(path) failed in its transform: \(error). Nothing was written; the previous cache is unchanged."
+        case let .decodingFailed(path, type, error):
+            return "The cache \(path) is intact but its payload does not decode as \(type): \(Self.describe(error)). "
+                + "The payload's shape differs from the type: refresh from a source that serves this shape, or adapt the type."
+        case let .encodingFailed(type, error):
+            return "Could not encode \(type) as JSON: \(Self.describe(error)). Nothing was written; the previous cache is unchanged."
         }
+    }
+
+    /// The case and what it carries, for `==`: the errors a host's code threw are
+    /// compared by their type and description (`any Error` is not `Equatable`).
+    public static func == (lhs: MetadataCacheError, rhs: MetadataCacheError) -> Bool {
+        switch lhs {
+        case let .lockTimeout(a, b, c, d):
+            if case let .lockTimeout(e, f, g, h) = rhs { return (a, b, c, d) == (e, f, g, h) }
+        case let .cancelled(a, b):
+            if case let .cancelled(c, d) = rhs { return (a, b) == (c, d) }
+        case let .selfDeadlock(a, b, c):
+            if case let .selfDeadlock(d, e, f) = rhs { return (a, b, c) == (d, e, f) }
+        case let .lockLost(a, b):
+            if case let .lockLost(c, d) = rhs { return (a, b) == (c, d) }
+        case let .lockingUnsupported(a, b):
+            if case let .lockingUnsupported(c, d) = rhs { return (a, b) == (c, d) }
+        case let .invalidPayload(a):
+            if case let .invalidPayload(b) = rhs { return a == b }
+        case let .payloadTooLarge(a, b):
+            if case let .payloadTooLarge(c, d) = rhs { return (a, b) == (c, d) }
+        case let .corruptCache(a, b):
+            if case let .corruptCache(c, d) = rhs { return (a, b) == (c, d) }
+        case let .newerFormat(a, b, c):
+            if case let .newerFormat(d, e, f) = rhs { return (a, b, c) == (d, e, f) }
+        case let .insufficientSpace(a, b, c):
+            if case let .insufficientSpace(d, e, f) = rhs { return (a, b, c) == (d, e, f) }
+        case let .io(a, b, c):
+            if case let .io(d, e, f) = rhs { return (a, b, c) == (d, e, f) }
+        case let .unsafeDirectory(a, b):
+            if case let .unsafeDirectory(c, d) = rhs { return (a, b) == (c, d) }
+        case let .invalidCacheName(a):
+            if case let .invalidCacheName(b) = rhs { return a == b }
+        case let .fetchFailed(a, b):
+            if case let .fetchFailed(c, d) = rhs { return a == c && sameError(b, d) }
+        case let .updateFailed(a, b):
+            if case let .updateFailed(c, d) = rhs { return a == c && sameError(b, d) }
+        case let .decodingFailed(a, b, c):
+            if case let .decodingFailed(d, e, f) = rhs { return (a, b) == (d, e) && sameError(c, f) }
+        case let .encodingFailed(a, b):
+            if case let .encodingFailed(c, d) = rhs { return a == c && sameError(b, d) }
+        }
+        return false
+    }
+
+    private static func sameError(_ lhs: any Error, _ rhs: any Error) -> Bool {
+        type(of: lhs) == type(of: rhs) && String(reflecting: lhs) == String(reflecting: rhs)
+    }
+
+    /// A decoding or encoding error as a sentence: its debug description and where
+    /// in the document (`packages[3].version`), not the enum dump `print` gives.
+    static func describe(_ error: DecodingError) -> String {
+        switch error {
+        case let .typeMismatch(_, context), let .valueNotFound(_, context), let .keyNotFound(_, context),
+            let .dataCorrupted(context):
+            return describe(context.debugDescription, at: context.codingPath)
+        @unknown default:
+            return String(describing: error)
+        }
+    }
+
+    static func describe(_ error: EncodingError) -> String {
+        switch error {
+        case let .invalidValue(_, context): return describe(context.debugDescription, at: context.codingPath)
+        @unknown default: return String(describing: error)
+        }
+    }
+
+    private static func describe(_ text: String, at path: [any CodingKey]) -> String {
+        guard !path.isEmpty else { return text }
+        var location = ""
+        for key in path {
+            if let index = key.intValue { location += "[\(index)]" } else { location += (location.isEmpty ? "" : ".") + key.stringValue }
+        }
+        return "\(text) (at \(location))"
     }
 
     /// The errno behind this error, when there is one.
