@@ -65,57 +65,75 @@ public enum MetadataCacheError: Error, Sendable, Equatable, CustomStringConverti
     /// `EncodingError.invalidValue` with it as the `underlyingError`.
     case encodingFailed(type: String, error: EncodingError)
 
-    public var description: String {
+    /// What happened, then what to do about it, in neutral terms: no command or
+    /// option of any particular tool (a host renders `remedy` in its own words).
+    public var description: String { failureReason + " " + remedy.description }
+
+    /// What happened, without what to do: the path, the operation, the errno, the
+    /// holder. A host that renders `remedy` itself puts its own words after this.
+    public var failureReason: String {
+        let unchanged = "Nothing was written; the previous cache is unchanged."
         switch self {
         case let .lockTimeout(lockPath, timeout, waited, holder):
             let who = holder.map { " held by \($0.summary)" } ?? ""
-            return "Could not acquire the writer lock \(lockPath)\(who) after \(DurationText.format(waited)) (timeout: \(timeout)). "
-                + "Retry with a longer lock timeout, or check who holds it with 'metacache cache status'."
+            return "Could not acquire the writer lock \(lockPath)\(who) after \(DurationText.format(waited)) (timeout: \(timeout))."
         case let .cancelled(lockPath, waited):
-            return "Cancelled after waiting \(DurationText.format(waited)) for the writer lock \(lockPath); nothing was changed. "
-                + "Run the operation again to retry; 'metacache cache status' shows who holds the lock."
+            return "Cancelled after waiting \(DurationText.format(waited)) for the writer lock \(lockPath); nothing was changed."
         case let .selfDeadlock(lockPath, holder, holderIsAncestor):
             let relation = holderIsAncestor ? "an ancestor of this process" : "this process"
-            return "The writer lock \(lockPath) is held by \(relation) (\(holder.summary)); waiting for it would never end. "
-                + (holderIsAncestor
-                    ? "Refresh in the parent while it holds the lock, or release the lock before starting this child."
-                    : "Release the existing CacheWriterLockGuard first, or use CacheStore.update/refresh, which queue callers within a process.")
+            return "The writer lock \(lockPath) is held by \(relation) (\(holder.summary)); waiting for it would never end."
         case let .lockLost(lockPath, reason):
-            return "Lost the writer lock \(lockPath): \(reason). The commit was not made; retry the operation."
+            return "Lost the writer lock \(lockPath): \(reason). The commit was not made."
         case let .lockingUnsupported(lockPath, errno):
-            return "The filesystem holding \(lockPath) does not support advisory locks (flock: \(errno)). "
-                + "Use the lock-file backend (--lock-backend lockfile or auto)."
+            return "The filesystem holding \(lockPath) does not support advisory locks (flock: \(errno))."
         case let .invalidPayload(error):
-            return "Invalid JSON payload: \(error). Nothing was written; the previous cache is unchanged."
+            return "Invalid JSON payload: \(error). \(unchanged)"
         case let .payloadTooLarge(bytes, limit):
-            return "Payload of \(ByteCountText.format(bytes)) exceeds the limit of \(ByteCountText.format(limit)). "
-                + "Nothing was written; raise the limit (--max-bytes) if this size is expected."
+            return "Payload of \(ByteCountText.format(bytes)) exceeds the limit of \(ByteCountText.format(limit)). \(unchanged)"
         case let .corruptCache(path, problem):
-            return "The cache file \(path) is corrupt: \(problem). "
-                + "Run 'metacache cache verify --repair' to move it aside, then refresh."
+            return "The cache file \(path) is corrupt: \(problem)."
         case let .newerFormat(path, version, unknownFlags):
             return "The cache file \(path) was written by a newer MetadataCache (\(Self.newerFormatDetail(version: version, unknownFlags: unknownFlags))). "
-                + "It is intact and was left untouched: upgrade to read it, or replace it with a version-1 cache "
-                + "(the overwriteNewerFormat store option), which the newer version's tools would then rebuild."
+                + "It is intact and was left untouched."
         case let .insufficientSpace(directory, needed, available):
             return "Not enough free space in \(directory): the new cache needs \(ByteCountText.format(needed)) "
-                + "but only \(ByteCountText.format(available)) is available. Free some space and retry; the previous cache is unchanged."
+                + "but only \(ByteCountText.format(available)) is available. The previous cache is unchanged."
         case let .io(operation, path, errno):
-            return "\(operation) failed for \(path): \(errno). \(Self.hint(for: errno))"
+            return "\(operation) failed for \(path): \(errno)."
         case let .unsafeDirectory(path, problem):
-            return "Refusing to use the cache directory \(path): \(problem). \(problem.remedy(path: path))"
+            return "Refusing to use the cache directory \(path): \(problem)."
         case let .invalidCacheName(name):
-            return "Invalid cache name \(JSONText.quoted(name)): use a plain file name without '/', control characters or a leading dot."
+            return "Invalid cache name \(JSONText.quoted(name))."
         case let .fetchFailed(source, error):
-            return "Fetching \(source.map { "from \($0)" } ?? "the payload") failed: \(error). "
-                + "Nothing was written; the previous cache is unchanged."
+            return "Fetching \(source.map { "from \($0)" } ?? "the payload") failed: \(error). \(unchanged)"
         case let .updateFailed(path, error):
-            return "The update of \(path) failed in its transform: \(error). Nothing was written; the previous cache is unchanged."
+            return "The update of \(path) failed in its transform: \(error). \(unchanged)"
         case let .decodingFailed(path, type, error):
-            return "The cache \(path) is intact but its payload does not decode as \(type): \(Self.describe(error)). "
-                + "The payload's shape differs from the type: refresh from a source that serves this shape, or adapt the type."
+            return "The cache \(path) is intact but its payload does not decode as \(type): \(Self.describe(error))."
         case let .encodingFailed(type, error):
-            return "Could not encode \(type) as JSON: \(Self.describe(error)). Nothing was written; the previous cache is unchanged."
+            return "Could not encode \(type) as JSON: \(Self.describe(error)). \(unchanged)"
+        }
+    }
+
+    /// What to do next, as data a host can switch over and render in its own
+    /// words (its command for a status, its flag for a timeout);
+    /// `remedy.description` is the neutral wording that `description` uses.
+    public var remedy: Remedy {
+        switch self {
+        case .lockTimeout: .waitLongerForLock
+        case .cancelled, .lockLost: .retry
+        case let .selfDeadlock(_, _, holderIsAncestor): .releaseHeldLock(heldByAncestor: holderIsAncestor)
+        case .lockingUnsupported: .useLockFileBackend
+        case .invalidPayload, .fetchFailed: .checkSource
+        case .payloadTooLarge: .raiseSizeLimit
+        case .corruptCache: .moveCorruptCacheAside
+        case .newerFormat: .upgradeOrReplaceNewerFormat
+        case .insufficientSpace: .freeSpace
+        case let .io(_, _, errno): Remedy(for: errno)
+        case let .unsafeDirectory(path, problem): .secureDirectory(path: path, problem: problem)
+        case .invalidCacheName: .useAPlainCacheName
+        case .updateFailed, .encodingFailed: .fixTheHostsCode
+        case .decodingFailed: .matchTheTypeToThePayload
         }
     }
 
@@ -209,18 +227,6 @@ public enum MetadataCacheError: Error, Sendable, Equatable, CustomStringConverti
         }
         let hex = String(unknownFlags, radix: 16)
         return "format flags 0x\(String(repeating: "0", count: max(0, 4 - hex.count)) + hex), unknown to this version"
-    }
-
-    static func hint(for errno: Errno) -> String {
-        switch errno {
-        case .noSpace, .quotaExceeded: "Free some disk space and retry."
-        case .permissionDenied, .notPermitted: "Check the owner and permissions of the path."
-        case .readOnlyFileSystem: "The filesystem is read-only; choose another cache directory."
-        case .tooManySymlinks: "The path is a symbolic link, which the cache refuses to follow."
-        case .noSuchFile: "Check that the path exists."
-        case .ioError: "The disk reported an I/O error; check the system log."
-        default: "Retry; if it persists, check the path and the filesystem."
-        }
     }
 }
 
