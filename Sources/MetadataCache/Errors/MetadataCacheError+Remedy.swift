@@ -100,7 +100,7 @@ extension MetadataCacheError {
             case .checkDisk: "The disk reported an I/O error; check the system log."
             case let .secureDirectory(path, problem): problem.remedy(path: path)
             case .useAPlainCacheName: "Use a plain file name without '/', control characters or a leading dot."
-            case .fixTheHostsCode: "The error above comes from the calling code, not from the cache."
+            case .fixTheHostsCode: "That error comes from the tool's own code, not from the cache."
             case .matchTheTypeToThePayload: "Refresh from a source that serves this shape, or adapt the type to the payload."
             case .retryOrCheckFilesystem: "Retry; if it persists, check the path and the filesystem."
             }

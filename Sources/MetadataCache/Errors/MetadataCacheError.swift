@@ -203,6 +203,8 @@ public enum MetadataCacheError: Error, Sendable, Equatable, CustomStringConverti
     }
 
     private static func describe(_ text: String, at path: [any CodingKey]) -> String {
+        // Foundation's debug descriptions end with a period; the message goes on.
+        let text = text.hasSuffix(".") ? String(text.dropLast()) : text
         guard !path.isEmpty else { return text }
         var location = ""
         for key in path {
