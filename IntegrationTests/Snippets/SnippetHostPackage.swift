@@ -10,8 +10,9 @@ import TestSupport
 /// library to link, while a package is exactly what a host writes, so it also
 /// checks the dependency line, the product name and the platforms. It lives in
 /// `.build/snippet-host` so that later runs rebuild only the snippets; on a clean
-/// clone the first build also compiles the library once (see the report of
-/// `DocumentationSnippetTests` for the time).
+/// clone the first build also compiles the library once (measured 2026-12-07, 2
+/// shared vCPUs at load 11: 72 s cold, 6 s with nothing changed, 10-35 s after a
+/// docs edit). It needs `swift` on PATH and no network (a path dependency).
 struct SnippetHostPackage {
     /// What became of one snippet.
     enum Outcome: Sendable, Equatable {
