@@ -64,13 +64,21 @@ extension CacheWriterLockGuard {
     }
 
     /// Commits `value` encoded as JSON; `JSONEncoder` output is valid by construction,
-    /// so only the size limit is checked.
+    /// so only the size limit is checked. A value that does not encode throws
+    /// `encodingFailed`, with the encoder's `EncodingError`.
     @discardableResult
     public func commit<T: Encodable>(
         encoding value: T, encoder: JSONEncoder = JSONEncoder(), source: String? = nil,
         validators: HTTPValidators = HTTPValidators(), fetchedAt: Date = Date()
-    ) throws -> CommitReceipt {
-        let data = try encoder.encode(value)
+    ) throws(MetadataCacheError) -> CommitReceipt {
+        let data: Data
+        do {
+            data = try encoder.encode(value)
+        } catch {
+            let encodingError = error as? EncodingError ?? EncodingError.invalidValue(value, EncodingError.Context(
+                codingPath: [], debugDescription: String(describing: error), underlyingError: error))
+            throw .encodingFailed(type: String(describing: T.self), error: encodingError)
+        }
         return try commit(data, source: source, validators: validators, fetchedAt: fetchedAt, validation: .trusted)
     }
 

@@ -105,18 +105,34 @@ public struct CacheStore: Sendable {
     /// results, several times faster); nil when there is none. The payload was
     /// validated as strict JSON when committed and its checksum verified now, so
     /// it is not validated again.
-    public func read<T: Decodable>(as type: T.Type, decoder: CacheJSONDecoder = CacheJSONDecoder()) throws
+    /// A payload that does not decode as `T` throws `decodingFailed`, with the
+    /// decoder's `DecodingError`.
+    public func read<T: Decodable>(as type: T.Type, decoder: CacheJSONDecoder = CacheJSONDecoder()) throws(MetadataCacheError)
         -> (value: T, snapshot: CacheSnapshot)?
     {
         guard let snapshot = try read() else { return nil }
-        return (try decoder.decode(T.self, fromValidated: snapshot.payload), snapshot)
+        return (try decoded(T.self, from: snapshot) { try decoder.decode(T.self, fromValidated: snapshot.payload) }, snapshot)
     }
 
     /// The current cache decoded as `T` by Foundation's `JSONDecoder`, for a host
     /// that needs exactly its behaviour; nil when there is none.
-    public func read<T: Decodable>(as type: T.Type, decoder: JSONDecoder) throws -> (value: T, snapshot: CacheSnapshot)? {
+    public func read<T: Decodable>(as type: T.Type, decoder: JSONDecoder) throws(MetadataCacheError)
+        -> (value: T, snapshot: CacheSnapshot)?
+    {
         guard let snapshot = try read() else { return nil }
-        return (try decoder.decode(T.self, from: snapshot.payload), snapshot)
+        return (try decoded(T.self, from: snapshot) { try decoder.decode(T.self, from: snapshot.payload) }, snapshot)
+    }
+
+    /// `decode()`, its error as `decodingFailed`: a `DecodingError` as it is, any
+    /// other error (thrown by a type's own `init(from:)`) inside one.
+    private func decoded<T>(_ type: T.Type, from snapshot: CacheSnapshot, _ decode: () throws -> T) throws(MetadataCacheError) -> T {
+        do {
+            return try decode()
+        } catch {
+            let decodingError = error as? DecodingError ?? DecodingError.dataCorrupted(DecodingError.Context(
+                codingPath: [], debugDescription: String(describing: error), underlyingError: error))
+            throw .decodingFailed(path: snapshot.path, type: String(describing: T.self), error: decodingError)
+        }
     }
 
     /// Whether a commit happened since `snapshot` was read, from one `stat` (no read).

@@ -28,6 +28,10 @@ public enum WorkerExitCode {
         case .io: "io"
         case .unsafeDirectory: "unsafeDirectory"
         case .invalidCacheName: "invalidCacheName"
+        case .fetchFailed: "fetchFailed"
+        case .updateFailed: "updateFailed"
+        case .decodingFailed: "decodingFailed"
+        case .encodingFailed: "encodingFailed"
         }
     }
 }
