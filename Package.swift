@@ -5,7 +5,7 @@ import PackageDescription
 // processes. Toolchain only: this manifest declares no package dependencies, ever.
 let package = Package(
     name: "MetadataCache",
-    platforms: [.macOS(.v15)],
+    platforms: [.macOS(.v13)],
     products: [
         .library(name: "MetadataCache", targets: ["MetadataCache"]),
         .executable(name: "metacache", targets: ["metacache"]),
@@ -46,6 +46,10 @@ let package = Package(
                 // support archives; SwiftPM only adds them for --static-swift-stdlib.
                 .linkedLibrary("_FoundationCollections", .when(platforms: [.linux])),
                 .linkedLibrary("_FoundationCShims", .when(platforms: [.linux])),
+                // The static FoundationEssentials also uses Swift's Mutex; the
+                // package's own code no longer imports Synchronization (macOS 13),
+                // so nothing else pulls that archive in.
+                .linkedLibrary("swiftSynchronization", .when(platforms: [.linux])),
             ]
         ),
         // HTTP(S) fetching in its own process: FoundationNetworking (libcurl and full
