@@ -20,6 +20,15 @@ let package = Package(
             dependencies: ["CSystemShims"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        // Test-only machinery behind the library's system-call seam
+        // (SystemCallProvider): planned faults, crashes and pauses at any system
+        // call. Kept out of MetadataCache so that no host links it; the tests, the
+        // test agent and the stress harness do.
+        .target(
+            name: "SystemCallFaults",
+            dependencies: ["MetadataCache"],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         // The `metacache` command: its logic lives in MetacacheCLI (testable); the
         // executable is a thin main. Linked statically and with only
         // FoundationEssentials: `cache read` runs on every invocation of a host
@@ -73,7 +82,7 @@ let package = Package(
         // exit-code mapping. It ships as a product, so it links nothing from Tests/.
         .target(
             name: "StressHarness",
-            dependencies: ["MetadataCache", "MetacacheCLI", "ProcessSpawning", "CSystemShims"],
+            dependencies: ["MetadataCache", "MetacacheCLI", "ProcessSpawning", "CSystemShims", "SystemCallFaults"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .executableTarget(
@@ -85,7 +94,7 @@ let package = Package(
         // commits with injected faults or crashes, and reports over stdout.
         .executableTarget(
             name: "cache-test-agent",
-            dependencies: ["MetadataCache"],
+            dependencies: ["MetadataCache", "SystemCallFaults"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // Test-only ptrace tracer for IntegrationTests/CrashAndFault: numbers the file
@@ -117,7 +126,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MetadataCacheTests",
-            dependencies: ["MetadataCache", "TestSupport"],
+            dependencies: ["MetadataCache", "TestSupport", "SystemCallFaults"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .testTarget(
@@ -128,7 +137,7 @@ let package = Package(
         // Whole-program tests: launch the built executables as real processes.
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["MetadataCache", "TestSupport", "StressHarness"],
+            dependencies: ["MetadataCache", "TestSupport", "StressHarness", "SystemCallFaults"],
             path: "IntegrationTests",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 @testable import MetadataCache
+import SystemCallFaults
 
 /// A refresh heals a cache whose payload no longer verifies, and coalesces only
 /// with commits its `RefreshCoalescing` accepts.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 @testable import MetadataCache
+import SystemCallFaults
 
 /// The writer lock across real processes (advisory backend).
 @Suite(.serialized, .dedicatedThread) struct WriterLockTests {

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import MetadataCache
 
 /// The system calls `FaultInjectingSystemCalls` can intercept.
 package enum SystemCallKind: String, Sendable, CaseIterable {
