@@ -10,7 +10,8 @@ let package = Package(
         .library(name: "MetadataCache", targets: ["MetadataCache"]),
         .executable(name: "metacache", targets: ["metacache"]),
         .executable(name: "metacache-fetch", targets: ["metacache-fetch"]),
-        .executable(name: "metacache-stress", targets: ["metacache-stress"]),
+        // Not a product: metacache-stress (this package's own stress harness; it
+        // links the test-only SystemCallFaults). `swift build` still builds it.
     ],
     targets: [
         // One-call C shims for statfs, flock and SIGRTMAX (see the header).
@@ -30,9 +31,12 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // The `metacache` command: its logic lives in MetacacheCLI (testable); the
-        // executable is a thin main. Linked statically and with only
-        // FoundationEssentials: `cache read` runs on every invocation of a host
-        // tool, and dynamic loading costs more than the read itself.
+        // executable is a thin main with only FoundationEssentials: `cache read`
+        // runs on every invocation of a host tool, and dynamic loading costs more
+        // than the read itself. The release build links it fully static
+        // (Scripts/build-release): no unsafeFlags here, because SwiftPM refuses
+        // them in a versioned dependency and hosts depend on these products by
+        // version (.ci/versioned-client).
         .target(
             name: "MetacacheCLI",
             dependencies: ["MetadataCache"],
@@ -41,25 +45,7 @@ let package = Package(
         .executableTarget(
             name: "metacache",
             dependencies: ["MetacacheCLI", "metacache-fetch"],
-            swiftSettings: [.swiftLanguageMode(.v6)],
-            linkerSettings: [
-                // Fully static (Swift runtime, libstdc++, glibc): no dynamic loader
-                // at all. With only the Swift runtime static, loading and relocating
-                // the shared libstdc++/libm/libc still cost ~1 ms of every start —
-                // more than the read itself. Measured `hyperfine -N --runs 500`, cold
-                // `cache read` of 1 MiB: 2.4-3.4 ms dynamic, 1.5 ms static, `cat` 1.1 ms.
-                // glibc's NSS (passwd lookups) still dlopens its modules; only the
-                // rare no-$HOME path uses it (EnvironmentVariables.homeDirectory).
-                .unsafeFlags(["-static-executable"], .when(platforms: [.linux])),
-                // The static FoundationEssentials archive needs its two private
-                // support archives; SwiftPM only adds them for --static-swift-stdlib.
-                .linkedLibrary("_FoundationCollections", .when(platforms: [.linux])),
-                .linkedLibrary("_FoundationCShims", .when(platforms: [.linux])),
-                // The static FoundationEssentials also uses Swift's Mutex; the
-                // package's own code no longer imports Synchronization (macOS 13),
-                // so nothing else pulls that archive in.
-                .linkedLibrary("swiftSynchronization", .when(platforms: [.linux])),
-            ]
+            swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // HTTP(S) fetching in its own process: FoundationNetworking (libcurl and full
         // Foundation) adds ~9 ms to every start, so only http(s) refreshes pay it.
