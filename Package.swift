@@ -65,7 +65,8 @@ let package = Package(
         // real processes, checking the invariants independently of the library.
         // Spawns its workers and the CLI through ProcessSpawning, probes flock via
         // CSystemShims, and exits its commit-once worker with the CLI's own
-        // exit-code mapping. It ships as a product, so it links nothing from Tests/.
+        // exit-code mapping. Built by `swift build` (not a product: hosts have no use
+        // for it), it links nothing from Tests/: its fault injection is SystemCallFaults.
         .target(
             name: "StressHarness",
             dependencies: ["MetadataCache", "MetacacheCLI", "ProcessSpawning", "CSystemShims", "SystemCallFaults"],
