@@ -1,6 +1,6 @@
 import Foundation
-import Synchronization
 import TestSupport
+import MetadataCache
 
 #if canImport(Glibc)
 import Glibc
@@ -164,7 +164,7 @@ struct CrashSweep: Sendable {
     /// Strikes every point, two at a time (each in its own directory).
     func strikeAll() throws -> [Result] {
         let points = self.points
-        let collected = Mutex<(results: [Int: Result], failure: (any Error)?)>(([:], nil))
+        let collected = LockedValue<(results: [Int: Result], failure: (any Error)?)>(([:], nil))
         DispatchQueue.concurrentPerform(iterations: 2) { lane in
             for (n, point) in points.enumerated() where n % 2 == lane {
                 do {

@@ -1,5 +1,6 @@
 import Foundation
 import MetadataCache
+import SystemCallFaults
 import Testing
 import TestSupport
 

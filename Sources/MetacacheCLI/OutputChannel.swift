@@ -1,10 +1,10 @@
+import MetadataCache
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import MetadataCache
-import Synchronization
 
 /// Where a command writes (stdout, stderr): a file descriptor in production, a
 /// buffer in unit tests. Writes are whole: a line handed to `write` goes out in
@@ -53,7 +53,7 @@ extension OutputChannel {
 public final class FileDescriptorChannel: OutputChannel {
     public let fd: Int32
     public let isTerminal: Bool
-    private let lock = Mutex<Void>(())
+    private let lock = LockedValue<Void>(())
 
     public init(fd: Int32) {
         self.fd = fd
@@ -87,7 +87,7 @@ public final class FileDescriptorChannel: OutputChannel {
 
 /// Collects everything written, for unit tests.
 public final class CapturedOutput: OutputChannel {
-    private let buffer = Mutex<[UInt8]>([])
+    private let buffer = LockedValue<[UInt8]>([])
     public let isTerminal: Bool
     public let columns: Int?
 

@@ -1,4 +1,4 @@
-import Synchronization
+import MetadataCache
 
 /// The one line a command keeps rewriting at the bottom of a terminal — the lock
 /// wait, then the download — shared by everything that writes to that stderr, so
@@ -14,7 +14,7 @@ public final class TerminalLiveLine: Sendable {
     public typealias Render = @Sendable (_ width: Int?) -> String
 
     private let output: any OutputChannel
-    private let live = Mutex<Render?>(nil)
+    private let live = LockedValue<Render?>(nil)
 
     public init(output: any OutputChannel) {
         self.output = output

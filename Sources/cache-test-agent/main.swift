@@ -59,6 +59,7 @@
 
 import Foundation
 import MetadataCache
+import SystemCallFaults
 
 #if canImport(Glibc)
 import Glibc

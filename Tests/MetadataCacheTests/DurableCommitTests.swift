@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 @testable import MetadataCache
+import SystemCallFaults
 
 /// The commit protocol under injected failures: whatever step fails, the previous
 /// cache stays byte-for-byte intact and no temp file is left behind.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 @testable import MetadataCache
+import SystemCallFaults
 
 @Suite(.serialized, .dedicatedThread) struct OrphanSweeperTests {
     @Test func theFirstAcquisitionOfAStoreSweepsOrphans() throws {

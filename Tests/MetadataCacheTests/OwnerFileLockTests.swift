@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 @testable import MetadataCache
+import SystemCallFaults
 
 /// The lock-file backend: stale detection and never deleting another holder's file.
 @Suite(.serialized, .dedicatedThread) struct OwnerFileLockTests {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 @testable import MetadataCache
+import SystemCallFaults
 
 /// The library test agent (Sources/cache-test-agent), launched as a real process.
 enum Agent {

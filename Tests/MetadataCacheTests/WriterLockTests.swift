@@ -1,8 +1,8 @@
 import Foundation
-import Synchronization
 import Testing
 import TestSupport
 @testable import MetadataCache
+import SystemCallFaults
 
 /// The writer lock across real processes (advisory backend).
 @Suite(.serialized, .dedicatedThread) struct WriterLockTests {
@@ -187,8 +187,8 @@ import TestSupport
     @Test func aGrantDuringAProgressCallbackIsTakenAndNoProgressFollowsIt() throws {
         let dir = TemporaryDirectory("grant-in-progress")
         let (agent, _) = try holder(dir.path)
-        let log = Mutex<[String]>([])
-        let released = Mutex(false)
+        let log = LockedValue<[String]>([])
+        let released = LockedValue(false)
         var options = CacheStoreOptions()
         options.observer = CacheEventHandler { event in
             log.withLock { $0.append(event.name) }
@@ -356,7 +356,7 @@ import TestSupport
         let t = try TestStore("nested-thread")
         let store = t.store
         let done = DispatchSemaphore(value: 0)
-        let result = Mutex<MetadataCacheError?>(nil)
+        let result = LockedValue<MetadataCacheError?>(nil)
         Thread.detachNewThread {
             _ = try? store.update(timeout: .after(.seconds(20))) { _ in
                 do {

@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include "CSystemAtomicCell.h"
+
 /// flock(2). Returns 0 or -1 with errno set.
 int csystem_flock(int fd, int operation);
 

@@ -3,7 +3,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Synchronization
 
 /// How a lock wait ended.
 package enum LockWaitOutcome: Sendable {
@@ -66,7 +65,7 @@ package enum BlockingFlockWait {
     /// State shared by the waiter and its watchdog; owns the pipes, which are closed
     /// only when both threads are done with them.
     private final class Coordination: Sendable {
-        let state = Mutex(State())
+        let state = LockedValue(State())
         let waiter: ThreadHandle
         /// Waiter -> watchdog: "I have stopped waiting".
         let done: (read: Int32, write: Int32)

@@ -3,7 +3,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Synchronization
 
 /// A writer lock this process holds: the descriptors, what was published about it,
 /// and how to let it go. `CacheWriterLockGuard` owns exactly one and releases it in
@@ -49,7 +48,7 @@ package final class HeldWriterLock: Sendable {
     private let watchdog: LockWaitWatchdog?
     private let sys: SystemCalls
     private let observer: (any CacheObserver)?
-    private let released = Atomic<Bool>(false)
+    private let released = AtomicCell<Bool>(false)
 
     init(
         backend: LockBackendKind, lockPath: String, registryKey: HeldWriterLocks.Key, record: HolderRecord,
@@ -75,7 +74,7 @@ package final class HeldWriterLock: Sendable {
 
     deinit { release() }
 
-    package var isReleased: Bool { released.load(ordering: .sequentiallyConsistent) }
+    package var isReleased: Bool { released.load() }
 
     /// What the lock wait left of the lock-timeout budget: the longest a commit
     /// may spend retrying its rename. The budget is the user's tolerance for
@@ -121,7 +120,7 @@ package final class HeldWriterLock: Sendable {
 
     /// Releases the lock (idempotent).
     package func release() {
-        guard !released.exchange(true, ordering: .sequentiallyConsistent) else { return }
+        guard !released.exchange(true) else { return }
         let heldFor = ContinuousClock.now - acquired
         // Leave the process table first: the moment the lock drops, another
         // thread of this process may acquire and register.

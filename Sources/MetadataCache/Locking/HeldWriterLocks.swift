@@ -1,5 +1,3 @@
-import Synchronization
-
 /// The writer locks this process holds, keyed by which store they lock (not by how
 /// its path was spelled), with the thread or task that holds each.
 ///
@@ -33,7 +31,7 @@ package enum HeldWriterLocks {
         package let holder: ExecutionContextID
     }
 
-    private static let table = Mutex<[Key: Entry]>([:])
+    private static let table = LockedValue<[Key: Entry]>([:])
 
     /// The key of `layout`'s lock: one `lstat` of the directory (which exists: it
     /// was prepared before any acquisition). The directory itself is never a

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// The watchdog thread of a lock wait that ended with the lock granted: still
 /// alive, asleep, and told to exit when the lock is released.
 ///
@@ -14,7 +12,7 @@ import Synchronization
 /// claiming the outcome, and the outcome was claimed as `acquired` before this
 /// object existed.
 package final class LockWaitWatchdog: Sendable {
-    private let dismissed = Atomic<Bool>(false)
+    private let dismissed = AtomicCell<Bool>(false)
     private let post: @Sendable () -> Void
 
     init(dismiss post: @escaping @Sendable () -> Void) {
@@ -23,7 +21,7 @@ package final class LockWaitWatchdog: Sendable {
 
     /// Lets the watchdog thread exit (idempotent).
     package func dismiss() {
-        guard !dismissed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        guard !dismissed.exchange(true) else { return }
         post()
     }
 

@@ -81,10 +81,10 @@ public struct CacheEventHandler: CacheObserver {
 }
 
 /// Forwards every event to several observers, in order.
-public struct CacheObserverFanOut: CacheObserver {
+package struct CacheObserverFanOut: CacheObserver {
     private let observers: [any CacheObserver]
-    public init(_ observers: [any CacheObserver]) { self.observers = observers }
-    public func observe(_ event: CacheEvent) {
+    package init(_ observers: [any CacheObserver]) { self.observers = observers }
+    package func observe(_ event: CacheEvent) {
         for observer in observers { observer.observe(event) }
     }
 }

@@ -8,7 +8,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Synchronization
 
 /// One cached JSON metadata document on local disk, shared safely by many processes.
 ///
@@ -31,9 +30,9 @@ public struct CacheStore: Sendable {
 
     /// Per-instance memo of one-time work, shared by copies of the store.
     private final class StoreState: Sendable {
-        let directoryChecked = Atomic<Bool>(false)
-        let sweptAfterOpen = Atomic<Bool>(false)
-        let fileSystem = Mutex<FileSystemType?>(nil)
+        let directoryChecked = AtomicCell<Bool>(false)
+        let sweptAfterOpen = AtomicCell<Bool>(false)
+        let fileSystem = LockedValue<FileSystemType?>(nil)
     }
 
     public init(directory: String, name: String = "metadata", options: CacheStoreOptions = CacheStoreOptions())
@@ -184,7 +183,7 @@ public struct CacheStore: Sendable {
         try prepareDirectoryForWriting()
         let held = try acquisition.acquire(
             timeout: timeout ?? options.lockTimeout, cancellation: cancellation, reentrancy: reentrancy, holder: holder)
-        if options.sweepOnOpen, !state.sweptAfterOpen.exchange(true, ordering: .sequentiallyConsistent) {
+        if options.sweepOnOpen, !state.sweptAfterOpen.exchange(true) {
             // Holding the lock proves which leftovers are orphans (see OrphanSweeper).
             _ = OrphanSweeper(holding: held, store: self).sweepWhileHoldingLock()
         }
@@ -259,20 +258,20 @@ public struct CacheStore: Sendable {
     /// Creates the directory (and missing parents) with mode 0700 if needed, then
     /// refuses it if unsafe. Done once per store instance.
     private func prepareDirectoryForWriting() throws(MetadataCacheError) {
-        if state.directoryChecked.load(ordering: .acquiring) { return }
+        if state.directoryChecked.load() { return }
         if try sys.lstatIfExists(directory) == nil {
             try DirectorySafety.createDirectories(directory, sys: sys)
         }
         try DirectorySafety.check(directory, sys: sys, allowShared: options.allowSharedDirectory)
-        state.directoryChecked.store(true, ordering: .releasing)
+        state.directoryChecked.store(true)
     }
 
     /// For readers: checks the directory once if it exists; false when it does not.
     package func checkDirectoryIfPresent() throws(MetadataCacheError) -> Bool {
-        if state.directoryChecked.load(ordering: .acquiring) { return true }
+        if state.directoryChecked.load() { return true }
         guard try sys.lstatIfExists(directory) != nil else { return false }
         try DirectorySafety.check(directory, sys: sys, allowShared: options.allowSharedDirectory)
-        state.directoryChecked.store(true, ordering: .releasing)
+        state.directoryChecked.store(true)
         return true
     }
 }

@@ -7,7 +7,7 @@ import Darwin
 /// The raw system calls the library makes on files, one method per call.
 ///
 /// This is the seam tests use to inject failures and crashes at any step of the
-/// commit protocol (see `FaultInjectingSystemCalls`). Implementations perform exactly
+/// commit protocol (`FaultInjectingSystemCalls`, target SystemCallFaults). Implementations perform exactly
 /// one attempt and report failure as a thrown `Errno`, *including* `EINTR` and short
 /// transfers: retrying is the job of `SystemCalls`, which wraps a provider and is the
 /// only place in the library where interruption and partial writes are handled.

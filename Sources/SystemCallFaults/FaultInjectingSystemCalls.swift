@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Synchronization
+import MetadataCache
 
 /// The system calls `FaultInjectingSystemCalls` can intercept.
 package enum SystemCallKind: String, Sendable, CaseIterable {
@@ -120,7 +120,7 @@ package final class FaultInjectingSystemCalls: SystemCallProvider {
     }
 
     private let base: any SystemCallProvider
-    private let state: Mutex<State>
+    private let state: LockedValue<State>
     private let onPause: @Sendable (SystemCallKind, String?) -> Void
     /// When set, `fileSystemType` reports this instead of asking `statfs`
     /// (backend selection on a simulated network filesystem).
@@ -132,7 +132,7 @@ package final class FaultInjectingSystemCalls: SystemCallProvider {
         reportedFileSystem: FileSystemType? = nil
     ) {
         self.base = base
-        self.state = Mutex(State(faults: faults))
+        self.state = LockedValue(State(faults: faults))
         self.onPause = onPause
         self.reportedFileSystem = reportedFileSystem
     }
