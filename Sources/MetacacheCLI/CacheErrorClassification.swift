@@ -82,7 +82,7 @@ public enum CacheErrorClassification {
         case .invalidPayload, .payloadTooLarge, .corruptCache: return .invalidData
         case .newerFormat: return .newerFormat
         case .insufficientSpace: return .cannotCreate
-        case .unsafeDirectory: return .permission
+        case .unsafeDirectory, .unsafeStoreFile: return .permission
         case .invalidCacheName: return .usage
         case let .io(operation, _, errno):
             switch errno.rawValue {

@@ -35,6 +35,10 @@ public enum MetadataCacheError: Error, Sendable, Equatable, CustomStringConverti
     case unsafeDirectory(path: String, problem: UnsafeDirectoryProblem)
     /// A cache name that is not a plain file name (empty, `/`, leading dot, ...).
     case invalidCacheName(String)
+    /// A file at one of the store's own paths (lock file, owner file, a claim)
+    /// that the store must not use: not a regular file, hard-linked elsewhere,
+    /// or another user's. Nothing was written to it.
+    case unsafeStoreFile(path: String, problem: UnsafeStoreFileProblem)
 
     public var description: String {
         switch self {
@@ -75,6 +79,8 @@ public enum MetadataCacheError: Error, Sendable, Equatable, CustomStringConverti
             return "\(operation) failed for \(path): \(errno). \(Self.hint(for: errno))"
         case let .unsafeDirectory(path, problem):
             return "Refusing to use the cache directory \(path): \(problem). \(problem.remedy(path: path))"
+        case let .unsafeStoreFile(path, problem):
+            return "Refusing to use \(path): \(problem). \(problem.remedy(path: path))"
         case let .invalidCacheName(name):
             return "Invalid cache name \(JSONText.quoted(name)): use a plain file name without '/', control characters or a leading dot."
         }
@@ -161,9 +167,21 @@ public enum UnsafeDirectoryProblem: Sendable, Equatable, CustomStringConvertible
     case notADirectory
     case writableByOthers(permissions: UInt32)
     case ownedByAnotherUser(owner: UInt32, currentUser: UInt32)
+    /// An ancestor directory that someone else can write without the sticky
+    /// bit: they can rename the cache directory away and put their own in its
+    /// place between any two system calls.
+    case ancestorWritableByOthers(ancestor: String, permissions: UInt32)
+    /// An ancestor owned by a user other than root and the current user: its
+    /// owner can do the same.
+    case ancestorOwnedByAnotherUser(ancestor: String, owner: UInt32)
 
     public var description: String {
         switch self {
+        case let .ancestorWritableByOthers(ancestor, permissions):
+            "its parent directory \(ancestor) is writable by group or others without the sticky bit (mode \(String(permissions, radix: 8))), "
+                + "so they could swap the cache directory for their own"
+        case let .ancestorOwnedByAnotherUser(ancestor, owner):
+            "its parent directory \(ancestor) is owned by uid \(owner), who could swap the cache directory for their own"
         case .isSymbolicLink: "it is a symbolic link"
         case .notADirectory: "it is not a directory"
         case let .writableByOthers(permissions):
@@ -178,7 +196,7 @@ public enum UnsafeDirectoryProblem: Sendable, Equatable, CustomStringConvertible
     public var isLiftedBySharing: Bool {
         switch self {
         case .isSymbolicLink, .notADirectory: false
-        case .writableByOthers, .ownedByAnotherUser: true
+        case .writableByOthers, .ownedByAnotherUser, .ancestorWritableByOthers, .ancestorOwnedByAnotherUser: true
         }
     }
 
@@ -199,6 +217,45 @@ public enum UnsafeDirectoryProblem: Sendable, Equatable, CustomStringConvertible
             return "Make it private with 'chmod 700 \(path)', or at least 'chmod g-w,o-w \(path)'\(umaskHint); or, \(shared)"
         case let .ownedByAnotherUser(owner, _):
             return "Use a cache directory of your own, or ask its owner (uid \(owner)) to hand it over; or, \(shared)"
+        case let .ancestorWritableByOthers(ancestor, _):
+            return "Choose a cache directory under a directory only you (or root) can write, such as ~/.cache, "
+                + "or make \(ancestor) private ('chmod g-w,o-w \(ancestor)', or 'chmod +t' for a shared one like /tmp); or, \(shared)"
+        case let .ancestorOwnedByAnotherUser(_, owner):
+            return "Choose a cache directory under your own home directory, such as ~/.cache, not one inside a directory "
+                + "of uid \(owner); or, \(shared)"
+        }
+    }
+}
+
+/// Why a file at one of a store's own paths is refused (`unsafeStoreFile`).
+public enum UnsafeStoreFileProblem: Sendable, Equatable, CustomStringConvertible {
+    /// A FIFO, socket, device or directory: opening or reading it could block
+    /// forever or mean nothing.
+    case notARegularFile(kind: String)
+    /// More than one name for the file: writing the holder record would write
+    /// into the other name's file too.
+    case hardLinked(linkCount: UInt64)
+    /// Created by another user, who can then read or hold it as they please.
+    case ownedByAnotherUser(owner: UInt32, currentUser: UInt32)
+
+    public var description: String {
+        switch self {
+        case let .notARegularFile(kind): "it is \(kind), not a regular file"
+        case let .hardLinked(linkCount): "it has \(linkCount) hard links (another name points at the same file)"
+        case let .ownedByAnotherUser(owner, currentUser):
+            "it is owned by uid \(owner), not by the current user (uid \(currentUser))"
+        }
+    }
+
+    /// What to do about it: the store recreates every one of its files, so
+    /// removing the planted one is always safe for the cache.
+    public func remedy(path: String) -> String {
+        switch self {
+        case .ownedByAnotherUser:
+            "Someone else created it: remove it ('rm \(path)'); the next writer recreates it. In a directory shared on "
+                + "purpose (--allow-shared-dir), other users' lock files are accepted."
+        default:
+            "It was not created by metacache: remove it ('rm \(path)'); the next writer recreates it."
         }
     }
 }
