@@ -54,7 +54,9 @@ public struct CacheStore: Sendable {
     package var sys: SystemCalls { options.systemCalls }
     private var observer: (any CacheObserver)? { options.observer }
 
-    private static func absolute(_ path: String) -> String {
+    /// `path` made absolute against the working directory, with "." components
+    /// and repeated or trailing slashes dropped.
+    package static func absolute(_ path: String) -> String {
         var p = path.isEmpty ? "." : path
         if !p.hasPrefix("/") {
             var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
