@@ -278,7 +278,7 @@ extension MetacacheIntegration {
         }
         #expect(hangs.isEmpty, "\(hangs)")
         #expect(unclear.isEmpty, "\(unclear)")
-        print("special files: \(cases) command runs, none hung")
+        print("special files: \(cases) command runs, \(hangs.count) hung or killed")
     }
 
     /// The lock-file backend with a FIFO at NAME.lock.owner: refused at once,

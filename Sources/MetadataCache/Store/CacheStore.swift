@@ -119,8 +119,10 @@ public struct CacheStore: Sendable {
         return (try decoder.decode(T.self, from: snapshot.payload), snapshot)
     }
 
-    /// Whether a commit happened since `snapshot` was read, from one `stat` (no read).
-    /// Long-running hosts call this before re-reading and re-parsing.
+    /// Whether a commit happened since `snapshot` was read, from one `stat` of the
+    /// file in the checked directory (no read; the directory walk costs a few
+    /// calls per path component). Long-running hosts call this before re-reading
+    /// and re-parsing.
     public func hasChanged(since snapshot: CacheSnapshot) throws(MetadataCacheError) -> Bool {
         guard let directory = try openDirectoryIfPresent() else { return true }
         return try CacheFileReader(directory: directory).identity(layout.cacheName) != snapshot.fileIdentity
