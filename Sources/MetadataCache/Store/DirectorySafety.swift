@@ -37,6 +37,9 @@ package enum DirectorySafety {
     package static func open(
         _ path: String, sys: SystemCalls, allowShared: Bool, create: Bool
     ) throws(MetadataCacheError) -> CacheDirectoryHandle? {
+        // The walk starts at "/": a relative path is made absolute first (against
+        // the working directory, as the kernel would resolve it).
+        let path = path.hasPrefix("/") ? path : CacheStore.absolute(path)
         var pending = Array(path.split(separator: "/").map(String.init).reversed())
         var walked = "/"
         var fd = try sys.open("/", flags: O_RDONLY | O_DIRECTORY, operation: "open cache directory")
