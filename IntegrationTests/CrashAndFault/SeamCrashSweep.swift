@@ -34,7 +34,7 @@ enum SeamCrashSweep {
         case .close: .close
         case .flock: .flock
         case .availableBytes, .fileSystemType: .statfs
-        case .lstat: .pathStat
+        case .lstat, .readlink: .pathStat
         case .fstat: .descriptorStat
         case .touch, .inotifyInit, .inotifyAddWatch: .other
         }

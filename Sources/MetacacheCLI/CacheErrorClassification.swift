@@ -85,7 +85,7 @@ public enum CacheErrorClassification {
         case .invalidPayload, .payloadTooLarge, .corruptCache: return .invalidData
         case .newerFormat: return .newerFormat
         case .insufficientSpace: return .cannotCreate
-        case .unsafeDirectory: return .permission
+        case .unsafeDirectory, .unsafeStoreFile: return .permission
         case .invalidCacheName: return .usage
         // The CLI's own fetches throw SourceFailure, which RefreshCommand unwraps;
         // anything else a fetch throws means the source could not be had.
@@ -133,6 +133,8 @@ public enum CacheErrorClassification {
                 + "'\(hints.refresh(refreshSource, options: ["--overwrite-newer-format"]))' (the newer version then rebuilds its own)"
         case let .secureDirectory(path, problem):
             unsafeDirectoryRemedy(path: path, problem: problem)
+        case let .removeForeignStoreFile(path, problem):
+            problem.remedy(path: path, sharingOption: "--allow-shared-dir")
         case .retry, .releaseHeldLock, .checkSource, .freeSpace, .checkPermissions, .chooseAnotherDirectory,
             .checkPathExists, .avoidSymbolicLink, .checkDisk, .useAPlainCacheName, .fixTheHostsCode,
             .matchTheTypeToThePayload, .retryOrCheckFilesystem:

@@ -72,7 +72,7 @@ struct RefreshCommand {
                 ).failure
             }
         }
-        let config = try ConfigFile.load(directory: common.directory.value)
+        let config = try ConfigFile.load(directory: common.directory.value, allowSharedDirectory: common.allowSharedDirectory)
         let timeout = try usage { () throws(UsageError) in
             try LockTimeoutResolution.resolve(flag: parsed.value("lock-timeout"), environment: context.environment, config: config)
         }

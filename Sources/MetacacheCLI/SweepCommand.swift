@@ -36,6 +36,12 @@ struct SweepCommand {
                 context.standardOutput.writeLine("Removed \(report.removed.count) orphaned file\(report.removed.count == 1 ? "" : "s"):")
                 for path in report.removed { context.standardOutput.writeLine("  " + TerminalText.escaped(path)) }
             }
+            // A sweep does bounded work under the lock (a directory flooded with
+            // planted names must not hold every writer up); say what is left.
+            if report.left > 0 {
+                context.standardOutput.writeLine(
+                    "\(report.left) more leftover file\(report.left == 1 ? "" : "s") not examined in this pass; run the sweep again")
+            }
         }
         return .success
     }

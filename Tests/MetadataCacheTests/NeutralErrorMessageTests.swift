@@ -39,6 +39,11 @@ import TestSupport
             .unsafeDirectory(path: "/c", problem: .notADirectory),
             .unsafeDirectory(path: "/c", problem: .writableByOthers(permissions: 0o775)),
             .unsafeDirectory(path: "/c", problem: .ownedByAnotherUser(owner: 0, currentUser: 1000)),
+            .unsafeDirectory(path: "/t/c", problem: .ancestorWritableByOthers(ancestor: "/t", permissions: 0o777)),
+            .unsafeDirectory(path: "/h/c", problem: .ancestorOwnedByAnotherUser(ancestor: "/h", owner: 1001)),
+            .unsafeStoreFile(path: "/c/metadata.lock", problem: .notARegularFile(kind: "a FIFO")),
+            .unsafeStoreFile(path: "/c/metadata.lock", problem: .hardLinked(linkCount: 2)),
+            .unsafeStoreFile(path: "/c/metadata.lock", problem: .ownedByAnotherUser(owner: 1001, currentUser: 1000)),
             .invalidCacheName("../x"),
             .fetchFailed(source: "https://api.example/c.json", error: HostFailure()),
             .fetchFailed(source: nil, error: HostFailure()),
@@ -64,6 +69,7 @@ import TestSupport
         case .insufficientSpace: "insufficientSpace"
         case .io: "io"
         case .unsafeDirectory: "unsafeDirectory"
+        case .unsafeStoreFile: "unsafeStoreFile"
         case .invalidCacheName: "invalidCacheName"
         case .fetchFailed: "fetchFailed"
         case .updateFailed: "updateFailed"
@@ -74,7 +80,7 @@ import TestSupport
 
     /// 17 cases; the samples cover every one.
     @Test func theSamplesCoverEveryCase() {
-        #expect(Set(Self.samples.map(Self.caseName)).count == 17)
+        #expect(Set(Self.samples.map(Self.caseName)).count == 18)
     }
 
     @Test(arguments: samples)

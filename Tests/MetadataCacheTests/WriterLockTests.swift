@@ -494,7 +494,7 @@ import SystemCallFaults
         let nfs = FaultInjectingSystemCalls(
             faults: [], reportedFileSystem: FileSystemType(name: "nfs", isNetworkFileSystem: true))
         let t = try TestStore("network-fs") { $0.systemCalls = SystemCalls(provider: nfs) }
-        #expect(t.store.acquisition.plannedBackend == .lockFile)
+        #expect(t.store.acquisition(in: try t.store.openDirectoryForWriting()).plannedBackend == .lockFile)
         let writer = try t.store.acquireWriterLock()
         #expect(writer.backend == .lockFile)
         let reason = t.events.events.compactMap { event -> String? in

@@ -18,6 +18,9 @@ int csystem_flock(int fd, int operation);
 /// *magic is 0. Returns 0 or -1 with errno set.
 int csystem_statfs_type(const char *path, uint64_t *magic, char *name, int name_capacity);
 
+/// csystem_statfs_type for an open descriptor (fstatfs(2)).
+int csystem_fstatfs_type(int fd, uint64_t *magic, char *name, int name_capacity);
+
 /// The highest real-time signal number, or -1 where there are none.
 int csystem_sigrtmax(void);
 

@@ -52,6 +52,9 @@ extension MetadataCacheError {
         /// says what to do (`chmod`, a directory of one's own, the link's target,
         /// or `CacheStoreOptions.allowSharedDirectory` where sharing is meant).
         case secureDirectory(path: String, problem: UnsafeDirectoryProblem)
+        /// A file at one of the store's own paths was planted or is foreign
+        /// (`unsafeStoreFile`): remove it; the store recreates its files.
+        case removeForeignStoreFile(path: String, problem: UnsafeStoreFileProblem)
         /// Name the cache with a plain file name.
         case useAPlainCacheName
         /// The host's own code threw (an update's transform, a value's
@@ -99,6 +102,7 @@ extension MetadataCacheError {
             case .avoidSymbolicLink: "The path is a symbolic link, which the cache refuses to follow; use the real path."
             case .checkDisk: "The disk reported an I/O error; check the system log."
             case let .secureDirectory(path, problem): problem.remedy(path: path)
+            case let .removeForeignStoreFile(path, problem): problem.remedy(path: path)
             case .useAPlainCacheName: "Use a plain file name without '/', control characters or a leading dot."
             case .fixTheHostsCode: "That error comes from the tool's own code, not from the cache."
             case .matchTheTypeToThePayload: "Refresh from a source that serves this shape, or adapt the type to the payload."

@@ -64,6 +64,10 @@ public enum MetadataCacheError: Error, Sendable, Equatable, CustomStringConverti
     /// of the type's own `encode(to:)` that is not an `EncodingError` arrives as
     /// `EncodingError.invalidValue` with it as the `underlyingError`.
     case encodingFailed(type: String, error: EncodingError)
+    /// A file at one of the store's own paths (lock file, owner file, a claim)
+    /// that the store must not use: not a regular file, hard-linked elsewhere,
+    /// or another user's. Nothing was written to it.
+    case unsafeStoreFile(path: String, problem: UnsafeStoreFileProblem)
 
     /// What happened, then what to do about it, in neutral terms: no command or
     /// option of any particular tool (a host renders `remedy` in its own words).
@@ -102,6 +106,8 @@ public enum MetadataCacheError: Error, Sendable, Equatable, CustomStringConverti
             return "\(operation) failed for \(path): \(errno)."
         case let .unsafeDirectory(path, problem):
             return "Refusing to use the cache directory \(path): \(problem)."
+        case let .unsafeStoreFile(path, problem):
+            return "Refusing to use \(path): \(problem). Nothing was written to it."
         case let .invalidCacheName(name):
             return "Invalid cache name \(JSONText.quoted(name))."
         case let .fetchFailed(source, error):
@@ -131,6 +137,7 @@ public enum MetadataCacheError: Error, Sendable, Equatable, CustomStringConverti
         case .insufficientSpace: .freeSpace
         case let .io(_, _, errno): Remedy(for: errno)
         case let .unsafeDirectory(path, problem): .secureDirectory(path: path, problem: problem)
+        case let .unsafeStoreFile(path, problem): .removeForeignStoreFile(path: path, problem: problem)
         case .invalidCacheName: .useAPlainCacheName
         case .updateFailed, .encodingFailed: .fixTheHostsCode
         case .decodingFailed: .matchTheTypeToThePayload
@@ -165,6 +172,8 @@ public enum MetadataCacheError: Error, Sendable, Equatable, CustomStringConverti
             if case let .io(d, e, f) = rhs { return (a, b, c) == (d, e, f) }
         case let .unsafeDirectory(a, b):
             if case let .unsafeDirectory(c, d) = rhs { return (a, b) == (c, d) }
+        case let .unsafeStoreFile(a, b):
+            if case let .unsafeStoreFile(c, d) = rhs { return (a, b) == (c, d) }
         case let .invalidCacheName(a):
             if case let .invalidCacheName(b) = rhs { return a == b }
         case let .fetchFailed(a, b):
@@ -282,9 +291,21 @@ public enum UnsafeDirectoryProblem: Sendable, Equatable, CustomStringConvertible
     case notADirectory
     case writableByOthers(permissions: UInt32)
     case ownedByAnotherUser(owner: UInt32, currentUser: UInt32)
+    /// An ancestor directory that someone else can write without the sticky
+    /// bit: they can rename the cache directory away and put their own in its
+    /// place between any two system calls.
+    case ancestorWritableByOthers(ancestor: String, permissions: UInt32)
+    /// An ancestor owned by a user other than root and the current user: its
+    /// owner can do the same.
+    case ancestorOwnedByAnotherUser(ancestor: String, owner: UInt32)
 
     public var description: String {
         switch self {
+        case let .ancestorWritableByOthers(ancestor, permissions):
+            "its parent directory \(ancestor) is writable by group or others without the sticky bit (mode \(String(permissions, radix: 8))), "
+                + "so they could swap the cache directory for their own"
+        case let .ancestorOwnedByAnotherUser(ancestor, owner):
+            "its parent directory \(ancestor) is owned by uid \(owner), who could swap the cache directory for their own"
         case .isSymbolicLink: "it is a symbolic link"
         case .notADirectory: "it is not a directory"
         case let .writableByOthers(permissions):
@@ -299,7 +320,7 @@ public enum UnsafeDirectoryProblem: Sendable, Equatable, CustomStringConvertible
     public var isLiftedBySharing: Bool {
         switch self {
         case .isSymbolicLink, .notADirectory: false
-        case .writableByOthers, .ownedByAnotherUser: true
+        case .writableByOthers, .ownedByAnotherUser, .ancestorWritableByOthers, .ancestorOwnedByAnotherUser: true
         }
     }
 
@@ -320,6 +341,46 @@ public enum UnsafeDirectoryProblem: Sendable, Equatable, CustomStringConvertible
             return "Make it private with 'chmod 700 \(path)', or at least 'chmod g-w,o-w \(path)'\(umaskHint); or, \(shared)"
         case let .ownedByAnotherUser(owner, _):
             return "Use a cache directory of your own, or ask its owner (uid \(owner)) to hand it over; or, \(shared)"
+        case let .ancestorWritableByOthers(ancestor, _):
+            return "Choose a cache directory under a directory only you (or root) can write, such as ~/.cache, "
+                + "or make \(ancestor) private ('chmod g-w,o-w \(ancestor)', or 'chmod +t' for a shared one like /tmp); or, \(shared)"
+        case let .ancestorOwnedByAnotherUser(_, owner):
+            return "Choose a cache directory under your own home directory, such as ~/.cache, not one inside a directory "
+                + "of uid \(owner); or, \(shared)"
+        }
+    }
+}
+
+/// Why a file at one of a store's own paths is refused (`unsafeStoreFile`).
+public enum UnsafeStoreFileProblem: Sendable, Equatable, CustomStringConvertible {
+    /// A FIFO, socket, device or directory: opening or reading it could block
+    /// forever or mean nothing.
+    case notARegularFile(kind: String)
+    /// More than one name for the file: writing the holder record would write
+    /// into the other name's file too.
+    case hardLinked(linkCount: UInt64)
+    /// Created by another user, who can then read or hold it as they please.
+    case ownedByAnotherUser(owner: UInt32, currentUser: UInt32)
+
+    public var description: String {
+        switch self {
+        case let .notARegularFile(kind): "it is \(kind), not a regular file"
+        case let .hardLinked(linkCount): "it has \(linkCount) hard links (another name points at the same file)"
+        case let .ownedByAnotherUser(owner, currentUser):
+            "it is owned by uid \(owner), not by the current user (uid \(currentUser))"
+        }
+    }
+
+    /// What to do about it: the store recreates every one of its files, so
+    /// removing the planted one is always safe for the cache. `sharingOption`
+    /// names how the front end accepts a deliberately shared directory.
+    public func remedy(path: String, sharingOption: String = "the allowSharedDirectory store option") -> String {
+        switch self {
+        case .ownedByAnotherUser:
+            "Someone else created it: remove it ('rm \(path)'); the next writer recreates it. In a directory shared on "
+                + "purpose (\(sharingOption)), other users' lock files are accepted."
+        default:
+            "It was not created by this cache store: remove it ('rm \(path)'); the next writer recreates it."
         }
     }
 }

@@ -27,6 +27,9 @@ package final class HeldWriterLock: Sendable {
     /// may be local to one client: there the owner file's lease is what excludes,
     /// and only a temp file whose creator is provably dead is an orphan.
     package let excludesEveryWriter: Bool
+    /// The open, checked cache directory the lock is held in: everything done
+    /// under the lock (commit, sweep, move-aside) goes through it.
+    package let directory: CacheDirectoryHandle
 
     package let backend: LockBackendKind
     /// The file whose lock or existence is the lock (`NAME.lock` or `NAME.lock.owner`).
@@ -51,11 +54,13 @@ package final class HeldWriterLock: Sendable {
     private let released = AtomicCell<Bool>(false)
 
     init(
-        backend: LockBackendKind, lockPath: String, registryKey: HeldWriterLocks.Key, record: HolderRecord,
+        directory: CacheDirectoryHandle, backend: LockBackendKind, lockPath: String, registryKey: HeldWriterLocks.Key,
+        record: HolderRecord,
         waited: Duration, timeout: LockTimeout, acquisitionStarted: ContinuousClock.Instant, flockFD: Int32?,
         ownerFile: OwnerFileHold?, watchdog: LockWaitWatchdog?, sys: SystemCalls, observer: (any CacheObserver)?,
         excludesEveryWriter: Bool
     ) {
+        self.directory = directory
         self.backend = backend
         self.lockPath = lockPath
         self.registryKey = registryKey

@@ -38,6 +38,14 @@ public enum CacheEvent: Sendable, Equatable {
     /// cache and polls it every `interval` instead (network filesystem, inotify
     /// limits reached). Sent once per watch, from the watch's thread.
     case watchFallbackToPolling(path: String, reason: String, interval: Duration)
+    /// The lock file grants more than its owner (mode `permissions`): whoever can
+    /// read it can take its `flock` and block every writer forever. Created 0600
+    /// since issue 19; an older one keeps its mode until someone tightens it.
+    case lockFileModeTooWide(lockPath: String, permissions: UInt32)
+    /// A sweep stopped after examining its share of leftover files (the rest of a
+    /// directory flooded with planted names waits for later sweeps, so the lock is
+    /// never held long for them); `left` were not examined.
+    case sweepIncomplete(directory: String, left: Int)
 
     /// The event's name as used in JSON lines (`lockWaitStarted`, ...).
     public var name: String {
@@ -63,6 +71,8 @@ public enum CacheEvent: Sendable, Equatable {
         case .leaseRenewalFailed: "leaseRenewalFailed"
         case .freeSpaceUnknown: "freeSpaceUnknown"
         case .watchFallbackToPolling: "watchFallbackToPolling"
+        case .lockFileModeTooWide: "lockFileModeTooWide"
+        case .sweepIncomplete: "sweepIncomplete"
         }
     }
 }

@@ -15,7 +15,11 @@ package final class JSONLinesEventSink: CacheObserver {
 
     /// Opens (creating, mode 0600) `path` for appending.
     package init(path: String) throws(MetadataCacheError) {
-        fd = try SystemCalls.live.open(path, flags: O_WRONLY | O_APPEND | O_CREAT, mode: 0o600, operation: "open events file")
+        // O_NOFOLLOW: a symlink planted at the events path must not redirect our
+        // appends into another file (issue 19); created 0600, as events name
+        // paths and holders.
+        fd = try SystemCalls.live.open(
+            path, flags: O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, mode: 0o600, operation: "open events file")
     }
 
     deinit { close(fd) }

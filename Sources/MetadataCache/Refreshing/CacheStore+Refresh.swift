@@ -184,7 +184,8 @@ extension CacheStore {
     /// throws `newerFormat`, unless the options allow overwriting it.
     private func verifiedVersion() throws(MetadataCacheError) -> CachedVersion? {
         do {
-            return try reader.read(cachePath).map(CachedVersion.init)
+            guard let directory = try openDirectoryIfPresent() else { return nil }
+            return try CacheFileReader(directory: directory).read(layout.cacheName).map(CachedVersion.init)
         } catch .newerFormat(let path, let version, let flags) {
             guard options.overwriteNewerFormat else {
                 throw .newerFormat(path: path, version: version, unknownFlags: flags)

@@ -27,6 +27,7 @@ public enum WorkerExitCode {
         case .insufficientSpace: "insufficientSpace"
         case .io: "io"
         case .unsafeDirectory: "unsafeDirectory"
+        case .unsafeStoreFile: "unsafeStoreFile"
         case .invalidCacheName: "invalidCacheName"
         case .fetchFailed: "fetchFailed"
         case .updateFailed: "updateFailed"
