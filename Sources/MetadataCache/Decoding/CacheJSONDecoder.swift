@@ -87,7 +87,10 @@ public struct CacheJSONDecoder: Sendable {
         // A decoder or container kept by a `Decodable` must not outlive the bytes.
         defer { JSONInput.takeOwnershipIfShared(&input) }
         do {
-            defer { input.finishOpenedObjects() }  // (also releases them if the decode threw)
+            defer {
+                input.finishOpenedObjects()  // (also releases them if the decode threw)
+                input.releasePooledScans()
+            }
             let value = try Self.decodeTopLevel(type, input)
             input.finishOpenedObjects()
             if let failure = input.structuralFailure { throw failure }

@@ -51,9 +51,9 @@ final class ObjectScan: CodingPathNode, ContainerScan {
     /// The decoder nested values of this object are decoded with.
     let decoder: JSONValueDecoder
     /// Offset of the `{`.
-    let start: Int
+    private(set) var start: Int
     /// Nesting depth of this object's value (the root value is 0).
-    let depth: Int
+    private(set) var depth: Int
 
     private var members: UnsafeMutablePointer<ObjectMember>
     private var capacity: Int
@@ -73,7 +73,7 @@ final class ObjectScan: CodingPathNode, ContainerScan {
     /// Lookups so far, and where the same lookup found its member in the last
     /// object of this coding-key type.
     private var lookups = 0
-    private let keyOrder: KeyOrderMemory?
+    private var keyOrder: KeyOrderMemory?
     /// One bit of 256 per simple key scanned (by a hash): most keys are new, and
     /// this says so without comparing them against the others (with 26 keys, 64
     /// bits collided several times per object; 256 about once).
@@ -102,6 +102,29 @@ final class ObjectScan: CodingPathNode, ContainerScan {
         }
         capacity = Self.tableCapacity
         super.init(parent: parent, key: key)
+    }
+
+    /// Points this scan at another object, as `init` would, keeping the
+    /// allocation and the member table. Only for a scan nothing else references
+    /// (`JSONInput.reusableObjectScan`): no container, frame or child node can
+    /// see the change.
+    func reuse(start: Int, depth: Int, parent: CodingPathNode?, key: (any CodingKey)?, keyOrder: KeyOrderMemory?) {
+        self.start = start
+        self.depth = depth
+        self.parent = parent
+        self.key = key
+        self.keyOrder = keyOrder
+        memberCount = 0
+        position = start &+ 1
+        pendingValue = -1
+        pendingEnd = -1
+        isComplete = false
+        end = -1
+        cursor = 0
+        lookups = 0
+        seenKeys = (0, 0, 0, 0)
+        hasComplexKeys = false
+        effectiveKeys = nil
     }
 
     deinit {
