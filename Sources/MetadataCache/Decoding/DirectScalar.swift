@@ -89,28 +89,53 @@ extension JSONValueDecoder {
         guard input.activeDecodes < input.maxActiveDecodes else {
             throw JSONDecodingFailure.decodingTooDeep(limit: input.maxActiveDecodes).decodingError
         }
-        let scan = try openArray(at: value, depth: depth, parent: parent, key: key)
-        var container = UnkeyedJSONContainer(decoder: self, scan: scan)
+        let scan = try reusableArrayScan(at: value, depth: depth, parent: parent, key: key)
         let result: T
         switch kind {
-        case .string: result = unsafeBitCast(try Self.elements(String.self, &container) { try $0.decode(String.self) }, to: T.self)
-        case .int: result = unsafeBitCast(try Self.elements(Int.self, &container) { try $0.decode(Int.self) }, to: T.self)
-        case .double: result = unsafeBitCast(try Self.elements(Double.self, &container) { try $0.decode(Double.self) }, to: T.self)
-        case .bool: result = unsafeBitCast(try Self.elements(Bool.self, &container) { try $0.decode(Bool.self) }, to: T.self)
+        case .string: result = unsafeBitCast(try Self.elements(of: scan) { try $0.readString(at: $1, end: &$2, path: $3) }, to: T.self)
+        case .int: result = unsafeBitCast(try Self.elements(of: scan) { try $0.readInteger(Int.self, at: $1, end: &$2, path: $3) }, to: T.self)
+        case .double: result = unsafeBitCast(try Self.elements(of: scan) { try $0.readDouble(at: $1, end: &$2, path: $3) }, to: T.self)
+        case .bool: result = unsafeBitCast(try Self.elements(of: scan) { try $0.readBool(at: $1, end: &$2, path: $3) }, to: T.self)
         }
         end = try surfacingDecodingErrors { try scan.finish() }
         return result
     }
 
-    /// `Array.init(from:)`'s loop over a concrete container (specialized per element type).
+    /// `Array.init(from:)`'s loop, `while !container.isAtEnd { append(try container.decode(E.self)) }`,
+    /// written out over the scan (specialized per element type): `isAtEnd` is
+    /// "no element at the index, or a structural failure" (recorded in the
+    /// input: the decode fails at its end), and `decode` reads the element at
+    /// the index, with the element's path, then steps on.
     @inline(__always)
     private static func elements<E>(
-        _: E.Type, _ container: inout UnkeyedJSONContainer, _ decode: (inout UnkeyedJSONContainer) throws -> E
+        of scan: ArrayScan, _ read: (JSONInput, Int, inout Int, () -> [any CodingKey]) throws -> E
     ) throws -> [E] {
+        let input = scan.input
         var result: [E] = []
-        while !container.isAtEnd {
-            result.append(try decode(&container))
+        var index = 0
+        while let v = try? scan.elementStart(index) {
+            var end = -1
+            result.append(try read(input, v, &end) { CodingPathNode.path(scan, appending: JSONIndexKey(index: index)) })
+            scan.noteEnd(ofElement: index, end)
+            index &+= 1
         }
         return result
+    }
+
+    /// An array scan for a direct array: the one the last direct array used if
+    /// nothing else references it any more (its elements are scalars, which
+    /// keep no reference to it), else a new one. (`openArray`'s checks and
+    /// errors either way.)
+    private func reusableArrayScan(at v: Int, depth: Int, parent: CodingPathNode?, key: (any CodingKey)?) throws -> ArrayScan {
+        guard input.kind(at: v) == .array, depth < input.maxDepth else {
+            return try openArray(at: v, depth: depth, parent: parent, key: key)
+        }
+        if isKnownUniquelyReferenced(&input.directArrayScan), let scan = input.directArrayScan {
+            scan.reuse(start: v, depth: depth, parent: parent, key: key)
+            return scan
+        }
+        let scan = try openArray(at: v, depth: depth, parent: parent, key: key)
+        if input.poolsScans { input.directArrayScan = scan }  // (after the decode: no cycle with the input)
+        return scan
     }
 }

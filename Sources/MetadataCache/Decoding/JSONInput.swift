@@ -119,7 +119,7 @@ final class JSONInput {
     private var nextPoolSlot = 0
     /// False once the decode returned: a container a type kept and uses later
     /// gets fresh scans (a pooled one would reference this input in a cycle).
-    private var poolsScans = true
+    private(set) var poolsScans = true
 
     /// A pooled scan that nothing else references and that nests values with
     /// `decoder`, or nil.
@@ -139,9 +139,16 @@ final class JSONInput {
         nextPoolSlot = nextPoolSlot == Self.scanPoolCapacity &- 1 ? 0 : nextPoolSlot &+ 1
     }
 
+    /// The array scan of the last direct array (`DirectScalar`), reused by the
+    /// next one once unreferenced: one per `[String]` property otherwise.
+    /// (No run-time exclusivity check: it is only touched between decodes of
+    /// values, never while an access to it is in progress.)
+    @exclusivity(unchecked) var directArrayScan: ArrayScan?
+
     /// Lets the pooled scans go (they reference this input).
     func releasePooledScans() {
         poolsScans = false
+        directArrayScan = nil
         for i in 0..<Self.scanPoolCapacity { scanPool[i] = nil }
     }
 
