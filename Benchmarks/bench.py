@@ -439,7 +439,8 @@ class Run:
         probe = os.path.join(cfg.scratch, "cli-probe")
         shutil.rmtree(probe, ignore_errors=True)
         os.makedirs(probe, mode=0o700)
-        payload = cfg.payloads[(4 * KIB, "a")]
+        # (`--only` generates no general payloads: any valid JSON file will do.)
+        payload = cfg.payloads.get((4 * KIB, "a")) or next(iter(cfg.typed_payloads.values()))
         try:
             r1 = subprocess.run([cfg.metacache_bin, "cache", "refresh", "--dir", probe, "--source", payload],
                                 capture_output=True, timeout=60)
