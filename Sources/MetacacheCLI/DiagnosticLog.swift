@@ -91,6 +91,10 @@ public struct DiagnosticLog: CacheObserver {
                 + "free-space check (a full disk still fails the write, leaving the previous cache intact)"
         case let .watchFallbackToPolling(path, reason, interval):
             "watching \(path) by polling every \(DurationText.format(interval)): \(reason)"
+        case let .backgroundRefreshStarted(path, pid):
+            "started a background refresh of \(path): pid \(pid)"
+        case let .backgroundRefreshSkipped(path, reason):
+            "no background refresh of \(path): \(reason)"
         }
     }
 }

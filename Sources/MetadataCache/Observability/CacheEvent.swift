@@ -38,6 +38,13 @@ public enum CacheEvent: Sendable, Equatable {
     /// cache and polls it every `interval` instead (network filesystem, inotify
     /// limits reached). Sent once per watch, from the watch's thread.
     case watchFallbackToPolling(path: String, reason: String, interval: Duration)
+    /// A stale cache was served and a detached background refresh started
+    /// (`pid`: its process).
+    case backgroundRefreshStarted(path: String, pid: Int32)
+    /// A stale cache was served and no background refresh started: one is
+    /// already running, the last failure's backoff has not elapsed, the cache
+    /// changed since it was read, or the refresh could not be started.
+    case backgroundRefreshSkipped(path: String, reason: String)
 
     /// The event's name as used in JSON lines (`lockWaitStarted`, ...).
     public var name: String {
@@ -63,6 +70,8 @@ public enum CacheEvent: Sendable, Equatable {
         case .leaseRenewalFailed: "leaseRenewalFailed"
         case .freeSpaceUnknown: "freeSpaceUnknown"
         case .watchFallbackToPolling: "watchFallbackToPolling"
+        case .backgroundRefreshStarted: "backgroundRefreshStarted"
+        case .backgroundRefreshSkipped: "backgroundRefreshSkipped"
         }
     }
 }

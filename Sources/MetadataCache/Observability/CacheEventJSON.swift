@@ -80,6 +80,10 @@ extension CacheEvent {
             fields += [("directory", JSONText.quoted(directory))]
         case let .watchFallbackToPolling(path, reason, interval):
             fields += [("path", JSONText.quoted(path)), ("reason", JSONText.quoted(reason)), ("intervalMs", ms(interval))]
+        case let .backgroundRefreshStarted(path, pid):
+            fields += [("path", JSONText.quoted(path)), ("backgroundPid", String(pid))]
+        case let .backgroundRefreshSkipped(path, reason):
+            fields += [("path", JSONText.quoted(path)), ("reason", JSONText.quoted(reason))]
         }
         return JSONText.object(fields)
     }

@@ -126,11 +126,16 @@ package struct DurableCommit: Sendable {
     ///     rename attempt (nil: no limit other than `maximumUnboundedRetryTime`).
     ///   - beforeRename: last check before the point of no return (the lock-file
     ///     backend verifies it still owns the lock).
+    ///   - target: the file replaced: the cache file unless another of the
+    ///     store's small files (the refresh failure record) is written with the
+    ///     same guarantees. Its temp file is a cache temp file all the same, so the
+    ///     sweeper's proof of orphanhood covers it.
     package func commit(
         header encodeHeader: (_ payloadChecksum: UInt64) -> [UInt8], payload: UnsafeRawBufferPointer,
-        renameBudget: Duration?, retries: RetryCounter = RetryCounter(),
+        renameBudget: Duration?, retries: RetryCounter = RetryCounter(), target: String? = nil,
         beforeRename: () throws(MetadataCacheError) -> Void
     ) throws(MetadataCacheError) -> Result {
+        let targetPath = target ?? layout.cachePath
         let clock = ContinuousClock()
         let started = clock.now
         // The thread reads the caller's payload: whatever happens below, wait for it
@@ -194,7 +199,7 @@ package struct DurableCommit: Sendable {
         let firstAttempt = clock.now
         while true {
             do throws(MetadataCacheError) {
-                try sys.rename(tempPath, to: layout.cachePath)
+                try sys.rename(tempPath, to: targetPath)
                 tempExists = false
                 break
             } catch let error {

@@ -9,7 +9,14 @@
 ///   stale owner file) and `NAME.lock.owner.claim-KEY-N` (the one breaker allowed
 ///   to act on the stale owner file KEY);
 /// - `DIR/NAME.json.tmp-TAG`: a commit's temp file, in the same directory so the
-///   final rename never crosses a filesystem;
+///   final rename never crosses a filesystem (also the temp file of the failure
+///   record below);
+/// - `DIR/NAME.refresh-failure.json`: the failure memory of refreshes (last error,
+///   attempts, next attempt; `RefreshFailureRecord`), written under the writer
+///   lock, removed by the next successful refresh;
+/// - `DIR/NAME.refresh.lock`: the background refresh marker: an exclusive `flock`
+///   on it is held by the one running background refresh (`BackgroundRefreshMarker`);
+///   its content is that process's pid. Created once, never deleted (as NAME.lock).
 ///
 /// TAG is a `FileCreatorTag` (pid, random bits, and the creator's boot id, pid
 /// namespace and start time), so a sweeper can tell whose a file is.
@@ -26,6 +33,8 @@ package struct StoreLayout: Sendable, Equatable {
     package var cachePath: String { directory + "/" + name + ".json" }
     package var lockPath: String { directory + "/" + name + ".lock" }
     package var ownerPath: String { directory + "/" + name + ".lock.owner" }
+    package var refreshFailurePath: String { directory + "/" + name + ".refresh-failure.json" }
+    package var backgroundRefreshMarkerPath: String { directory + "/" + name + ".refresh.lock" }
     package var tempPrefix: String { name + ".json.tmp-" }
     package var ownerBreakPrefix: String { name + ".lock.owner.break-" }
     package var ownerReplacementPrefix: String { name + ".lock.owner.next-" }
