@@ -19,6 +19,7 @@ import MetadataCache
 public enum StatusReport {
     public static let jsonFields = [
         "path", "exists", "generation", "fetchedAt", "ageSeconds", "sizeBytes", "integrity", "source", "lock", "orphanTemps",
+        "lastRefreshError", "lastRefreshErrorAt", "refreshAttempts", "nextRefreshAttemptAt", "backgroundRefreshPID",
     ]
 
     public static func json(_ status: CacheStatus, now: Date = Date()) -> String {
@@ -34,6 +35,11 @@ public enum StatusReport {
             ("source", JSONText.optionalString(version?.source)),
             ("lock", lockJSON(status.lock)),
             ("orphanTemps", "[" + status.orphanTemps.map(JSONText.quoted).joined(separator: ",") + "]"),
+            ("lastRefreshError", JSONText.optionalString(status.refreshFailure?.lastError)),
+            ("lastRefreshErrorAt", status.refreshFailure.map { JSONText.quoted(timestamp($0.lastErrorAt)) } ?? "null"),
+            ("refreshAttempts", status.refreshFailure.map { String($0.attempts) } ?? "null"),
+            ("nextRefreshAttemptAt", status.refreshFailure.map { JSONText.quoted(timestamp($0.nextAttemptAt)) } ?? "null"),
+            ("backgroundRefreshPID", status.backgroundRefreshPID.map { String($0) } ?? "null"),
         ])
     }
 
@@ -98,6 +104,14 @@ public enum StatusReport {
             row("lock:", "held by \(who) [\(status.lock.backend)]")
         } else {
             row("lock:", "free [\(status.lock.backend)]")
+        }
+        if let failure = status.refreshFailure {
+            row("last failure:", "\(timestamp(failure.lastErrorAt)) (\(failure.attempts) consecutive): \(failure.lastError)")
+            let next = failure.nextAttemptAt
+            row("next attempt:", timestamp(next) + (next > now ? " (background refreshes back off until then)" : " (due)"))
+        }
+        if let pid = status.backgroundRefreshPID {
+            row("background:", pid > 0 ? "refresh running, pid \(pid)" : "refresh starting")
         }
         if status.orphanTemps.isEmpty {
             row("orphan temps:", "none")

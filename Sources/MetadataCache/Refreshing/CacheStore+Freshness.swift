@@ -30,7 +30,7 @@ extension CacheStore {
     public func read(
         policy: FreshnessPolicy, background: BackgroundRefreshCommand?, refreshInForeground: () throws -> Void
     ) throws -> FreshnessRead? {
-        let current = try read()
+        let current = try readTreatingCorruptAsMissing()
         switch prepared(policy: policy, current: current, background: background) {
         case let .done(result): return result
         case .foreground:
@@ -48,7 +48,7 @@ extension CacheStore {
     public func read(
         policy: FreshnessPolicy, background: BackgroundRefreshCommand?, refreshInForeground: () async throws -> Void
     ) async throws -> FreshnessRead? {
-        let current = try read()
+        let current = try readTreatingCorruptAsMissing()
         switch prepared(policy: policy, current: current, background: background) {
         case let .done(result): return result
         case .foreground:
@@ -59,6 +59,16 @@ extension CacheStore {
                 throw error
             }
             return try read().map { FreshnessRead(snapshot: $0, served: .fresh, backgroundRefresh: nil) }
+        }
+    }
+
+    /// A corrupt cache is not served; it is what a foreground refresh replaces
+    /// (as `refresh` itself treats it). A newer format's file still throws.
+    private func readTreatingCorruptAsMissing() throws(MetadataCacheError) -> CacheSnapshot? {
+        do {
+            return try read()
+        } catch .corruptCache {
+            return nil
         }
     }
 
