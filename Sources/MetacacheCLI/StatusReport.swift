@@ -6,7 +6,7 @@ import Foundation
 import MetadataCache
 
 /// `status` output, from a `CacheStatus`: one JSON object with exactly the fields
-/// of issue 3, or a readable summary.
+/// of issue 3 and the refresh failure memory of issue 13, or a readable summary.
 ///
 ///     {"path":"/c/metadata.json","exists":true,"generation":7,"fetchedAt":"2026-11-25T09:31:02.123Z",
 ///      "ageSeconds":180,"sizeBytes":1048700,"integrity":"ok","source":"https://…",
