@@ -130,15 +130,15 @@ extension ReadCommand {
             case .alreadyRunning?: next = "a background refresh is already running"
             case let .backingOff(until, attempts, lastError)?:
                 next = "not refreshing until \(ISO8601Timestamp.format(millisecondsSinceEpoch: EpochMilliseconds.milliseconds(until))): "
-                    + "the last \(attempts == 1 ? "refresh" : "\(attempts) refreshes") failed (\(lastError))"
+                    + "the last \(attempts == 1 ? "refresh" : "\(attempts) refreshes") failed (\(TerminalText.escaped(lastError)))"
             case .cacheChanged?: next = "a newer copy was committed meanwhile; the next read gets it"
-            case let .notStarted(reason)?: next = "could not start a background refresh: \(reason)"
+            case let .notStarted(reason)?: next = "could not start a background refresh: \(TerminalText.escaped(reason))"
             case nil: next = "not refreshing it"
             }
             return "serving a stale cache fetched \(DurationText.format(age)) ago\(limit); " + next
         case let .staleAfterError(age, error):
             let within = freshness.policy.staleIfError.map { " (within --stale-if-error \(DurationArgument.format($0)))" } ?? ""
-            return "refresh failed, serving the cached copy fetched \(DurationText.format(age)) ago\(within): \(error)"
+            return "refresh failed, serving the cached copy fetched \(DurationText.format(age)) ago\(within): \(TerminalText.escaped(error))"
         }
     }
 }

@@ -106,7 +106,7 @@ public enum StatusReport {
             row("lock:", "free [\(status.lock.backend)]")
         }
         if let failure = status.refreshFailure {
-            row("last failure:", "\(timestamp(failure.lastErrorAt)) (\(failure.attempts) consecutive): \(failure.lastError)")
+            row("last failure:", "\(timestamp(failure.lastErrorAt)) (\(failure.attempts) consecutive): \(TerminalText.escaped(failure.lastError))")
             let next = failure.nextAttemptAt
             row("next attempt:", timestamp(next) + (next > now ? " (background refreshes back off until then)" : " (due)"))
         }
