@@ -109,3 +109,84 @@ enum StaleWaits {
         return true
     }
 }
+
+/// `CacheStore.read(policy:)` and the failure memory of `refresh`, in process.
+@Suite(.serialized, .dedicatedThread) struct FreshnessReadTests {
+    struct SourceDown: Error, CustomStringConvertible {
+        var description: String { "HTTP 503 from the test" }
+    }
+
+    @Test func aMissingCacheIsRefreshedInTheForegroundAndAStaleOneServedAtOnce() async throws {
+        let t = try TestStore("policy-missing")
+        let policy = FreshnessPolicy(refreshAfter: .seconds(60))
+        let store = t.store
+        let first = try await store.read(policy: policy, background: nil) {
+            _ = try await store.refresh { _ in .payload(samplePayload, source: "s") }
+        }
+        #expect(first?.served == .fresh)
+        #expect(first?.snapshot.payload == samplePayload)
+
+        try t.seed(fetchedAt: Date(timeIntervalSinceNow: -600))
+        let stale = try await store.read(policy: policy, background: nil) {
+            Issue.record("a stale cache within maxStale is not refreshed in the foreground")
+        }
+        guard case let .stale(age)? = stale?.served else {
+            Issue.record("expected stale, got \(String(describing: stale?.served))")
+            return
+        }
+        #expect(age >= .seconds(600))
+        #expect(stale?.backgroundRefresh == nil, "no command given, nothing started")
+    }
+
+    @Test func staleIfErrorServesAFailedForegroundRefreshAndOnlyWithinItsLimit() async throws {
+        let t = try TestStore("policy-error")
+        try t.seed(fetchedAt: Date(timeIntervalSinceNow: -600))
+        let store = t.store
+        let covered = FreshnessPolicy(refreshAfter: .seconds(60), maxStale: .seconds(120), staleIfError: .seconds(3600))
+        let served = try await store.read(policy: covered, background: nil) { throw SourceDown() }
+        guard case let .staleAfterError(age, error)? = served?.served else {
+            Issue.record("expected staleAfterError, got \(String(describing: served?.served))")
+            return
+        }
+        #expect(age >= .seconds(600) && error == "HTTP 503 from the test")
+        let tooOld = FreshnessPolicy(refreshAfter: .seconds(60), maxStale: .seconds(120), staleIfError: .seconds(300))
+        await #expect(throws: SourceDown.self) {
+            _ = try await store.read(policy: tooOld, background: nil) { throw SourceDown() }
+        }
+    }
+
+    @Test func offlineNeverCallsTheRefreshAndReturnsNilWithoutACache() async throws {
+        let t = try TestStore("policy-offline")
+        let store = t.store
+        let none = try await store.read(policy: .offline, background: nil) { Issue.record("offline fetched") }
+        #expect(none == nil)
+        try t.seed(fetchedAt: Date(timeIntervalSinceNow: -86_400 * 365))
+        let old = try await store.read(policy: .offline, background: nil) { Issue.record("offline fetched") }
+        #expect(old?.snapshot.payload == samplePayload)
+    }
+
+    /// The failure memory: one record per failed attempt (attempts counted under
+    /// the lock), the configured backoff, nothing for a cancellation, cleared by
+    /// a success.
+    @Test func refreshRecordsFailuresWithBackoffAndASuccessClearsThem() async throws {
+        let t = try TestStore("failure-memory") { $0.refreshBackoff = RefreshBackoff(initial: .seconds(5), maximum: .seconds(12)) }
+        try t.seed(fetchedAt: Date(timeIntervalSinceNow: -600))
+        let store = t.store
+        #expect(store.refreshFailure() == nil)
+        for attempt in 1...3 {
+            await #expect(throws: SourceDown.self) { _ = try await store.refresh { _ in throw SourceDown() } }
+            let record = try #require(store.refreshFailure())
+            #expect(record.attempts == attempt)
+            #expect(record.lastError == "HTTP 503 from the test")
+            #expect(record.nextAttemptAtMilliseconds - record.lastErrorAtMilliseconds == [5_000, 10_000, 12_000][attempt - 1])
+        }
+        // A fetch ended by cancellation (the host's Ctrl-C) records nothing.
+        await #expect(throws: CancellationError.self) { _ = try await store.refresh { _ in throw CancellationError() } }
+        #expect(store.refreshFailure()?.attempts == 3, "a cancelled refresh is not a failure of the source")
+        #expect(try store.status().refreshFailure?.attempts == 3)
+
+        _ = try await store.refresh { _ in .payload(samplePayload, source: "s") }
+        #expect(store.refreshFailure() == nil, "a success clears the record")
+        #expect(!FileManager.default.fileExists(atPath: store.layout.refreshFailurePath))
+    }
+}

@@ -72,6 +72,15 @@ extension CacheStore {
         }
     }
 
+    /// The async `read(policy:)`, for a foreground refresh that does not await.
+    /// Async code that writes `await store.read(policy: ...) { ... }` gets this
+    /// overload, never the blocking one (unavailable there), as with `update`.
+    public func read(
+        policy: FreshnessPolicy, background: BackgroundRefreshCommand?, refreshInForeground: () throws -> Void
+    ) async throws -> FreshnessRead? {
+        try await read(policy: policy, background: background) { () async throws in try refreshInForeground() }
+    }
+
     private enum Preparation {
         case done(FreshnessRead?)
         case foreground
