@@ -91,10 +91,20 @@ extension ReadCommand {
         var foreground = context
         foreground.standardOutput = DiscardedOutput()
         let result: FreshnessRead?
+        var cancellation: CommandFailure?
         do {
             result = try store.read(policy: policy, background: background) {
-                _ = try RefreshCommand(parsed: parsed, common: common, context: foreground).run()
+                do {
+                    _ = try RefreshCommand(parsed: parsed, common: common, context: foreground).run()
+                } catch let failure as CommandFailure where failure.exitCode == .cancelled {
+                    // Ctrl-C is the user's choice, not the source failing: the library
+                    // serves no stale copy after a CancellationError.
+                    cancellation = failure
+                    throw CancellationError()
+                }
             }
+        } catch is CancellationError {
+            throw cancellation ?? CommandFailure(.cancelled, "Interrupted; the cache is unchanged")
         } catch let failure as CommandFailure {
             throw failure
         } catch let error as MetadataCacheError {

@@ -149,6 +149,9 @@ enum StaleWaits {
             return
         }
         #expect(age >= .seconds(600) && error == "HTTP 503 from the test")
+        await #expect(throws: CancellationError.self, "a cancelled refresh is not served stale: the user stopped it") {
+            _ = try await store.read(policy: covered, background: nil) { throw CancellationError() }
+        }
         let tooOld = FreshnessPolicy(refreshAfter: .seconds(60), maxStale: .seconds(120), staleIfError: .seconds(300))
         await #expect(throws: SourceDown.self) {
             _ = try await store.read(policy: tooOld, background: nil) { throw SourceDown() }
@@ -163,6 +166,17 @@ enum StaleWaits {
         try t.seed(fetchedAt: Date(timeIntervalSinceNow: -86_400 * 365))
         let old = try await store.read(policy: .offline, background: nil) { Issue.record("offline fetched") }
         #expect(old?.snapshot.payload == samplePayload)
+    }
+
+    /// A failure record's temp file left by a writer killed mid-write is swept like
+    /// a commit's (the first writer of a store instance sweeps under the lock).
+    @Test func anOrphanedFailureRecordTempIsSwept() throws {
+        let t = try TestStore("failure-temp-sweep")
+        let orphan = t.directory.path + "/metadata.refresh-failure.json.new-999999-0123456789abcdef"
+        try Data("{".utf8).write(to: URL(fileURLWithPath: orphan))
+        #expect(try t.store.status().orphanTemps == [orphan], "status lists it")
+        try t.store.update { _ in samplePayload }
+        #expect(!FileManager.default.fileExists(atPath: orphan))
     }
 
     /// The failure memory: one record per failed attempt (attempts counted under

@@ -100,7 +100,11 @@ extension CacheStore {
         }
     }
 
+    /// The copy `staleIfError` allows after a failed foreground refresh. Not after a
+    /// cancellation: the user stopped the command, the source did not fail.
     private func servedAfterError(_ error: any Error, current: CacheSnapshot?, policy: FreshnessPolicy) -> FreshnessRead? {
+        if error is CancellationError { return nil }
+        if case .cancelled? = error as? MetadataCacheError { return nil }
         guard let current, let limit = policy.staleIfError else { return nil }
         let age = CachedVersion(current).age
         guard age <= limit else { return nil }

@@ -126,16 +126,17 @@ package struct DurableCommit: Sendable {
     ///     rename attempt (nil: no limit other than `maximumUnboundedRetryTime`).
     ///   - beforeRename: last check before the point of no return (the lock-file
     ///     backend verifies it still owns the lock).
-    ///   - target: the file replaced: the cache file unless another of the
-    ///     store's small files (the refresh failure record) is written with the
-    ///     same guarantees. Its temp file is a cache temp file all the same, so the
-    ///     sweeper's proof of orphanhood covers it.
+    ///   - target: the file replaced and the temp file written first: the cache
+    ///     file and a `NAME.json.tmp-TAG`, unless another of the store's small
+    ///     files (the refresh failure record) is written with the same guarantees.
+    ///     Its temp name must be one the sweeper knows (a `StoreLayout` prefix with
+    ///     a creator tag).
     package func commit(
         header encodeHeader: (_ payloadChecksum: UInt64) -> [UInt8], payload: UnsafeRawBufferPointer,
-        renameBudget: Duration?, retries: RetryCounter = RetryCounter(), target: String? = nil,
+        renameBudget: Duration?, retries: RetryCounter = RetryCounter(), target: (path: String, tempPath: String)? = nil,
         beforeRename: () throws(MetadataCacheError) -> Void
     ) throws(MetadataCacheError) -> Result {
-        let targetPath = target ?? layout.cachePath
+        let targetPath = target?.path ?? layout.cachePath
         let clock = ContinuousClock()
         let started = clock.now
         // The thread reads the caller's payload: whatever happens below, wait for it
@@ -162,7 +163,7 @@ package struct DurableCommit: Sendable {
         }
 
         // 2. The temp file, exclusively ours.
-        let tempPath = layout.newTempPath()
+        let tempPath = target?.tempPath ?? layout.newTempPath()
         let fd = try sys.open(
             tempPath, flags: O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: fileMode, operation: "create temp file")
         var tempExists = true

@@ -140,7 +140,7 @@ extension CacheWriterLockGuard {
         let written: Bool = [UInt8]().withUnsafeBytes { empty in
             (try? durable.commit(
                 header: { _ in bytes }, payload: empty, renameBudget: lock.remainingBudget,
-                target: store.layout.refreshFailurePath,
+                target: (store.layout.refreshFailurePath, store.layout.newRefreshFailureTempPath()),
                 beforeRename: { () throws(MetadataCacheError) in try lock.verifyStillHeld() })) != nil
         }
         return written ? record : nil

@@ -9,11 +9,13 @@
 ///   stale owner file) and `NAME.lock.owner.claim-KEY-N` (the one breaker allowed
 ///   to act on the stale owner file KEY);
 /// - `DIR/NAME.json.tmp-TAG`: a commit's temp file, in the same directory so the
-///   final rename never crosses a filesystem (also the temp file of the failure
-///   record below);
+///   final rename never crosses a filesystem;
 /// - `DIR/NAME.refresh-failure.json`: the failure memory of refreshes (last error,
 ///   attempts, next attempt; `RefreshFailureRecord`), written under the writer
-///   lock, removed by the next successful refresh;
+///   lock, removed by the next successful refresh; its temp file is
+///   `DIR/NAME.refresh-failure.json.new-TAG` (a name of its own: everything that
+///   reasons about "the cache's temp file and its rename" — crash sweeps, fault
+///   plans, `.tmp-` globs — must never mistake this rename for the cache's);
 /// - `DIR/NAME.refresh.lock`: the background refresh marker: an exclusive `flock`
 ///   on it is held by the one running background refresh (`BackgroundRefreshMarker`);
 ///   its content is that process's pid. Created once, never deleted (as NAME.lock).
@@ -36,6 +38,7 @@ package struct StoreLayout: Sendable, Equatable {
     package var refreshFailurePath: String { directory + "/" + name + ".refresh-failure.json" }
     package var backgroundRefreshMarkerPath: String { directory + "/" + name + ".refresh.lock" }
     package var tempPrefix: String { name + ".json.tmp-" }
+    package var refreshFailureTempPrefix: String { name + ".refresh-failure.json.new-" }
     package var ownerBreakPrefix: String { name + ".lock.owner.break-" }
     package var ownerReplacementPrefix: String { name + ".lock.owner.next-" }
     package var ownerClaimPrefix: String { name + ".lock.owner.claim-" }
@@ -48,6 +51,11 @@ package struct StoreLayout: Sendable, Equatable {
     /// a sweeper prove the creator dead.
     package func newTempPath() -> String {
         path(of: tempPrefix + FileCreatorTag.current().text)
+    }
+
+    /// A fresh temp path for the refresh failure record, tagged like a commit's.
+    package func newRefreshFailureTempPath() -> String {
+        path(of: refreshFailureTempPrefix + FileCreatorTag.current().text)
     }
 
     /// Where a remover moves the owner file before deciding whether to delete it.
@@ -69,7 +77,8 @@ package struct StoreLayout: Sendable, Equatable {
     /// The creator of a transient file named `entry`, when it is one of the tagged
     /// kinds (temp, aside, replacement) and its tag parses.
     package func creatorTag(ofTransient entry: String) -> FileCreatorTag? {
-        for prefix in [tempPrefix, ownerBreakPrefix, ownerReplacementPrefix] where entry.hasPrefix(prefix) {
+        for prefix in [tempPrefix, refreshFailureTempPrefix, ownerBreakPrefix, ownerReplacementPrefix]
+        where entry.hasPrefix(prefix) {
             return FileCreatorTag(parsing: entry.dropFirst(prefix.count))
         }
         return nil

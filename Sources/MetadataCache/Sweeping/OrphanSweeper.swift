@@ -90,7 +90,7 @@ package struct OrphanSweeper: Sendable {
         }
         for name in names {
             let path = layout.path(of: name)
-            if name.hasPrefix(layout.tempPrefix) {
+            if name.hasPrefix(layout.tempPrefix) || name.hasPrefix(layout.refreshFailureTempPrefix) {
                 if isOrphan(name) { remove(path, because: "temp file of a writer that died mid-commit") }
             } else if name == ownerFileName {
                 if let reason = removeStaleOwnerFile() {
@@ -117,7 +117,8 @@ package struct OrphanSweeper: Sendable {
 
     /// Temp files present right now (for `status`; does not need the lock).
     package func tempFiles() -> [String] {
-        ((try? sys.listDirectory(layout.directory)) ?? []).filter { $0.hasPrefix(layout.tempPrefix) }.sorted()
+        ((try? sys.listDirectory(layout.directory)) ?? [])
+            .filter { $0.hasPrefix(layout.tempPrefix) || $0.hasPrefix(layout.refreshFailureTempPrefix) }.sorted()
             .map(layout.path(of:))
     }
 
