@@ -188,14 +188,14 @@ enum StaleWaits {
         let store = t.store
         #expect(store.refreshFailure() == nil)
         for attempt in 1...3 {
-            await #expect(throws: SourceDown.self) { _ = try await store.refresh { _ in throw SourceDown() } }
+            await #expect(throws: MetadataCacheError.self) { _ = try await store.refresh { _ in throw SourceDown() } }
             let record = try #require(store.refreshFailure())
             #expect(record.attempts == attempt)
             #expect(record.lastError == "HTTP 503 from the test")
             #expect(record.nextAttemptAtMilliseconds - record.lastErrorAtMilliseconds == [5_000, 10_000, 12_000][attempt - 1])
         }
         // A fetch ended by cancellation (the host's Ctrl-C) records nothing.
-        await #expect(throws: CancellationError.self) { _ = try await store.refresh { _ in throw CancellationError() } }
+        await #expect(throws: MetadataCacheError.self) { _ = try await store.refresh { _ in throw CancellationError() } }
         #expect(store.refreshFailure()?.attempts == 3, "a cancelled refresh is not a failure of the source")
         #expect(try store.status().refreshFailure?.attempts == 3)
 
