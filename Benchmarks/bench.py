@@ -439,12 +439,7 @@ class Run:
         probe = os.path.join(cfg.scratch, "cli-probe")
         shutil.rmtree(probe, ignore_errors=True)
         os.makedirs(probe, mode=0o700)
-        # --only prepares no payloads: the probe then brings its own.
-        payload = cfg.payloads.get((4 * KIB, "a"))
-        if payload is None:
-            payload = os.path.join(probe, "probe-payload.json")
-            with open(payload, "wb") as f:
-                f.write(b'{"probe":[1,2,3]}')
+        payload = cfg.payloads[(4 * KIB, "a")]
         try:
             r1 = subprocess.run([cfg.metacache_bin, "cache", "refresh", "--dir", probe, "--source", payload],
                                 capture_output=True, timeout=60)
