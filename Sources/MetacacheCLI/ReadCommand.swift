@@ -92,7 +92,7 @@ extension ReadCommand {
         foreground.standardOutput = DiscardedOutput()
         let result: FreshnessRead?
         var cancellation: CommandFailure?
-        do {
+        do throws(MetadataCacheError) {
             result = try store.read(policy: policy, background: background) {
                 do {
                     _ = try RefreshCommand(parsed: parsed, common: common, context: foreground).run()
@@ -103,14 +103,13 @@ extension ReadCommand {
                     throw CancellationError()
                 }
             }
-        } catch is CancellationError {
+        } catch .cancelled {
             throw cancellation ?? CommandFailure(.cancelled, "Interrupted; the cache is unchanged")
-        } catch let failure as CommandFailure {
+        } catch .fetchFailed(_, let failure as CommandFailure) {
+            // The foreground `cache refresh` failed: its own message and exit code.
             throw failure
-        } catch let error as MetadataCacheError {
-            throw CacheErrorClassification.failure(for: error, hints: hints, refreshSource: HintCommands.refreshSource(for: store))
         } catch {
-            throw CommandFailure(.ioError, "read failed: \(error)")
+            throw CacheErrorClassification.failure(for: error, hints: hints, refreshSource: HintCommands.refreshSource(for: store))
         }
         guard let result else {
             throw CommandFailure(

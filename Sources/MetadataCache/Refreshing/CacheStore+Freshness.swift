@@ -26,10 +26,15 @@ extension CacheStore {
     ///
     /// Returns nil only when there is no cache and none could be made (offline, or
     /// a foreground refresh that committed nothing).
+    ///
+    /// Throws only `MetadataCacheError`, like the rest of the store: an error the
+    /// foreground refresh throws arrives as itself when it is a
+    /// `MetadataCacheError`, as `.cancelled` for a `CancellationError`, and
+    /// otherwise unchanged inside `.fetchFailed` (with the cache's recorded source).
     @available(*, noasync, message: "the foreground refresh blocks; use the async read(policy:)")
     public func read(
         policy: FreshnessPolicy, background: BackgroundRefreshCommand?, refreshInForeground: () throws -> Void
-    ) throws -> FreshnessRead? {
+    ) throws(MetadataCacheError) -> FreshnessRead? {
         let current = try readTreatingCorruptAsMissing()
         switch prepared(policy: policy, current: current, background: background) {
         case let .done(result): return result
@@ -38,7 +43,7 @@ extension CacheStore {
                 try refreshInForeground()
             } catch {
                 if let fallback = servedAfterError(error, current: current, policy: policy) { return fallback }
-                throw error
+                throw foregroundFailure(error, current: current)
             }
             return try read().map { FreshnessRead(snapshot: $0, served: .fresh, backgroundRefresh: nil) }
         }
@@ -47,7 +52,7 @@ extension CacheStore {
     /// Async form of `read(policy:background:refreshInForeground:)`.
     public func read(
         policy: FreshnessPolicy, background: BackgroundRefreshCommand?, refreshInForeground: () async throws -> Void
-    ) async throws -> FreshnessRead? {
+    ) async throws(MetadataCacheError) -> FreshnessRead? {
         let current = try readTreatingCorruptAsMissing()
         switch prepared(policy: policy, current: current, background: background) {
         case let .done(result): return result
@@ -56,7 +61,7 @@ extension CacheStore {
                 try await refreshInForeground()
             } catch {
                 if let fallback = servedAfterError(error, current: current, policy: policy) { return fallback }
-                throw error
+                throw foregroundFailure(error, current: current)
             }
             return try read().map { FreshnessRead(snapshot: $0, served: .fresh, backgroundRefresh: nil) }
         }
@@ -77,7 +82,7 @@ extension CacheStore {
     /// overload, never the blocking one (unavailable there), as with `update`.
     public func read(
         policy: FreshnessPolicy, background: BackgroundRefreshCommand?, refreshInForeground: () throws -> Void
-    ) async throws -> FreshnessRead? {
+    ) async throws(MetadataCacheError) -> FreshnessRead? {
         try await read(policy: policy, background: background) { () async throws in try refreshInForeground() }
     }
 
@@ -98,6 +103,13 @@ extension CacheStore {
             let started = background.map { startBackgroundRefresh($0, ifUnchangedSince: current) }
             return .done(FreshnessRead(snapshot: current, served: .stale(age: age), backgroundRefresh: started))
         }
+    }
+
+    /// The foreground refresh's error as the store's own (see `read(policy:)`).
+    private func foregroundFailure(_ error: any Error, current: CacheSnapshot?) -> MetadataCacheError {
+        if let error = error as? MetadataCacheError { return error }
+        if error is CancellationError { return .cancelled(lockPath: layout.lockPath, waited: .zero) }
+        return .fetchFailed(source: current?.source, error: error)
     }
 
     /// The copy `staleIfError` allows after a failed foreground refresh. Not after a
