@@ -126,7 +126,7 @@ package struct WriterLockAcquisition: Sendable {
         let fd = try sys.open(lockPath, flags: O_RDWR | O_CREAT | O_NOFOLLOW, mode: mode_t(options.fileMode), operation: "open lock file")
         // Encode our record now, before any wait: after the kernel grants the lock,
         // only its timestamp is left to fill in (see HolderRecordSlot).
-        var slot = HolderRecordSlot(HolderRecord.forCurrentProcess(backend: .advisory))
+        var slot = HolderRecordSlot.forCurrentProcess(backend: .advisory)
         var keep = false
         defer { if !keep { sys.closeIgnoringErrors(fd) } }
         var waited = Duration.zero
@@ -419,11 +419,9 @@ package struct WriterLockAcquisition: Sendable {
             if reentrancy == .refuse, HeldWriterLocks.entry(registryKey) != nil { return (holder, false) }
             return nil
         }
-        for ancestor in ProcessIdentity.ancestors() where ancestor.pid == holder.pid {
-            let sameProcess = holder.processStartTime == nil || ancestor.startTime == nil
-                || holder.processStartTime == ancestor.startTime
-            if sameProcess { return (holder, true) }
-        }
-        return nil
+        guard let ancestorStartTime = ProcessIdentity.ancestorStartTime(of: holder.pid) else { return nil }
+        let sameProcess = holder.processStartTime == nil || ancestorStartTime == nil
+            || holder.processStartTime == ancestorStartTime
+        return sameProcess ? (holder, true) : nil
     }
 }
