@@ -117,11 +117,12 @@ import TestSupport
         #expect(try waiter.wait() == .exited(0))
     }
 
-    /// The watchdog thread of a wait is left asleep when the lock is granted (so
-    /// waking it does not slow the handover) and must exit when the lock is
-    /// released: no thread may outlive its lock.
+    /// A wait with a cancellation token (the agent always passes one) is timed by
+    /// the process's one watchdog thread: started by the first such wait, left
+    /// asleep when the lock is granted (waking it would slow the handover), and
+    /// kept for the next wait rather than created and destroyed per wait.
     @Test(.enabled(if: FileManager.default.fileExists(atPath: "/proc/self/task")))
-    func aWaitsWatchdogThreadSleepsWhileHeldAndExitsOnRelease() throws {
+    func aWaitWithATokenUsesTheOneWatchdogThreadWhichOutlivesTheLock() throws {
         let t = try TestStore("watchdog")
         let (agent, _) = try holder(t.directory.path)
         let waiter = try Agent.start(["acquire", "--dir", t.directory.path, "--timeout", "infinite"])
@@ -133,9 +134,32 @@ import TestSupport
         let before = try #require(Int(started.field("threads") ?? ""))
         let held = try #require(Int(acquired.field("threads") ?? ""))
         let after = try #require(Int(released.field("threads") ?? ""))
-        #expect(held == before + 1, "the watchdog should still sleep while the lock is held")
-        #expect(after == before, "a watchdog thread outlived the lock")
+        #expect(held == before + 1, "one watchdog thread while the lock is held")
+        #expect(after == held, "the watchdog stays asleep for the next wait; none exits or is added at the release")
         #expect(try waiter.wait() == .exited(0))
+        try agent.wait()
+    }
+
+    /// A wait without a token keeps its own time with a timer that interrupts
+    /// `flock` (every 2 ms once due, in case a signal lands outside it). When the
+    /// wait ends, no such signal may reach the caller's next system calls: an
+    /// interrupted `poll` here would return -1 (EINTR) instead of timing out.
+    @Test func aTimedOutWaitLeavesNoInterruptForTheCallersNextSystemCalls() throws {
+        let t = try TestStore("no-stray-signal")
+        let (agent, _) = try holder(t.directory.path)
+        for _ in 0..<3 {
+            let outcome = acquisitionError { () throws(MetadataCacheError) in
+                try t.store.acquireWriterLock(timeout: .after(.milliseconds(50)))
+            }
+            guard case .lockTimeout = outcome else {
+                Issue.record("expected a timeout, got \(outcome)")
+                return
+            }
+            // 20 ms: ten times the timer's repeat interval.
+            let result = poll(nil, 0, 20)
+            #expect(result == 0, "poll returned \(result), errno \(errno): a lock-wait signal outlived the wait")
+        }
+        agent.closeStdin()
         try agent.wait()
     }
 
@@ -179,9 +203,9 @@ import TestSupport
         try agent.wait()
     }
 
-    /// The progress callback runs outside the wait's mutex; a grant that arrives
-    /// while it runs is claimed at once, and the wait returns only after the
-    /// callback did: no progress event follows the acquisition.
+    /// The progress callback runs on the waiting thread, inside the wait; a grant
+    /// that arrives while it runs is taken as soon as it returns, and no progress
+    /// event follows the acquisition.
     @Test func aGrantDuringAProgressCallbackIsTakenAndNoProgressFollowsIt() throws {
         let dir = TemporaryDirectory("grant-in-progress")
         let (agent, _) = try holder(dir.path)
