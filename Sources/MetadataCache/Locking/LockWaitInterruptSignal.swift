@@ -93,7 +93,9 @@ package enum LockWaitInterruptSignal {
         sigemptyset(&set)
         sigaddset(&set, number)
         pthread_sigmask(SIG_UNBLOCK, &set, &previous)
-        defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
+        // Restored only if the host had blocked it: otherwise the mask is
+        // unchanged, and a system call less lies between a grant and the guard.
+        defer { if sigismember(&previous, number) == 1 { pthread_sigmask(SIG_SETMASK, &previous, nil) } }
         return try body()
     }
 
