@@ -1094,6 +1094,12 @@ class Run:
                     if name == "typed":
                         self.run_typed_figures(F)
                         continue
+                    if name == "lock":
+                        F["3"] = self.guard("3", self.fig_lock)
+                        self.mark_load("after figure 3")
+                        F["4"] = self.guard("4", self.fig_handover)
+                        self.mark_load("after figure 4")
+                        continue
                     fig, produce = producers[name]
                     F[fig] = self.guard(fig, produce)
                     self.mark_load("after figure %s" % fig)
@@ -1263,13 +1269,13 @@ def main():
     ap.add_argument("--md-out", required=True)
     ap.add_argument("--command", required=True, help="the exact command, for the report")
     ap.add_argument("--note", default="")
-    ap.add_argument("--only", default="", help="figures to run alone, by name, comma-separated (development): typed, watch")
+    ap.add_argument("--only", default="", help="figures to run alone, by name, comma-separated (development): lock, typed, watch")
     ap.add_argument("--watch-floor-bin", default="", help="the C floor of figure 10 (Benchmarks/floor/watch-floor.c)")
     cfg = ap.parse_args()
     cfg.only = [f for f in cfg.only.split(",") if f]
     for fig in cfg.only:
-        if fig not in ("typed", "watch"):
-            raise SystemExit("bench: --only knows 'typed' (figure 9) and 'watch' (figure 10) (got %s)" % fig)
+        if fig not in ("lock", "typed", "watch"):
+            raise SystemExit("bench: --only knows 'lock' (figures 3-4), 'typed' (figure 9) and 'watch' (figure 10) (got %s)" % fig)
     cfg.scratch = os.path.abspath(cfg.scratch)
     cfg.bench_bin = os.path.join(cfg.bin_dir, "metacache-bench")
     cfg.watch_floor_bin = cfg.watch_floor_bin or os.path.join(cfg.scratch, "bin", "watch-floor")
@@ -1287,7 +1293,8 @@ def main():
     busy0, own0, wall0 = *cpu_accounting(), time.monotonic()
     log("generating payloads")
     sizes = [4 * KIB, 16 * KIB, 64 * KIB, 256 * KIB, MIB, 4 * MIB, 16 * MIB, 64 * MIB]
-    cfg.payloads = {} if cfg.only else prepare_payloads(os.path.join(cfg.scratch, "payloads"), sizes)
+    # --only still probes the validator and the CLI, with the 4 KiB payloads.
+    cfg.payloads = prepare_payloads(os.path.join(cfg.scratch, "payloads"), [4 * KIB] if cfg.only else sizes)
     cfg.typed_payloads = prepare_typed_payloads(os.path.join(cfg.scratch, "payloads"),
                                                 os.path.join(REPO, "Fixtures", "catalog-1mib.json"))
     # The repository's sample catalogues (issue 2's validator goal is stated on them).

@@ -275,6 +275,10 @@ def goals(doc, S):
                 "%.2f× (median %s vs %s; p99 %.2f×)" % (m["ratio_median"], t(m["median"]),
                                                       t(S["2"][size]["floor"]["median"]), m["ratio_p99"]),
                 m["ratio_median"] <= limit)
+    if "3" in S:
+        m = S["3"]["mc"]
+        add("Uncontended lock acquire + release ≤ 3× floor", "3", "%.2f× (median %s vs %s; p99 %.2f×)" % (
+            m["ratio_median"], t(m["median"]), t(S["3"]["floor"]["median"]), m["ratio_p99"]), m["ratio_median"] <= 3.0)
     if "4" in S:
         idle, hot = S["4"]["idle"], S["4"].get("hot")
         m = idle["mc"]
@@ -283,6 +287,15 @@ def goals(doc, S):
             t(m["median"]), t(idle["floor"]["median"]), extra("median")), m["median"] <= 100_000)
         add("Lock handover p99 ≤ 500 µs", "4", "%s after an idle wait (floor %s)%s" % (
             t(m["p99"]), t(idle["floor"]["p99"]), extra("p99")), m["p99"] <= 500_000)
+        add("Lock handover median ≤ 2× floor", "4", "%.2f× after an idle wait (%s vs %s)%s" % (
+            m["ratio_median"], t(m["median"]), t(idle["floor"]["median"]),
+            ("; back-to-back %.2f×" % hot["mc"]["ratio_median"]) if hot else ""), m["ratio_median"] <= 2.0)
+        add("Lock handover p99 ≤ 2× floor", "4", "%.2f× after an idle wait (%s vs %s)%s" % (
+            m["ratio_p99"], t(m["p99"]), t(idle["floor"]["p99"]),
+            ("; back-to-back %.2f×" % hot["mc"]["ratio_p99"]) if hot else ""), m["ratio_p99"] <= 2.0)
+        add("Waiting writer's CPU per wait ≤ 150 µs", "4", "%s median after an idle wait (floor %s)%s" % (
+            t(m["cpu_per_wait_ns"]), t(idle["floor"]["cpu_per_wait_ns"]),
+            ("; back-to-back %s" % t(hot["mc"]["cpu_per_wait_ns"])) if hot else ""), m["cpu_per_wait_ns"] <= 150_000)
         if "long_wait_cpu_share" in m:
             add("Waiting writer uses < 1 % of a core", "4",
                 "%.3f %% of a core over a %.1f s wait" % (100 * m["long_wait_cpu_share"], m["long_wait_s"]),
