@@ -140,6 +140,29 @@ import TestSupport
         try agent.wait()
     }
 
+    /// A wait without a cancellation token starts no thread at all: the waiting
+    /// thread keeps its own time with a timer. (The kernel numbers a process's
+    /// first timer 0, which Swift reads as a nil `timer_t`; taken for a failure,
+    /// it sent the first wait of every process to the watchdog thread.)
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/proc/self/task")))
+    func aWaitWithoutATokenStartsNoThread() throws {
+        let t = try TestStore("no-thread")
+        let (agent, _) = try holder(t.directory.path)
+        let waiter = try Agent.start(["acquire", "--dir", t.directory.path, "--timeout", "infinite", "--token", "no"])
+        let started = try waiter.readLine(until: { $0.hasPrefix("STARTED") })
+        _ = try waiter.readLine(until: { $0.hasPrefix("WAITING") })
+        agent.closeStdin()
+        let acquired = try waiter.readLine(until: { $0.hasPrefix("ACQUIRED") })
+        let before = try #require(Int(started.field("threads") ?? ""))
+        let held = try #require(Int(acquired.field("threads") ?? ""))
+        #if os(Linux)
+        #expect(held == before, "a tokenless wait started a thread")
+        #endif
+        _ = try waiter.readLine(until: { $0.hasPrefix("RELEASED") })
+        #expect(try waiter.wait() == .exited(0))
+        try agent.wait()
+    }
+
     /// A wait without a token keeps its own time with a timer that interrupts
     /// `flock` (every 2 ms once due, in case a signal lands outside it). When the
     /// wait ends, no such signal may reach the caller's next system calls: an
@@ -155,9 +178,22 @@ import TestSupport
                 Issue.record("expected a timeout, got \(outcome)")
                 return
             }
-            // 20 ms: ten times the timer's repeat interval.
+            // Nothing queued for this thread, and nothing still firing: with the
+            // signal unblocked (this thread may block it), a 20 ms poll — ten
+            // times the timer's repeat interval — is not interrupted.
+            let number = try #require(LockWaitInterruptSignal.number)
+            var pending = sigset_t()
+            sigpending(&pending)
+            #expect(sigismember(&pending, number) == 0, "a lock-wait signal is pending after the wait")
+            var set = sigset_t()
+            var previous = sigset_t()
+            sigemptyset(&set)
+            sigaddset(&set, number)
+            pthread_sigmask(SIG_UNBLOCK, &set, &previous)
             let result = poll(nil, 0, 20)
-            #expect(result == 0, "poll returned \(result), errno \(errno): a lock-wait signal outlived the wait")
+            let error = errno
+            pthread_sigmask(SIG_SETMASK, &previous, nil)
+            #expect(result == 0, "poll returned \(result), errno \(error): a lock-wait signal outlived the wait")
         }
         agent.closeStdin()
         try agent.wait()

@@ -21,7 +21,9 @@ import Darwin
 /// (`LockWaitWatchdog`).
 package struct LockWaitTimer: ~Copyable {
     #if os(Linux)
-    private let timer: timer_t
+    /// Optional only in type: `timer_t` is a pointer in Swift, and the kernel's
+    /// first timer of a process has id 0, which reads as nil. Never nil-checked.
+    private let timer: timer_t?
 
     /// A timer for the calling thread, disarmed; nil where there are no
     /// thread-directed timers (Darwin) or none could be created.
@@ -32,7 +34,7 @@ package struct LockWaitTimer: ~Copyable {
         event.sigev_signo = signal
         event._sigev_un._tid = gettid()
         var timer: timer_t?
-        guard timer_create(CLOCK_MONOTONIC, &event, &timer) == 0, let timer else { return nil }
+        guard timer_create(CLOCK_MONOTONIC, &event, &timer) == 0 else { return nil }
         self.timer = timer
     }
 
