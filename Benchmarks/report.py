@@ -420,24 +420,45 @@ WHY = {
         "was 1.87 ms in one run and 1.26 ms in the next on this shared virtual disk). Not done: remembering the "
         "previous header by file identity (saves three syscalls, ~1 %)."),
     "Lock handover median": (
-        "After an idle wait both processes' CPUs have gone idle, so the release and the wake-up run cold. A "
-        "`perf record -e syscalls:*` trace of this figure's idle handovers (after commit 16716a9) shows per "
-        "handover: the holder's blanking `pwrite` ~10 µs before its `flock(LOCK_UN)`; the kernel waking the "
-        "waiter's idle vCPU 15–90 µs after the unlock (the floor pays this too); then ~40 µs of cold user-space "
-        "work in the waiter between `flock` returning and the guard being returned (restoring the signal mask, "
-        "stamping and writing the holder record, registering the guard). Back-to-back the same path takes "
-        "~25 µs in total and meets the goal. Already done: the holder record in a fixed slot written by one "
-        "`pwrite`, encoded before the wait (791743b; this figure's idle median went from 184 µs to 105 µs), and "
-        "the wait's watchdog thread no longer woken at the grant, where its wake-up was often scheduled ahead of "
-        "the new holder on the same CPU (16716a9; ~102 → ~81 µs median in an interleaved A/B of 3 × 60 trials). "
-        "`Benchmarks/experiments/handover-fileops.c` shows the floor for these file operations: bare flock "
-        "16–23 µs, with the slot written and blanked by `pwrite` 34–40 µs, with an mmap'ed slot 43–46 µs. "
-        "The goal was met on the reference machine (26.8 µs median, floor 6.05 µs); on slower machines every "
-        "cold step scales with the floor (2026-12-02: floor 24.6 µs, MetadataCache 106 µs, the same ~4.3× ratio). "
-        "A probe build there put the waiter's own share at ~40 µs median of ~100 µs: signal mask restored and "
-        "outcome handed back ~8 µs, cold Swift code before the record ~8 µs, stamping the record ~3 µs, its "
-        "`pwrite` ~11 µs, registering the guard ~3 µs, the event ~1 µs, building the guard ~6 µs; the rest is the "
-        "holder's release and the kernel waking the idle vCPU."),
+        "After an idle wait both processes' CPUs have gone idle, so the release and the wake-up run cold, and "
+        "what MetadataCache adds to the floor's path runs cold too. `perf record -e syscalls:*,sched:*` traces of "
+        "40 idle handovers (2026-12-07, lock-perf branch, a small Python driver and two `metacache-bench` "
+        "workers, a loaded 2-vCPU VM) show: before its unlock the holder blanks its record with one `pwrite` "
+        "(3–25 µs: each write updates the lock file's times through the ext4 journal); after the grant the "
+        "waiter deletes its wait timer, stamps and writes its own record (one `pwrite`) and builds the guard — "
+        "30–70 µs from `flock` returning to the worker's next write, against ~15 µs for the floor's "
+        "`clock_gettime` + `printf`; the kernel's wake-up to running was 11–62 µs, the floor's ~25 µs. Issue 12 "
+        "took everything off that path that was not the record itself: no thread per wait any more (a "
+        "thread-directed POSIX timer for waits without cancellation tokens; one shared watchdog for waits with "
+        "them — before, a watchdog thread per wait cost ~100 µs of CPU and was woken at the release, i.e. at the "
+        "next handover), and one system call less after the grant (the signal mask is restored only if the host "
+        "had blocked the signal). In back-to-back runs of this figure on the same loaded machine "
+        "(other processes used ~97 % of it) the idle median went from 5.37× the floor (121 µs) before to 4.67× "
+        "and 4.59× (117, 107 µs) after, the p99 from 3.61× to 0.94× and 1.76×. The two record writes and the "
+        "Swift code around them remain; they are what lets waiters and `status` name the holder and what keeps "
+        "a departed holder's record from being read as a live ancestor. Earlier steps: the record in a fixed "
+        "slot written by one `pwrite` (791743b: 184 → 105 µs), the watchdog no longer woken at the grant "
+        "(16716a9). `Benchmarks/experiments/handover-fileops.c` shows the floor for these file operations: bare "
+        "flock 16–23 µs, with the slot written and blanked by `pwrite` 34–40 µs."),
+    "Waiting writer's CPU per wait": (
+        "Measured with getrusage of the whole waiter process around `acquireWriterLock`, so it includes the "
+        "sleep and wake-up in the kernel, which the floor pays too (~31 µs). Before issue 12 it was ~600 µs "
+        "(596 µs in a back-to-back run on the same machine): a watchdog thread created and destroyed per wait, "
+        "the self-deadlock check walking the ancestors through ~20 `/proc/PID/stat` reads, Foundation's "
+        "`JSONDecoder` for the holder's record. Now ~210 µs: the ancestor walk is cached (ancestors can only go "
+        "away, so a complete walk is a superset), waits without tokens start no thread, records are parsed by "
+        "`CacheJSONDecoder` without the slot's padding. What remains on top of the floor (callgrind with "
+        "`--toggle-collect` on `acquireWriterLock`, 90 waits): ~60 K instructions per wait, ~35 K of them "
+        "validating and decoding the holder's record; ~20 system calls against the floor's 5 (the directory's "
+        "`lstat` for the in-process registry, `getpid`, `getrandom` for the lease id, `pread` of the record, "
+        "the `sigaction` check of the interrupt signal, `sigprocmask`, `timer_create`/`settime`/`delete`, the "
+        "record's `pwrite`); and the cost of running cold after sleeping. Next step, not done: a parser for the "
+        "record's own canonical encoding with the decoder as fallback."),
+    "Uncontended lock acquire + release": (
+        "Beyond the floor's open, flock, unlock and close, an acquisition `lstat`s the directory (the in-process "
+        "registry's key), takes a lease id from `getrandom`, and writes and blanks the holder record (two 1 KiB "
+        "`pwrite`s, each updating the lock file's times through the ext4 journal). Issue 12 removed the record's "
+        "JSON encoding from every acquisition (encoded once per process, 11 of 24 µs before: `perf record`)."),
     "Lock handover p99": (
         "See the median: the same costs, plus scheduling on a 2-vCPU VM (the woken waiter "
         "can land on the CPU the holder still occupies)."),
@@ -493,7 +514,7 @@ WHY = {
     "JSON validator": ("See the throughput table."),
     "Durable refresh with JSON validation": (
         "Validation is one extra pass over the payload at the validator's throughput (see the throughput table)."),
-    "Waiting writer": ("The waiter's CPU per wait includes its pre-wait work (see figure 4)."),
+    "Waiting writer uses": ("The waiter's CPU per wait includes its pre-wait work (see figure 4)."),
     "Watch: commit to watcher": (
         "The floor is one blocking `read` of the inotify descriptor and one plain read of the file. On top, a "
         "watch wakes from `poll` on its thread (inotify and the stop pipe), drains the queue, lstats the "
@@ -865,9 +886,14 @@ HOW_TO = """## How to run
 ```sh
 Benchmarks/run            # publication mode: ~5–7 minutes on 2 cores; writes docs/benchmarks.md and Benchmarks/results/latest.json
 Benchmarks/run --quick    # fewer iterations, ~1 minute, for development (the report says "quick mode")
+Benchmarks/run --only lock    # figures 3 and 4 alone (the writer lock), a few minutes; report in Benchmarks/.scratch/only-lock.md
 Benchmarks/run --only typed   # figure 9 alone (typed reads), a few minutes; report in Benchmarks/.scratch/only-typed.md
 Benchmarks/run --only watch   # figure 10 alone (development); writes to Benchmarks/.scratch, not docs/
 ```
+
+A figure run alone is merged into the published report with
+`python3 Benchmarks/report.py Benchmarks/results/latest.json --merge Benchmarks/.scratch/only-lock.json
+--write-json Benchmarks/results/latest.json > docs/benchmarks.md` (the header then names that run separately).
 
 It needs `swift`, `cc`, `python3` (with `venv`; PyPI reachable for `filelock`, `lmdb`, `orjson` and
 `pysimdjson`, pinned in `Benchmarks/requirements.txt`) and `hyperfine` (`apt-get install hyperfine`). It
