@@ -118,8 +118,11 @@ private struct CanonicalReader {
             end += 1
         }
         guard end < bytes.count else { return nil }
-        guard let text = String(validating: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
-        else { return nil }
+        // Valid UTF-8 only: decoding repairs invalid sequences (to U+FFFD), which
+        // changes the bytes. (`String(validating:)` needs macOS 15.)
+        let raw = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
+        let text = String(decoding: raw, as: UTF8.self)
+        guard text.utf8.elementsEqual(raw) else { return nil }
         at = end + 1
         return text
     }
