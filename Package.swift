@@ -5,12 +5,13 @@ import PackageDescription
 // processes. Toolchain only: this manifest declares no package dependencies, ever.
 let package = Package(
     name: "MetadataCache",
-    platforms: [.macOS(.v15)],
+    platforms: [.macOS(.v13)],
     products: [
         .library(name: "MetadataCache", targets: ["MetadataCache"]),
         .executable(name: "metacache", targets: ["metacache"]),
         .executable(name: "metacache-fetch", targets: ["metacache-fetch"]),
-        .executable(name: "metacache-stress", targets: ["metacache-stress"]),
+        // Not a product: metacache-stress (this package's own stress harness; it
+        // links the test-only SystemCallFaults). `swift build` still builds it.
     ],
     targets: [
         // One-call C shims for statfs, flock and SIGRTMAX (see the header).
@@ -20,10 +21,22 @@ let package = Package(
             dependencies: ["CSystemShims"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        // Test-only machinery behind the library's system-call seam
+        // (SystemCallProvider): planned faults, crashes and pauses at any system
+        // call. Kept out of MetadataCache so that no host links it; the tests, the
+        // test agent and the stress harness do.
+        .target(
+            name: "SystemCallFaults",
+            dependencies: ["MetadataCache"],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         // The `metacache` command: its logic lives in MetacacheCLI (testable); the
-        // executable is a thin main. Linked statically and with only
-        // FoundationEssentials: `cache read` runs on every invocation of a host
-        // tool, and dynamic loading costs more than the read itself.
+        // executable is a thin main with only FoundationEssentials: `cache read`
+        // runs on every invocation of a host tool, and dynamic loading costs more
+        // than the read itself. The release build links it fully static
+        // (Scripts/build-release): no unsafeFlags here, because SwiftPM refuses
+        // them in a versioned dependency and hosts depend on these products by
+        // version (.ci/versioned-client).
         .target(
             name: "MetacacheCLI",
             dependencies: ["MetadataCache"],
@@ -32,21 +45,7 @@ let package = Package(
         .executableTarget(
             name: "metacache",
             dependencies: ["MetacacheCLI", "metacache-fetch"],
-            swiftSettings: [.swiftLanguageMode(.v6)],
-            linkerSettings: [
-                // Fully static (Swift runtime, libstdc++, glibc): no dynamic loader
-                // at all. With only the Swift runtime static, loading and relocating
-                // the shared libstdc++/libm/libc still cost ~1 ms of every start —
-                // more than the read itself. Measured `hyperfine -N --runs 500`, cold
-                // `cache read` of 1 MiB: 2.4-3.4 ms dynamic, 1.5 ms static, `cat` 1.1 ms.
-                // glibc's NSS (passwd lookups) still dlopens its modules; only the
-                // rare no-$HOME path uses it (EnvironmentVariables.homeDirectory).
-                .unsafeFlags(["-static-executable"], .when(platforms: [.linux])),
-                // The static FoundationEssentials archive needs its two private
-                // support archives; SwiftPM only adds them for --static-swift-stdlib.
-                .linkedLibrary("_FoundationCollections", .when(platforms: [.linux])),
-                .linkedLibrary("_FoundationCShims", .when(platforms: [.linux])),
-            ]
+            swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // HTTP(S) fetching in its own process: FoundationNetworking (libcurl and full
         // Foundation) adds ~9 ms to every start, so only http(s) refreshes pay it.
@@ -60,16 +59,18 @@ let package = Package(
         // whole package; TestSupport re-exports it).
         .target(
             name: "ProcessSpawning",
+            dependencies: ["CSystemShims"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // The stress harness: many concurrent refreshers, readers and updaters as
         // real processes, checking the invariants independently of the library.
         // Spawns its workers and the CLI through ProcessSpawning, probes flock via
         // CSystemShims, and exits its commit-once worker with the CLI's own
-        // exit-code mapping. It ships as a product, so it links nothing from Tests/.
+        // exit-code mapping. Built by `swift build` (not a product: hosts have no use
+        // for it), it links nothing from Tests/: its fault injection is SystemCallFaults.
         .target(
             name: "StressHarness",
-            dependencies: ["MetadataCache", "MetacacheCLI", "ProcessSpawning", "CSystemShims"],
+            dependencies: ["MetadataCache", "MetacacheCLI", "ProcessSpawning", "CSystemShims", "SystemCallFaults"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .executableTarget(
@@ -81,7 +82,7 @@ let package = Package(
         // commits with injected faults or crashes, and reports over stdout.
         .executableTarget(
             name: "cache-test-agent",
-            dependencies: ["MetadataCache"],
+            dependencies: ["MetadataCache", "SystemCallFaults"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // Test-only ptrace tracer for IntegrationTests/CrashAndFault: numbers the file
@@ -113,7 +114,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MetadataCacheTests",
-            dependencies: ["MetadataCache", "TestSupport"],
+            dependencies: ["MetadataCache", "TestSupport", "SystemCallFaults"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .testTarget(
@@ -124,7 +125,7 @@ let package = Package(
         // Whole-program tests: launch the built executables as real processes.
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["MetadataCache", "TestSupport", "StressHarness"],
+            dependencies: ["MetadataCache", "TestSupport", "StressHarness", "SystemCallFaults"],
             path: "IntegrationTests",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),

@@ -439,7 +439,8 @@ class Run:
         probe = os.path.join(cfg.scratch, "cli-probe")
         shutil.rmtree(probe, ignore_errors=True)
         os.makedirs(probe, mode=0o700)
-        payload = cfg.payloads[(4 * KIB, "a")]
+        # (`--only` generates no general payloads: any valid JSON file will do.)
+        payload = cfg.payloads.get((4 * KIB, "a")) or next(iter(cfg.typed_payloads.values()))
         try:
             r1 = subprocess.run([cfg.metacache_bin, "cache", "refresh", "--dir", probe, "--source", payload],
                                 capture_output=True, timeout=60)
@@ -1089,7 +1090,7 @@ class Run:
 
             if self.cfg.only:
                 # Development: only the figures asked for (Benchmarks/run --only).
-                producers = {"watch": ("10", self.fig_watch)}
+                producers = {"watch": ("10", self.fig_watch), "cli-read": ("6", self.fig_cli_read)}
                 for name in self.cfg.only:
                     if name == "typed":
                         self.run_typed_figures(F)
@@ -1269,17 +1270,19 @@ def main():
     ap.add_argument("--md-out", required=True)
     ap.add_argument("--command", required=True, help="the exact command, for the report")
     ap.add_argument("--note", default="")
-    ap.add_argument("--only", default="", help="figures to run alone, by name, comma-separated (development): lock, typed, watch")
+    ap.add_argument("--only", default="", help="figures to run alone, by name, comma-separated (development): lock, typed, watch, cli-read")
+    ap.add_argument("--metacache-bin", default="", help="the metacache to time (default: BIN_DIR/metacache); "
+                    "Benchmarks/run passes the static one Scripts/build-release links")
     ap.add_argument("--watch-floor-bin", default="", help="the C floor of figure 10 (Benchmarks/floor/watch-floor.c)")
     cfg = ap.parse_args()
     cfg.only = [f for f in cfg.only.split(",") if f]
     for fig in cfg.only:
-        if fig not in ("lock", "typed", "watch"):
-            raise SystemExit("bench: --only knows 'lock' (figures 3-4), 'typed' (figure 9) and 'watch' (figure 10) (got %s)" % fig)
+        if fig not in ("lock", "typed", "watch", "cli-read"):
+            raise SystemExit("bench: --only knows 'lock' (figures 3-4), 'typed' (figure 9), 'watch' (figure 10) and 'cli-read' (figure 6) (got %s)" % fig)
     cfg.scratch = os.path.abspath(cfg.scratch)
     cfg.bench_bin = os.path.join(cfg.bin_dir, "metacache-bench")
     cfg.watch_floor_bin = cfg.watch_floor_bin or os.path.join(cfg.scratch, "bin", "watch-floor")
-    cfg.metacache_bin = os.path.join(cfg.bin_dir, "metacache")
+    cfg.metacache_bin = cfg.metacache_bin or os.path.join(cfg.bin_dir, "metacache")
     cfg.store = os.path.join(cfg.scratch, "store")
     shutil.rmtree(cfg.store, ignore_errors=True)
     os.makedirs(cfg.store, mode=0o700)
@@ -1293,8 +1296,8 @@ def main():
     busy0, own0, wall0 = *cpu_accounting(), time.monotonic()
     log("generating payloads")
     sizes = [4 * KIB, 16 * KIB, 64 * KIB, 256 * KIB, MIB, 4 * MIB, 16 * MIB, 64 * MIB]
-    # --only still probes the validator and the CLI, with the 4 KiB payloads.
-    cfg.payloads = prepare_payloads(os.path.join(cfg.scratch, "payloads"), [4 * KIB] if cfg.only else sizes)
+    # --only: just what the CLI probe (4 KiB) and figure 6 (1 MiB) read.
+    cfg.payloads = prepare_payloads(os.path.join(cfg.scratch, "payloads"), [4 * KIB, MIB] if cfg.only else sizes)
     cfg.typed_payloads = prepare_typed_payloads(os.path.join(cfg.scratch, "payloads"),
                                                 os.path.join(REPO, "Fixtures", "catalog-1mib.json"))
     # The repository's sample catalogues (issue 2's validator goal is stated on them).

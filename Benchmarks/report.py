@@ -486,31 +486,36 @@ WHY = {
         "Swift's `Decodable` protocols are most of the cost, and no decoder can go below them. The *Codable "
         "floor* row of figure 9 measures a decoder that parses nothing (`Benchmarks/experiments/codable-floor.swift`): "
         "every property is a call through `KeyedDecodingContainer`'s type-erased box, every container needs "
-        "its generic metadata, every enum goes through `RawRepresentable`, and the model's strings (17,293 at "
-        "1 MiB, 7,285 of them longer than 15 bytes, so heap-allocated) must be created and later freed. That "
-        "row runs apart from the interleaved rounds, so on a loaded machine its time wanders; instruction "
-        "counts do not (`valgrind --tool=callgrind`, 1 MiB, per call, 2026-12-07): the Codable floor is 28 M "
-        "instructions, against `json.loads`' 65 M (0.43×), `orjson.loads`' 27 M and `JSONDecoder`'s 156 M "
-        "(1/5.6). So half of `json.loads`, `orjson`'s speed and 8× `JSONDecoder` all lie at or below what "
-        "`Decodable` itself costs: they cannot be reached by any decoder behind `read(as:)`'s API. `read(as:)` "
-        "is 55 M instructions, about twice the floor. Of these, finding members and skipping unused values is "
-        "8 M and finding string ends 2 M; the rest is the Codable calls, creating strings, the lazy scans' "
-        "bookkeeping and freeing the previous model. A structural index written at commit (value offsets, "
-        "string ends, as simdjson's tape) could remove at most that scanning, ~19 % of the instructions, so "
-        "the file format was not changed. Done along the way (each measured with callgrind): no tuples of "
-        "generic values (runtime metadata per call), a keyed container of one reference (the standard "
-        "library's box copies it on every call), member tables recycled, remembered key order per `CodingKey` "
-        "type (CodingKeys declared in another order than the document's), a 256-bit duplicate-key filter. At "
-        "16 MiB `orjson.loads` slows down more than `read(as:)` (Python's allocator and garbage collector)."),
+        "its generic metadata, every enum goes through `RawRepresentable` (and an `Optional<Self>` metadata "
+        "lookup), and the model's strings (17,293 at 1 MiB, 7,285 of them longer than 15 bytes, so "
+        "heap-allocated) must be created and later freed. That row runs apart from the interleaved rounds, so "
+        "on a loaded machine its time wanders; instruction counts do not (`valgrind --tool=callgrind`, 1 MiB, "
+        "per call = (3 calls − 1 call) / 2 of the whole process, 2026-12-07): the Codable floor is 27.1 M "
+        "instructions, against CPython `json.loads`' 65.3 M (0.41×), `orjson.loads`' 25.9 M and `JSONDecoder`'s "
+        "154.3 M (1/5.7). So half of `json.loads`, `orjson`'s speed and 8× `JSONDecoder` all lie at or below what "
+        "`Decodable` itself costs: no decoder behind `read(as:)`'s API can reach them. `read(as:)` is 48.4 M "
+        "instructions per call (0.74× `json.loads`, 1.87× `orjson`, 1/3.2 of `JSONDecoder`); its decode was "
+        "51.4 M instructions before the decoder-speed round and is 44.3 M after (−14 %: scalars and arrays of "
+        "scalars read in place in generic `decode<T>`, keys matched against the last object's layout, object "
+        "and array scans reused, no closure per keyed scalar; docs/design.md, \"Typed decoding\"). Of the "
+        "decode's ~17 M above the floor, finding members is ~13 M (the lookups with the member scans and value "
+        "skips they do, ~460 instructions per property) and string ends ~2.6 M; the rest is nested decodes' "
+        "frames and the standard library's box copying our container on every call (a retain and a release). "
+        "A structural index written at commit could remove at most the scanning part of the lookups, ~10 M: "
+        "`read(as:)` would be ~38 M, still above the 32.6 M that half of `json.loads` allows, and `orjson` "
+        "and 8× `JSONDecoder` (19.3 M) lie below the floor itself, so the file format is unchanged. "
+        "Times in this table come from a shared, loaded machine (see the header) and move more than the "
+        "instruction counts; at 16 MiB `orjson.loads` slows down more than `read(as:)` (Python's allocator "
+        "and garbage collector)."),
     "Cold host tool": (
         "A host built with `swift build -c release` links the Swift runtime and FoundationEssentials "
         "dynamically: starting it and opening the store already costs the *start alone* row of figure 9 (several "
         "times `cat`'s whole run before a byte is read), and the first decode in a fresh process also pays page "
         "faults for the new model and the one-time instantiation of generic metadata, so it is slower than in "
         "figure 9's warm process. Linking the host statically (`-static-executable`, as `metacache` is: 1.9× "
-        "`cat` for its plain read in figure 6) removes most of the start; but the decode itself — ~6 ms at 1 MiB "
-        "here, its Codable floor ~3 ms — is already several times `cat`'s ~1–2 ms: a 1 MiB decode through "
-        "`Decodable` cannot fit in 2× `cat`."),
+        "`cat` for its plain read in figure 6) removes most of the start; but the decode itself — ~5–7 ms at "
+        "1 MiB on this machine, its Codable floor ~3 ms — is already several times `cat`'s ~1–2 ms: a 1 MiB "
+        "decode through `Decodable` cannot fit in 2× `cat`."),
     "16 concurrent refreshes": ("See figure 7: the trials list which processes fetched."),
     "JSON validator": ("See the throughput table."),
     "Durable refresh with JSON validation": (
@@ -933,7 +938,9 @@ def merge(doc, other):
     recording where they came from (shown under the report's header)."""
     figures = other["results"]["figures"]
     doc["results"]["figures"].update(figures)
-    doc["results"].setdefault("merged", []).append({
+    # A figure measured again replaces the earlier separate run's note too.
+    doc["results"]["merged"] = [m for m in doc["results"].get("merged", []) if not set(m["figures"]) <= set(figures)]
+    doc["results"]["merged"].append({
         "figures": sorted(figures), "command": other["command"], "started": other["started"],
         "loadavg_start": other["loadavg_start"], "foreign_cpu_share": other.get("foreign_cpu_share"),
         "git": other["machine"].get("git")})

@@ -1,5 +1,6 @@
 import Foundation
 import MetadataCache
+import SystemCallFaults
 import Testing
 import TestSupport
 
@@ -33,7 +34,7 @@ enum SeamCrashSweep {
         case .close: .close
         case .flock: .flock
         case .availableBytes, .fileSystemType: .statfs
-        case .lstat: .pathStat
+        case .lstat, .readlink: .pathStat
         case .fstat: .descriptorStat
         case .touch, .inotifyInit, .inotifyAddWatch: .other
         }

@@ -36,12 +36,15 @@ public enum CacheErrorClassification {
     /// (`--allow-shared-dir`) only where it helps, and for a symlink the
     /// directory it points to, ready to paste.
     static func unsafeDirectoryMessage(path: String, problem: UnsafeDirectoryProblem) -> String {
-        var remedy = problem.remedy(path: path, sharingOption: "--allow-shared-dir")
+        "refusing to use the cache directory \(path): \(problem). \(unsafeDirectoryRemedy(path: path, problem: problem))"
+    }
+
+    private static func unsafeDirectoryRemedy(path: String, problem: UnsafeDirectoryProblem) -> String {
         if problem == .isSymbolicLink, let target = resolvedPath(path), target != path {
-            remedy = "It points to \(target): use --dir \(target) instead, or replace the link with a real directory; "
+            return "It points to \(target): use --dir \(target) instead, or replace the link with a real directory; "
                 + "a symbolic link is refused even with --allow-shared-dir."
         }
-        return "refusing to use the cache directory \(path): \(problem). \(remedy)"
+        return problem.remedy(path: path, sharingOption: "--allow-shared-dir")
     }
 
     private static func resolvedPath(_ path: String) -> String? {
@@ -82,8 +85,13 @@ public enum CacheErrorClassification {
         case .invalidPayload, .payloadTooLarge, .corruptCache: return .invalidData
         case .newerFormat: return .newerFormat
         case .insufficientSpace: return .cannotCreate
-        case .unsafeDirectory: return .permission
+        case .unsafeDirectory, .unsafeStoreFile: return .permission
         case .invalidCacheName: return .usage
+        // The CLI's own fetches throw SourceFailure, which RefreshCommand unwraps;
+        // anything else a fetch throws means the source could not be had.
+        case let .fetchFailed(_, error): return (error as? SourceFailure)?.exitCode ?? .unavailable
+        case .decodingFailed, .encodingFailed: return .invalidData
+        case let .updateFailed(_, error): return (error as? MetadataCacheError).map(exitCode(for:)) ?? .ioError
         case let .io(operation, _, errno):
             switch errno.rawValue {
             case ENOSPC, EDQUOT, EROFS, ENOTDIR: return .cannotCreate
@@ -99,8 +107,39 @@ public enum CacheErrorClassification {
     public static func corruptCacheMessage(
         path: String, problem: CacheCorruption, hints: HintCommands, refreshSource: HintCommands.Source
     ) -> String {
-        "the cache file \(path) is corrupt: \(problem). Move it aside with '\(hints.verifyRepair)', "
-            + "then rebuild it with '\(hints.refresh(refreshSource))'"
+        "the cache file \(path) is corrupt: \(problem). "
+            + remedyText(.moveCorruptCacheAside, hints: hints, refreshSource: refreshSource)!
+    }
+
+    /// The CLI's words for the library's `remedy`: its own commands, located on
+    /// this cache (`HintCommands`), and its flags. The library words remedies
+    /// neutrally (a host tool has other commands); this is where `metacache`
+    /// puts its own on top. Nil where the neutral wording is what a CLI user
+    /// does too (free space, retry, ...).
+    public static func remedyText(
+        _ remedy: MetadataCacheError.Remedy, hints: HintCommands, refreshSource: HintCommands.Source = .unknown
+    ) -> String? {
+        switch remedy {
+        case .waitLongerForLock:
+            "Retry with a longer --lock-timeout, or see who holds the lock with '\(hints.status)'."
+        case .useLockFileBackend:
+            "use --lock-backend auto (or lockfile), which works there"
+        case .raiseSizeLimit:
+            "raise --max-bytes if this size is expected"
+        case .moveCorruptCacheAside:
+            "Move it aside with '\(hints.verifyRepair)', then rebuild it with '\(hints.refresh(refreshSource))'"
+        case .upgradeOrReplaceNewerFormat:
+            "Upgrade metacache to read it, or replace it with a cache this version can read: "
+                + "'\(hints.refresh(refreshSource, options: ["--overwrite-newer-format"]))' (the newer version then rebuilds its own)"
+        case let .secureDirectory(path, problem):
+            unsafeDirectoryRemedy(path: path, problem: problem)
+        case let .removeForeignStoreFile(path, problem):
+            problem.remedy(path: path, sharingOption: "--allow-shared-dir")
+        case .retry, .releaseHeldLock, .checkSource, .freeSpace, .checkPermissions, .chooseAnotherDirectory,
+            .checkPathExists, .avoidSymbolicLink, .checkDisk, .useAPlainCacheName, .fixTheHostsCode,
+            .matchTheTypeToThePayload, .retryOrCheckFilesystem:
+            nil
+        }
     }
 
     /// - Parameters:
@@ -115,6 +154,9 @@ public enum CacheErrorClassification {
     ) -> CommandFailure {
         let code = exitCode(for: error)
         let unchanged = "nothing was written; the previous cache is unchanged"
+        // Without the command's own hints: the commands as `metacache` with no
+        // locating options (what the library's messages used to name).
+        let hints = hints ?? HintCommands(program: "metacache", locating: [])
         switch error {
         case let .lockTimeout(lockPath, timeout, waited, holder):
             let text = feedback ?? WaitFeedbackText(cachePath: lockPath, action: "")
@@ -129,29 +171,28 @@ public enum CacheErrorClassification {
             let from = source.map { " from \($0)" } ?? ""
             return CommandFailure(
                 code, "payload\(from) of \(ByteCountText.format(bytes)) exceeds the limit of \(ByteCountText.format(limit)); "
-                    + "raise --max-bytes if this size is expected (\(unchanged))")
+                    + "\(remedyText(.raiseSizeLimit, hints: hints)!) (\(unchanged))")
         case .invalidCacheName:
             return CommandFailure(code, error.description, showsUsageHint: true)
         case let .unsafeDirectory(path, problem):
             return CommandFailure(code, unsafeDirectoryMessage(path: path, problem: problem))
-        case let .corruptCache(path, problem) where hints != nil:
-            return CommandFailure(code, corruptCacheMessage(path: path, problem: problem, hints: hints!, refreshSource: refreshSource))
-        case let .lockingUnsupported(lockPath, errno) where hints != nil:
+        case let .corruptCache(path, problem):
+            return CommandFailure(code, corruptCacheMessage(path: path, problem: problem, hints: hints, refreshSource: refreshSource))
+        case let .lockingUnsupported(lockPath, errno):
             return CommandFailure(
                 code, "the filesystem holding \(lockPath) does not support advisory locks (flock: \(errno)); "
-                    + "use --lock-backend auto (or lockfile), which works there")
+                    + remedyText(error.remedy, hints: hints)!)
         case let .newerFormat(path, version, unknownFlags):
-            let replace = (hints ?? HintCommands(program: "metacache", locating: []))
-                .refresh(refreshSource, options: ["--overwrite-newer-format"])
             return CommandFailure(
                 code,
                 "the cache \(path) was written by a newer metacache (\(MetadataCacheError.newerFormatDetail(version: version, unknownFlags: unknownFlags))); "
-                    + "it is intact and was left untouched. Upgrade metacache to read it, or replace it with a cache this "
-                    + "version can read: '\(replace)' (the newer version then rebuilds its own)")
+                    + "it is intact and was left untouched. " + remedyText(error.remedy, hints: hints, refreshSource: refreshSource)!)
         case let .io(operation, path, errno) where code == .permission:
             return CommandFailure(code, permissionMessage(operation: operation, path: path, errno: errno))
         default:
-            return CommandFailure(code, error.description)
+            // What happened in the library's words, what to do in the CLI's.
+            let remedy = remedyText(error.remedy, hints: hints, refreshSource: refreshSource) ?? error.remedy.description
+            return CommandFailure(code, error.failureReason + " " + remedy)
         }
     }
 }

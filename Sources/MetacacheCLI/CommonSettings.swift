@@ -73,7 +73,7 @@ public struct CommonSettings: Sendable {
     }
 
     /// The `--events` sink, when asked for.
-    public func eventsSink() throws(CommandFailure) -> JSONLinesEventSink? {
+    package func eventsSink() throws(CommandFailure) -> JSONLinesEventSink? {
         guard let eventsPath else { return nil }
         do {
             return try JSONLinesEventSink(path: eventsPath)

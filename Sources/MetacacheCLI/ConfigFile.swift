@@ -52,10 +52,25 @@ public struct ConfigFile: Sendable, Equatable {
         self.unknownKeys = unknownKeys
     }
 
-    /// `<directory>/config.json`, or nil when there is no such file.
-    public static func load(directory: String) throws(CommandFailure) -> ConfigFile? {
+    /// `<directory>/config.json`, or nil when there is no such file (or no
+    /// directory yet).
+    ///
+    /// The directory is opened and checked first, exactly as the store checks
+    /// it (`DirectorySafety.open`: an unsafe directory is refused with its
+    /// remedy before a byte of its config is read), and the file is opened
+    /// relative to that descriptor with `O_NOFOLLOW` and `O_NONBLOCK` and must be
+    /// a regular file: a config planted through a symlink, or a FIFO that would
+    /// hang the open, is refused.
+    public static func load(directory: String, allowSharedDirectory: Bool) throws(CommandFailure) -> ConfigFile? {
         let path = CacheDirectoryResolution.join(directory, "config.json")
-        guard let bytes = try readIfExists(path) else { return nil }
+        let opened: CacheDirectoryHandle?
+        do {
+            opened = try DirectorySafety.open(
+                CacheStore.absolute(directory), sys: .live, allowShared: allowSharedDirectory, create: false)
+        } catch {
+            throw CacheErrorClassification.failure(for: error)
+        }
+        guard let opened, let bytes = try readIfExists("config.json", in: opened, path: path) else { return nil }
         return try parse(bytes, path: path)
     }
 
@@ -106,25 +121,29 @@ public struct ConfigFile: Sendable, Equatable {
         return "\(error)"
     }
 
-    private static func readIfExists(_ path: String) throws(CommandFailure) -> [UInt8]? {
-        // Retried on EINTR: a signal (SIGCHLD of a fetch helper, a profiler) landing
-        // during the open is not a problem with the file.
-        var fd: Int32
-        repeat { fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK) } while fd < 0 && errno == EINTR
-        if fd < 0 {
-            let code = errno
-            if code == ENOENT || code == ENOTDIR { return nil }
-            throw CommandFailure(.badConfig, "cannot open config file \(path): \(Errno(rawValue: code)); fix its permissions or remove it")
+    private static func readIfExists(_ name: String, in directory: CacheDirectoryHandle, path: String)
+        throws(CommandFailure) -> [UInt8]?
+    {
+        let fd: Int32
+        let status: FileStatus
+        do throws(MetadataCacheError) {
+            (fd, status) = try directory.openFile(name, flags: O_RDONLY, operation: "open config file")
+        } catch .io(_, _, let errno) where errno == .noSuchFile {
+            return nil
+        } catch .io(_, _, let errno) where errno == .tooManySymlinks {
+            throw CommandFailure(.badConfig, "config file \(path) is a symbolic link, which is never followed; replace it with the file itself")
+        } catch .unsafeStoreFile {
+            throw CommandFailure(.badConfig, "config file \(path) is not a regular file; remove it or replace it with a JSON object")
+        } catch .io(_, _, let errno) {
+            throw CommandFailure(.badConfig, "cannot open config file \(path): \(errno); fix its permissions or remove it")
+        } catch {
+            throw CacheErrorClassification.failure(for: error)
         }
         defer { close(fd) }
-        var status = stat()
-        guard fstat(fd, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else {
-            throw CommandFailure(.badConfig, "config file \(path) is not a regular file; remove it or replace it with a JSON object")
-        }
-        guard Int(status.st_size) <= maximumBytes else {
+        guard status.size <= Int64(maximumBytes) else {
             throw CommandFailure(.badConfig, "config file \(path) is larger than 1 MiB; it should be a small JSON object")
         }
-        var bytes = [UInt8](repeating: 0, count: Int(status.st_size))
+        var bytes = [UInt8](repeating: 0, count: Int(status.size))
         var total = 0
         while total < bytes.count {
             let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + total, $0.count - total) }

@@ -33,7 +33,7 @@ public struct DiagnosticLog: CacheObserver {
         switch event {
         case let .backendFallback(_, reason):
             warning("lock backend fallback: \(reason)")
-        case .leaseRenewalFailed, .watchFallbackToPolling:
+        case .leaseRenewalFailed, .watchFallbackToPolling, .lockFileModeTooWide, .sweepIncomplete:
             warning(Self.describe(event))
         case .lockWaitProgress, .fetchProgress:
             return
@@ -91,6 +91,12 @@ public struct DiagnosticLog: CacheObserver {
                 + "free-space check (a full disk still fails the write, leaving the previous cache intact)"
         case let .watchFallbackToPolling(path, reason, interval):
             "watching \(path) by polling every \(DurationText.format(interval)): \(reason)"
+        case let .lockFileModeTooWide(path, permissions):
+            "the lock file \(path) has mode \(String(permissions, radix: 8)): anyone who can read it can block every "
+                + "refresh by locking it; run 'chmod 600 \(path)'"
+        case let .sweepIncomplete(directory, left):
+            "sweep of \(directory) stopped after its share of work per pass; \(left) leftover files not examined yet "
+                + "(later sweeps continue; 'metacache cache sweep' runs one now)"
         }
     }
 }

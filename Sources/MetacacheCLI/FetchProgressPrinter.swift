@@ -1,5 +1,4 @@
 import MetadataCache
-import Synchronization
 
 /// Renders a refresh's download on a terminal, from the library's fetch events:
 /// nothing for a fetch that ends within `delay` (300 ms: a local file, a fast
@@ -27,7 +26,7 @@ public final class FetchProgressPrinter: CacheObserver {
     private let liveLine: TerminalLiveLine
     private let enabled: Bool
     private let delay: Duration
-    private let state = Mutex(State())
+    private let state = LockedValue(State())
 
     public init(source: String, liveLine: TerminalLiveLine, enabled: Bool, delay: Duration = defaultDelay) {
         self.source = source

@@ -63,7 +63,7 @@ public struct HintCommands: Sendable {
     /// config file's if it has one (a refresh reads it), else what the cache
     /// recorded, unless that is stdin (whose document exists nowhere else).
     public static func refreshSource(directory: String, recorded: String?) -> Source {
-        if let config = try? ConfigFile.load(directory: directory), config.source != nil { return .configured }
+        if let config = try? ConfigFile.load(directory: directory, allowSharedDirectory: true), config.source != nil { return .configured }
         if let recorded, recorded != SourceSpecifier.standardInput.description { return .known(recorded) }
         return .unknown
     }

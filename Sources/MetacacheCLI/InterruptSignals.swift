@@ -4,7 +4,6 @@ import Glibc
 import Darwin
 #endif
 import MetadataCache
-import Synchronization
 
 /// Turns SIGINT and SIGTERM into cancellation that every blocking step of a
 /// command notices at once.
@@ -26,8 +25,8 @@ public final class InterruptSignals: Sendable {
     /// Becomes readable once a signal arrived (or `deliver` was called).
     public let wakeDescriptor: Int32
     private let wakeWriteDescriptor: Int32
-    private let received = Atomic<Int32>(0)
-    private let installed = Atomic<Bool>(false)
+    private let received = AtomicCell<Int32>(0)
+    private let installed = AtomicCell<Bool>(false)
 
     /// A fresh, uninstalled instance (tests call `deliver` on it directly).
     public init() {
@@ -52,7 +51,7 @@ public final class InterruptSignals: Sendable {
     /// waits that must stop watch `wakeDescriptor` or the token instead.
     public static func installHandlers() {
         let signals = shared
-        guard !signals.installed.exchange(true, ordering: .sequentiallyConsistent) else { return }
+        guard !signals.installed.exchange(true) else { return }
         for number in [SIGINT, SIGTERM] {
             var action = sigaction()
             #if canImport(Glibc)
@@ -68,7 +67,7 @@ public final class InterruptSignals: Sendable {
 
     /// Records `signal` and wakes every waiter. Async-signal-safe; idempotent.
     public func deliver(_ signal: Int32) {
-        _ = received.compareExchange(expected: 0, desired: signal, ordering: .sequentiallyConsistent)
+        _ = received.compareExchange(expected: 0, desired: signal)
         token.cancel()
         if wakeWriteDescriptor >= 0 {
             var byte: UInt8 = 1
@@ -78,7 +77,7 @@ public final class InterruptSignals: Sendable {
 
     /// The first signal received, if any.
     public var receivedSignal: Int32? {
-        let value = received.load(ordering: .sequentiallyConsistent)
+        let value = received.load()
         return value == 0 ? nil : value
     }
 

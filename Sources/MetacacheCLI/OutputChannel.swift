@@ -1,9 +1,10 @@
+import MetadataCache
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Synchronization
 
 /// Where a command writes (stdout, stderr): a file descriptor in production, a
 /// buffer in unit tests. Writes are whole: a line handed to `write` goes out in
@@ -23,19 +24,36 @@ public struct OutputChannelError: Error, Sendable, Equatable {
 }
 
 extension OutputChannel {
+    /// Writes a message. Whatever it quotes (a path from a config file, a
+    /// holder's command, a server's header, an error's text) cannot drive the
+    /// terminal: every control character but the message's own newlines and tabs
+    /// is shown escaped (`TerminalText.escapedKeepingLayout`). Values are also
+    /// escaped where they are interpolated, so a newline from outside shows as
+    /// `\x0a`; this is the net under every message that forgot to.
     public func write(_ text: String) {
-        var text = text
-        text.withUTF8 { bytes in try? write(UnsafeRawBufferPointer(bytes)) }
+        writeVerbatim(TerminalText.escapedKeepingLayout(text))
     }
 
     public func writeLine(_ text: String) { write(text + "\n") }
+
+    /// The program's own terminal control (`TerminalLiveLine`'s carriage return
+    /// and erase-line) followed by a message escaped as `write(_:)` does, in one
+    /// write so another thread's line cannot land in between.
+    func write(control: String, _ text: String) {
+        writeVerbatim(control + TerminalText.escapedKeepingLayout(text))
+    }
+
+    private func writeVerbatim(_ text: String) {
+        var text = text
+        text.withUTF8 { bytes in try? write(UnsafeRawBufferPointer(bytes)) }
+    }
 }
 
 /// A file descriptor, written with a loop that survives short writes and `EINTR`.
 public final class FileDescriptorChannel: OutputChannel {
     public let fd: Int32
     public let isTerminal: Bool
-    private let lock = Mutex<Void>(())
+    private let lock = LockedValue<Void>(())
 
     public init(fd: Int32) {
         self.fd = fd
@@ -69,7 +87,7 @@ public final class FileDescriptorChannel: OutputChannel {
 
 /// Collects everything written, for unit tests.
 public final class CapturedOutput: OutputChannel {
-    private let buffer = Mutex<[UInt8]>([])
+    private let buffer = LockedValue<[UInt8]>([])
     public let isTerminal: Bool
     public let columns: Int?
 

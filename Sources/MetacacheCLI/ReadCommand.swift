@@ -42,7 +42,7 @@ struct ReadCommand {
         var failure: OutputChannelError?
         let output = context.standardOutput
         if parsed.has("meta") {
-            var line = HeaderJSON.object(for: snapshot) + "\n"
+            var line = TerminalText.escapedJSON(HeaderJSON.object(for: snapshot)) + "\n"
             line.withUTF8 { bytes in
                 do throws(OutputChannelError) { try output.write(UnsafeRawBufferPointer(bytes)) } catch { failure = error }
             }

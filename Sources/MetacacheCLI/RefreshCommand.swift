@@ -72,7 +72,7 @@ struct RefreshCommand {
                 ).failure
             }
         }
-        let config = try ConfigFile.load(directory: common.directory.value)
+        let config = try ConfigFile.load(directory: common.directory.value, allowSharedDirectory: common.allowSharedDirectory)
         let timeout = try usage { () throws(UsageError) in
             try LockTimeoutResolution.resolve(flag: parsed.value("lock-timeout"), environment: context.environment, config: config)
         }
@@ -156,16 +156,18 @@ struct RefreshCommand {
         do {
             outcome = try BlockingAsync.run {
                 try await store.refresh(
-                    ifOlderThan: settings.maximumAge, force: settings.force, coalescing: source.coalescing,
-                    timeout: settings.timeout.value, cancellation: interrupts.token
+                    ifOlderThan: settings.maximumAge, force: settings.force, source: source.description,
+                    coalescing: source.coalescing, timeout: settings.timeout.value, cancellation: interrupts.token
                 ) { request in try fetcher.fetch(request) }
             }
+        } catch let MetadataCacheError.fetchFailed(_, error as SourceFailure) {
+            // The CLI's own fetch failed: it says which source and what to do in
+            // the CLI's words (exit codes per failure, the setting's origin).
+            feedback.clearLiveLine()
+            throw error.failure(sourceOrigin: settings.source.origin)
         } catch let error as MetadataCacheError {
             feedback.clearLiveLine()
             throw CacheErrorClassification.failure(for: error, source: source.description, feedback: feedbackText, hints: hints)
-        } catch let error as SourceFailure {
-            feedback.clearLiveLine()
-            throw error.failure(sourceOrigin: settings.source.origin)
         } catch {
             feedback.clearLiveLine()
             throw CommandFailure(.ioError, "refresh failed: \(error)")

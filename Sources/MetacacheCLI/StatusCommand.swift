@@ -21,7 +21,7 @@ struct StatusCommand {
             throw CacheErrorClassification.failure(for: error)
         }
         if parsed.has("json") {
-            context.standardOutput.writeLine(StatusReport.json(status))
+            context.standardOutput.writeLine(TerminalText.escapedJSON(StatusReport.json(status)))
         } else {
             let source = HintCommands.refreshSource(directory: store.directory, recorded: status.version?.source)
             context.standardOutput.writeLine(StatusReport.text(

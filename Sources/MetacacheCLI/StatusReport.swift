@@ -80,16 +80,19 @@ public enum StatusReport {
         if let version = status.version {
             row("generation:", String(version.generation))
             row("fetched:", fetchedText(version, now: now))
-            row("source:", version.source ?? "(not recorded)")
+            row("source:", version.source.map(TerminalText.escaped) ?? "(not recorded)")
             if !version.validators.isEmpty {
-                let parts = [version.validators.etag.map { "ETag \($0)" }, version.validators.lastModified.map { "Last-Modified \($0)" }]
+                let parts = [
+                    version.validators.etag.map { "ETag " + TerminalText.escaped($0) },
+                    version.validators.lastModified.map { "Last-Modified " + TerminalText.escaped($0) },
+                ]
                 row("validators:", parts.compactMap { $0 }.joined(separator: ", "))
             }
-            row("written by:", "pid \(version.writerPID)" + (version.writerHost.map { " on \($0)" } ?? ""))
+            row("written by:", "pid \(version.writerPID)" + (version.writerHost.map { " on " + TerminalText.escaped($0) } ?? ""))
         }
         if status.lock.held {
             let who = status.lock.holder.map { holder in
-                "pid \(holder.pid) (\(holder.command)) on \(holder.host) since \(timestamp(holder.acquiredAt)) "
+                "pid \(holder.pid) (\(TerminalText.escaped(holder.command))) on \(holder.location) since \(timestamp(holder.acquiredAt)) "
                     + "(\(DurationText.format(seconds: max(0, now.timeIntervalSince(holder.acquiredAt)))))"
             } ?? "another process (no holder record)"
             row("lock:", "held by \(who) [\(status.lock.backend)]")
@@ -100,7 +103,7 @@ public enum StatusReport {
             row("orphan temps:", "none")
         } else {
             row("orphan temps:", "\(status.orphanTemps.count) (remove with '\(hints.sweep)')")
-            for path in status.orphanTemps { lines.append("    " + path) }
+            for path in status.orphanTemps { lines.append("    " + TerminalText.escaped(path)) }
         }
         return lines.joined(separator: "\n")
     }

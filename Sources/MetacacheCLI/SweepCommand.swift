@@ -23,7 +23,7 @@ struct SweepCommand {
             throw CacheErrorClassification.failure(for: error)
         }
         if report.skipped {
-            let who = report.skippedBecauseHeldBy.map { "pid \($0.pid) (\($0.command)) on \($0.host)" } ?? "another process"
+            let who = report.skippedBecauseHeldBy.map(\.summary) ?? "another process"
             throw CommandFailure(
                 .lockUnavailable,
                 "not sweeping \(store.directory): the writer lock is held by \(who), and while a writer is active no temp file "
@@ -34,7 +34,13 @@ struct SweepCommand {
                 context.standardOutput.writeLine("Nothing to sweep in \(store.directory)")
             } else {
                 context.standardOutput.writeLine("Removed \(report.removed.count) orphaned file\(report.removed.count == 1 ? "" : "s"):")
-                for path in report.removed { context.standardOutput.writeLine("  " + path) }
+                for path in report.removed { context.standardOutput.writeLine("  " + TerminalText.escaped(path)) }
+            }
+            // A sweep does bounded work under the lock (a directory flooded with
+            // planted names must not hold every writer up); say what is left.
+            if report.left > 0 {
+                context.standardOutput.writeLine(
+                    "\(report.left) more leftover file\(report.left == 1 ? "" : "s") not examined in this pass; run the sweep again")
             }
         }
         return .success

@@ -1,4 +1,4 @@
-import Synchronization
+import MetadataCache
 
 /// The one line a command keeps rewriting at the bottom of a terminal — the lock
 /// wait, then the download — shared by everything that writes to that stderr, so
@@ -14,7 +14,7 @@ public final class TerminalLiveLine: Sendable {
     public typealias Render = @Sendable (_ width: Int?) -> String
 
     private let output: any OutputChannel
-    private let live = Mutex<Render?>(nil)
+    private let live = LockedValue<Render?>(nil)
 
     public init(output: any OutputChannel) {
         self.output = output
@@ -25,7 +25,7 @@ public final class TerminalLiveLine: Sendable {
     /// Draws `render` as the live line, replacing the current one.
     public func draw(_ render: @escaping Render) {
         live.withLock { current in
-            output.write(Self.rewrite + render(width))
+            output.write(control: Self.rewrite, render(width))
             current = render
         }
     }
@@ -35,7 +35,7 @@ public final class TerminalLiveLine: Sendable {
     public func end(with line: String?) {
         live.withLock { current in
             if current != nil {
-                output.write(Self.rewrite + (line.map { $0 + "\n" } ?? ""))
+                output.write(control: Self.rewrite, line.map { $0 + "\n" } ?? "")
                 current = nil
             } else if let line {
                 output.writeLine(line)
@@ -53,7 +53,7 @@ public final class TerminalLiveLine: Sendable {
                 output.write(text)
                 return
             }
-            output.write(Self.rewrite + text + (text.hasSuffix("\n") ? "" : "\n") + current(width))
+            output.write(control: Self.rewrite, text + (text.hasSuffix("\n") ? "" : "\n") + current(width))
         }
     }
 

@@ -26,7 +26,7 @@ struct VerifyCommand {
         if let sink = try common.eventsSink() { observers.append(sink) }
         var timeout = LockTimeoutResolution.defaultTimeout
         if repair {
-            let config = try ConfigFile.load(directory: common.directory.value)
+            let config = try ConfigFile.load(directory: common.directory.value, allowSharedDirectory: common.allowSharedDirectory)
             do {
                 let resolved = try LockTimeoutResolution.resolve(
                     flag: parsed.value("lock-timeout"), environment: context.environment, config: config)

@@ -4,7 +4,6 @@ import FoundationEssentials
 import Foundation
 #endif
 import MetadataCache
-import Synchronization
 
 /// Renders lock-wait events on stderr while a command waits for the writer lock.
 ///
@@ -40,7 +39,7 @@ public final class WaitFeedbackPrinter: CacheObserver {
     private let quiet: Bool
     private let lineInterval: Duration
     private let now: @Sendable () -> Date
-    private let state = Mutex(State())
+    private let state = LockedValue(State())
 
     /// - Parameter liveLine: the live line to draw on, when the command shares one
     ///   (with `FetchProgressPrinter`); by default a new one on `output`.

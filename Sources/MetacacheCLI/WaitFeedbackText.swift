@@ -31,7 +31,7 @@ public struct WaitFeedbackText: Sendable {
     public func holderPhrase(_ holder: HolderRecord?, now: Date) -> String {
         guard let holder else { return "held by another process (it has not published who it is)" }
         let heldFor = max(0, now.timeIntervalSince(holder.acquiredAt))
-        return "held by pid \(holder.pid) (\(holder.command)) on \(holder.location) for \(DurationText.format(seconds: heldFor))"
+        return "held by pid \(holder.pid) (\(TerminalText.escaped(holder.command))) on \(holder.location) for \(DurationText.format(seconds: heldFor))"
     }
 
     public func started(holder: HolderRecord?, timeout: LockTimeout, now: Date) -> String {
@@ -62,7 +62,7 @@ public struct WaitFeedbackText: Sendable {
             WaitLine.Holder(
                 // `location`: the host name, plus "in another pid namespace" (or
                 // machine) when the pid is not one of ours, so it never reads as local.
-                pid: $0.pid, command: $0.command, host: $0.location,
+                pid: $0.pid, command: TerminalText.escaped($0.command), host: $0.location,
                 heldFor: DurationText.format(seconds: max(0, now.timeIntervalSince($0.acquiredAt))))
         }
     }

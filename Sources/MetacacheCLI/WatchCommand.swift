@@ -52,7 +52,7 @@ struct WatchCommand {
         if !common.quiet {
             let what = once ? "Waiting for the next commit to" : "Watching"
             context.standardError.writeLine(
-                "\(what) \(TerminalSafeText.escaped(store.cachePath)) (\(baseline.state); Ctrl-C to stop)")
+                "\(what) \(TerminalText.escaped(store.cachePath)) (\(baseline.state); Ctrl-C to stop)")
         }
 
         // The watch skips a corrupt file (it never prints one); the user hears why.
@@ -92,7 +92,7 @@ struct WatchCommand {
         }
         if ending == .stopped || interrupts.isInterrupted {
             throw CommandFailure(
-                .cancelled, "Stopped watching \(TerminalSafeText.escaped(store.cachePath)) (\(interrupts.signalName))",
+                .cancelled, "Stopped watching \(TerminalText.escaped(store.cachePath)) (\(interrupts.signalName))",
                 isFeedbackLine: true)
         }
         return .success

@@ -12,7 +12,7 @@ import MetadataCache
 ///
 /// or, with `--json`, the object `read --meta` prints for that version. Values
 /// written by other processes (source, host, validators) are escaped for the
-/// terminal (`TerminalSafeText`).
+/// terminal (`TerminalText`).
 enum WatchedVersionLine {
     /// - Parameter payloadUnchanged: the version before it had the same generation
     ///   and payload: an HTTP 304 revalidation (fetchedAt renewed), or the same
@@ -23,7 +23,7 @@ enum WatchedVersionLine {
         line += ", commit \(Hex.format(snapshot.commitID))"
         line += ", fetched \(StatusReport.timestamp(snapshot.fetchedAt))"
         line += ", \(ByteCountText.format(snapshot.payload.count))"
-        if let source = snapshot.source { line += ", source " + TerminalSafeText.escaped(source) }
+        if let source = snapshot.source { line += ", source " + TerminalText.escaped(source) }
         return line
     }
 
@@ -37,6 +37,6 @@ enum WatchedVersionLine {
     }
 
     static func json(_ snapshot: CacheSnapshot, now: Date = Date()) -> String {
-        TerminalSafeText.escapedJSON(HeaderJSON.object(for: snapshot, now: now))
+        TerminalText.escapedJSON(HeaderJSON.object(for: snapshot, now: now))
     }
 }

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CSystemShims
 import Foundation
 
 /// A real child process — the stress harness's workers and CLI runs, and every
@@ -84,9 +85,14 @@ public final class ChildProcess: @unchecked Sendable {
         var toCloseInParent: [Int32] = []
 
         func pipePair() throws -> (Int32, Int32) {
+            // Close-on-exec from the start: with pipe() + fcntl() a child spawned
+            // by another thread in between inherits both ends, and a reader of
+            // this pipe then waits for end-of-file until that unrelated child exits.
             var fds: [Int32] = [-1, -1]
-            guard pipe(&fds) == 0 else { throw Failure(description: "pipe: \(String(cString: strerror(errno)))") }
-            for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+            if csystem_pipe_cloexec(&fds, 0) != 0 {
+                guard errno == ENOSYS, pipe(&fds) == 0 else { throw Failure(description: "pipe: \(String(cString: strerror(errno)))") }
+                for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+            }
             return (fds[0], fds[1])
         }
         func tempFile() -> String {
@@ -123,6 +129,13 @@ public final class ChildProcess: @unchecked Sendable {
                 posix_spawn_file_actions_adddup2(&actions, fd, target)
             }
         }
+        // Whatever else the parent has open without O_CLOEXEC (Foundation, other
+        // tests' files) stays out of the child.
+        #if canImport(Darwin)
+        _ = csystem_posix_spawn_addclosefrom(&actions, 3)
+        #else
+        _ = withUnsafeMutablePointer(to: &actions) { csystem_posix_spawn_addclosefrom($0, 3) }
+        #endif
         let env = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         let envp = env.map { strdup($0) } + [nil]

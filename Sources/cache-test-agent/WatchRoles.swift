@@ -148,10 +148,10 @@ enum WatchRoles {
         // Warm up at full concurrency: the concurrency pool has grown to the width
         // it will have, and Foundation's own descriptors exist, before the baseline.
         try await churnInLanes(store, count: lanes * 8, lanes: lanes)
-        try await settle(threads: nil)
+        try await settle(watchThreads: 0)
         let baseFDs = descriptorCount()
         let baseThreads = threadCount()
-        say("BASELINE fds=\(baseFDs) threads=\(baseThreads)")
+        say("BASELINE fds=\(baseFDs) threads=\(baseThreads) watchThreads=\(threadCount(named: watchThreadName))")
         let started = ContinuousClock.now
         try await churnInLanes(store, count: count, lanes: lanes)
         var kept: [CacheChanges.Iterator] = []
@@ -160,8 +160,8 @@ enum WatchRoles {
             _ = try await iterator.next()
             kept.append(iterator)
         }
-        try await settle(threads: baseThreads + keep)
-        say("AFTER fds=\(descriptorCount()) threads=\(threadCount()) watches=\(count) seconds=\((ContinuousClock.now - started).components.seconds)")
+        try await settle(watchThreads: keep)
+        say("AFTER fds=\(descriptorCount()) threads=\(threadCount()) watchThreads=\(threadCount(named: watchThreadName)) watches=\(count) seconds=\((ContinuousClock.now - started).components.seconds)")
         withExtendedLifetime(kept) {}
     }
 
@@ -181,20 +181,18 @@ enum WatchRoles {
         }
     }
 
-    /// Waits (bounded, 30 s) until the thread count is at most `threads`: a
-    /// finished watch's thread exits just after its last step. nil: until the count
-    /// has not changed for ten looks in a row.
-    static func settle(threads: Int?) async throws {
+    /// The name the library gives each watch's thread (CacheWatchSession).
+    static let watchThreadName = "metacache-watch"
+
+    /// Waits (bounded, 30 s) until at most `watchThreads` watch threads are left:
+    /// a finished watch's thread exits just after its last step. Always sleeps
+    /// once first, so the sleep's own one-time set-up (the runtime's timer
+    /// descriptor) exists before any baseline is taken.
+    static func settle(watchThreads: Int) async throws {
         let deadline = ContinuousClock.now + .seconds(30)
-        var last = -1
-        var unchanged = 0
-        while ContinuousClock.now < deadline {
-            let now = threadCount()
-            if let threads, now <= threads { return }
-            unchanged = now == last ? unchanged + 1 : 0
-            if threads == nil, unchanged >= 10 { return }
-            last = now
+        repeat {
             try await Task.sleep(for: .milliseconds(10))
-        }
+            if threadCount(named: watchThreadName) <= watchThreads { return }
+        } while ContinuousClock.now < deadline
     }
 }

@@ -60,6 +60,7 @@
 
 import Foundation
 import MetadataCache
+import SystemCallFaults
 
 #if canImport(Glibc)
 import Glibc
@@ -80,6 +81,19 @@ func say(_ line: String) {
 /// Threads of this process (Linux: entries of /proc/self/task; -1 elsewhere).
 func threadCount() -> Int {
     (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? -1
+}
+
+/// Threads of this process with the given name (Linux: /proc/self/task/TID/comm;
+/// -1 elsewhere). A count by name is immune to the concurrency pool and the
+/// runtime growing or shrinking their own threads while a test measures.
+func threadCount(named name: String) -> Int {
+    guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task") else { return -1 }
+    var count = 0
+    for task in tasks {
+        guard let comm = try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8) else { continue }
+        if comm.trimmingCharacters(in: .newlines) == name { count += 1 }
+    }
+    return count
 }
 
 /// Blocks until stdin reaches end of file (the test's "let go now").

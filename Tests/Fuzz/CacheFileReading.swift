@@ -15,10 +15,16 @@ import Darwin
 
 /// The file each input is written to, in the scratch directory Tests/Fuzz/run
 /// provides (on tmpfs where there is one) and removes afterwards.
-private let scratchFile: String = {
+private let scratchDirectory: CacheDirectoryHandle = {
     guard let directory = getenv("FUZZ_SCRATCH") else { fatalError("run this target through Tests/Fuzz/run (FUZZ_SCRATCH unset)") }
-    return String(cString: directory) + "/metadata.json"
+    // Readers reach the file through the open directory only (issue 19); the
+    // scratch directory's parents are the runner's business, not this target's.
+    guard let handle = try? DirectorySafety.open(String(cString: directory), sys: .live, allowShared: true, create: false) else {
+        fatalError("cannot open FUZZ_SCRATCH")
+    }
+    return handle
 }()
+private let scratchFile = scratchDirectory.path(of: "metadata.json")
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzCacheFileReading(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -55,8 +61,8 @@ private func checkAgreement(_ bytes: [UInt8]) {
     }
 
     write(bytes, to: scratchFile)
-    let reader = CacheFileReader(sys: .live)
-    let read = Result { () throws(MetadataCacheError) in try reader.read(scratchFile) }
+    let reader = CacheFileReader(directory: scratchDirectory)
+    let read = Result { () throws(MetadataCacheError) in try reader.read("metadata.json") }
     switch (read, decoded) {
     case let (.success(snapshot?), .success((header, length))):
         precondition(snapshot.payload.count == bytes.count - length, "payload is not the bytes after the header")
@@ -84,7 +90,7 @@ private func checkAgreement(_ bytes: [UInt8]) {
         _ = error.description
     }
 
-    let header = Result { () throws(MetadataCacheError) in try reader.readHeader(scratchFile) }
+    let header = Result { () throws(MetadataCacheError) in try reader.readHeader("metadata.json") }
     switch (header, decoded) {
     case (.success(let found?), .success((let decodedHeader, _))):
         precondition(found.header == decodedHeader, "readHeader and decode disagree")

@@ -36,6 +36,7 @@ import TestSupport
     }
 
     /// The bridge runs the task's jobs on the waiting thread itself.
+    @available(macOS 15.0, iOS 18.0, tvOS 18.0, watchOS 11.0, visionOS 2.0, *)
     @Test func theWaitingThreadRunsTheTask() throws {
         let caller = pthread_self()
         let ranOnCaller = try CallerThreadExecutor.run { () async -> Bool in

@@ -4,37 +4,10 @@ import Testing
 import TestSupport
 @testable import MetacacheCLI
 
-/// What `metacache cache watch` prints, and the escaping that keeps values from
-/// files off the terminal's control channel. (The command itself, with real
-/// processes and signals: IntegrationTests/WatchTests.swift.)
+/// What `metacache cache watch` prints. (The escaping of values from files:
+/// TerminalTextTests; the command itself, with real processes and signals:
+/// IntegrationTests/WatchTests.swift.)
 @Suite struct WatchOutputTests {
-    @Test(arguments: [
-        ("plain https://api.example/catalogue.json?x=1", "plain https://api.example/catalogue.json?x=1"),
-        ("tab\there", #"tab\x09here"#),
-        ("line\nforged", #"line\x0aforged"#),
-        ("\u{1B}[2J\u{1B}]0;title\u{07}", #"\x1b[2J\x1b]0;title\x07"#),
-        ("del\u{7F}", #"del\x7f"#),
-        ("c1 csi \u{9B}31m and \u{80} \u{9F}", #"c1 csi \x9b31m and \x80 \x9f"#),
-        ("nul\u{0}", #"nul\x00"#),
-        // Not controls: printed as they are (backslashes too).
-        (#"C:\path\x1b é ✓ \u{A0}nbsp"#, #"C:\path\x1b é ✓ \u{A0}nbsp"#),
-        ("\u{1F}\u{20}\u{7E}\u{7F}\u{9F}\u{A0}", "\\x1f\u{20}\u{7E}\\x7f\\x9f\u{A0}"),
-    ])
-    func everyC0C1AndDELIsEscapedAndNothingElse(input: String, expected: String) {
-        #expect(TerminalSafeText.escaped(input) == expected)
-        #expect(!TerminalSafeText.escaped(input).unicodeScalars.contains(where: TerminalSafeText.isControl))
-    }
-
-    @Test func jsonLinesKeepTheirValueAndLoseRawC1AndDEL() throws {
-        let value = "src\u{1B}[1m\u{9B}2J\u{7F}\n"
-        let line = JSONText.object([("source", JSONText.quoted(value))])
-        let safe = TerminalSafeText.escapedJSON(line)
-        #expect(!safe.unicodeScalars.contains(where: TerminalSafeText.isControl))
-        #expect(safe.contains(#"\u009b"#) && safe.contains(#"\u007f"#))
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(safe.utf8)) as? [String: String])
-        #expect(object["source"] == value)
-    }
-
     /// Three versions from a real store: a commit, its revalidation, a new history
     /// at the same generation with another payload.
     func versions() throws -> (first: CacheSnapshot, revalidated: CacheSnapshot, rebuilt: CacheSnapshot) {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 @testable import MetadataCache
+import SystemCallFaults
 
 /// `CacheStore.changes()`: what a long-running host is given, in-process, on real
 /// directories — with kernel notifications and with polling (every test that is

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 @testable import MetadataCache
+import SystemCallFaults
 
 /// The commit protocol under injected failures: whatever step fails, the previous
 /// cache stays byte-for-byte intact and no temp file is left behind.
@@ -34,14 +35,24 @@ import TestSupport
         FailureCase(fault: "fsync=EIO", expectedErrno: .ioError),
         // close #1 is the read of the previous header (for the generation); #2 is
         // the temp file's close after fsync, where NFS reports deferred errors.
-        FailureCase(fault: "close#2=EIO", expectedErrno: .ioError),
+        // (Numbered at run time: the directory walk closes a descriptor per level.)
+        FailureCase(fault: "close#TEMP=EIO", expectedErrno: .ioError),
         FailureCase(fault: "rename=EXDEV", expectedErrno: Errno(rawValue: EXDEV)),
         FailureCase(fault: "rename=ENOSPC", expectedErrno: .noSpace),
     ]
 
     @Test(arguments: failures)
     func aFailureAtAnyStepLeavesThePreviousCacheIntactAndNoTemp(failure: FailureCase) throws {
-        let (t, before) = try storeWithPreviousCache([try #require(InjectedFault.parse(failure.fault))])
+        var fault = failure.fault
+        if fault.contains("#TEMP") {
+            // The close right after the temp file's fsync.
+            let n = try TestStore.occurrence(of: "close", after: { $0 == "fsync" }) { t in
+                try t.plain().acquireWriterLock().commit(samplePayload)
+                try t.store.acquireWriterLock().commit(Self.newPayload)
+            }
+            fault = fault.replacingOccurrences(of: "#TEMP", with: "#\(n)")
+        }
+        let (t, before) = try storeWithPreviousCache([try #require(InjectedFault.parse(fault))])
         let writer = try t.store.acquireWriterLock()
         let outcome = Result { () throws(MetadataCacheError) in try writer.commit(Self.newPayload) }
         guard case let .failure(error) = outcome else {

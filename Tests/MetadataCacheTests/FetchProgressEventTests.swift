@@ -53,8 +53,11 @@ import TestSupport
         try t.seed()
         _ = try await t.store.refresh(force: true) { _ in .notModified() }
         let before = try #require(t.cacheBytes)
-        await #expect(throws: FetchBroke.self) {
+        await #expect {
             _ = try await t.store.refresh(force: true) { _ in throw FetchBroke() }
+        } throws: { error in
+            guard case let MetadataCacheError.fetchFailed(_, underlying) = error else { return false }
+            return underlying is FetchBroke
         }
         #expect(t.cacheBytes == before, "a failed fetch writes nothing")
         let endings = t.events.events.compactMap { event -> FetchCompletion? in

@@ -5,6 +5,7 @@ import Glibc
 import Testing
 import TestSupport
 @testable import MetadataCache
+import SystemCallFaults
 
 /// The reader never waits and never allocates for a file that is not a cache.
 @Suite struct ForeignFileAtTheCachePathTests {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 @testable import MetadataCache
+import SystemCallFaults
 
 /// Commits of payloads large enough for the checksum to run on a second thread
 /// during the write (`ConcurrentChecksum`): same file, same guarantees.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 @testable import MetadataCache
+import SystemCallFaults
 
 /// The lock-file holder's lease renewal (issue 17 item 5): signals do not end it,
 /// stopping it never raises SIGPIPE, and a renewal that fails is reported and

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import Testing
 import TestSupport
 @testable import MetadataCache
@@ -34,15 +33,15 @@ import TestSupport
         writer.release()
         #expect(t.directory.listing().filter { $0.contains(".corrupt-") }.isEmpty, "moved aside")
 
-        let fetched = Atomic<Int>(0)
+        let fetched = AtomicCell<Int>(0)
         await #expect(throws: expected) {
             _ = try await t.store.refresh(force: true) { _ in
-                fetched.add(1, ordering: .relaxed)
+                fetched.wrappingAdd(1)
                 return .payload(samplePayload, source: "x")
             }
         }
         await #expect(throws: expected) { _ = try await t.store.update { _ in samplePayload } }
-        #expect(fetched.load(ordering: .relaxed) == 0, "fetched although the result could not be committed")
+        #expect(fetched.load() == 0, "fetched although the result could not be committed")
         #expect(t.directory.contents("metadata.json") == Data(file.bytes))
         #expect(t.tempFiles.isEmpty)
     }
@@ -52,7 +51,7 @@ import TestSupport
     @Test func overwritingANewerFileIsAnExplicitChoice() async throws {
         let t = try TestStore("newer-overwrite") { $0.overwriteNewerFormat = true }
         try t.directory.write("metadata.json", Data(Self.newer().bytes))
-        let seen = Mutex<Bool?>(nil)
+        let seen = LockedValue<Bool?>(nil)
         let outcome = try await t.store.refresh(ifOlderThan: .seconds(3600)) { request in
             seen.withLock { $0 = request.current != nil }
             return .payload(samplePayload, source: "upstream")

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 @testable import MetadataCache
+import SystemCallFaults
 
 @Suite(.serialized, .dedicatedThread) struct OrphanSweeperTests {
     @Test func theFirstAcquisitionOfAStoreSweepsOrphans() throws {
@@ -120,7 +121,8 @@ import TestSupport
         ]
         for proof in [OrphanSweeper.Proof.creatorProvablyDead, .lockExcludesEveryWriter] {
             let sweeper = OrphanSweeper(
-                layout: t.store.layout, sys: .live, observer: nil, leaseDuration: .seconds(30), proof: proof)
+                layout: t.store.layout, directory: try t.store.openDirectoryForWriting(), observer: nil,
+                leaseDuration: .seconds(30), proof: proof)
             for record in possiblyLive {
                 try t.directory.write("metadata.lock.owner", record)
                 let removed = sweeper.sweepWhileHoldingLock()
@@ -216,7 +218,8 @@ import TestSupport
             let t = try TestStore("sweep-proof")
             for name in orphans + kept { try t.directory.write(name, Data("x".utf8)) }
             let sweeper = OrphanSweeper(
-                layout: t.store.layout, sys: .live, observer: nil, leaseDuration: .seconds(30), proof: proof)
+                layout: t.store.layout, directory: try t.store.openDirectoryForWriting(), observer: nil,
+                leaseDuration: .seconds(30), proof: proof)
             let removed = Set(sweeper.sweepWhileHoldingLock().map { $0.split(separator: "/").last.map(String.init) ?? $0 })
             if proof == .creatorProvablyDead {
                 #expect(removed == Set(orphans), "\(removed)")
@@ -242,7 +245,8 @@ import TestSupport
         try t.directory.write("metadata.lock.owner.claim-00000000000000aa-1", claim(try deadPID(), nil))
         try t.directory.write("metadata.lock.owner.claim-00000000000000bb-1", claim(getpid(), ProcessIdentity.currentStartTime))
         let sweeper = OrphanSweeper(
-            layout: t.store.layout, sys: .live, observer: nil, leaseDuration: .seconds(30), proof: .creatorProvablyDead)
+            layout: t.store.layout, directory: try t.store.openDirectoryForWriting(), observer: nil,
+            leaseDuration: .seconds(30), proof: .creatorProvablyDead)
         #expect(sweeper.sweepWhileHoldingLock() == [t.directory.file("metadata.lock.owner.claim-00000000000000aa-1")])
         #expect(t.directory.listing() == ["metadata.lock.owner.claim-00000000000000bb-1"])
     }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 @testable import MetadataCache
+import SystemCallFaults
 
 /// The lock-file backend: stale detection and never deleting another holder's file.
 @Suite(.serialized, .dedicatedThread) struct OwnerFileLockTests {
@@ -53,7 +54,8 @@ import TestSupport
     }
 
     func ownerLock(_ t: TestStore, lease: Duration = .seconds(30)) -> OwnerFileLock {
-        OwnerFileLock(layout: t.store.layout, sys: .live, fileMode: 0o600, leaseDuration: lease)
+        // The store's directory exists (TestStore made it): opening it cannot fail.
+        OwnerFileLock(layout: t.store.layout, directory: try! t.store.openDirectoryForWriting(), fileMode: 0o600, leaseDuration: lease)
     }
 
     /// A live holder on another host (fresh lease): never stale.
@@ -278,7 +280,9 @@ import TestSupport
         let sys = SystemCalls(provider: FaultInjectingSystemCalls(
             faults: [InjectedFault(.open, occurrence: 1, pathContains: ".lock.owner.next-", action: .pause)],
             onPause: changeIt))
-        let owner = OwnerFileLock(layout: t.store.layout, sys: sys, fileMode: 0o600, leaseDuration: .seconds(5))
+        let owner = OwnerFileLock(
+            layout: t.store.layout, directory: try t.store.openDirectoryForWriting().using(sys), fileMode: 0o600,
+            leaseDuration: .seconds(5))
         let before = try #require(try owner.readOwner())
         var watch = LeaseWatch()
         _ = watch.unchangedFor(t.store.layout.ownerPath, before.fingerprint, now: .now - .seconds(60))
@@ -301,7 +305,9 @@ import TestSupport
         let t = try TestStore("replaced", backend: .lockFile)
         try plantOwnerFile(t, record(pid: 1, host: "other-host.example", start: nil, lease: 5, bootID: Self.anotherBoot))
         let recorder = FaultInjectingSystemCalls(faults: [])
-        let owner = OwnerFileLock(layout: t.store.layout, sys: SystemCalls(provider: recorder), fileMode: 0o600, leaseDuration: .seconds(5))
+        let owner = OwnerFileLock(
+            layout: t.store.layout, directory: try t.store.openDirectoryForWriting().using(SystemCalls(provider: recorder)),
+            fileMode: 0o600, leaseDuration: .seconds(5))
         let before = try #require(try owner.readOwner())
         var watch = LeaseWatch()
         _ = watch.unchangedFor(t.store.layout.ownerPath, before.fingerprint, now: .now - .seconds(60))
@@ -323,9 +329,13 @@ import TestSupport
     /// breaker replaced it meanwhile.
     @Test func aFailedCreationRemovesItsOwnFileOnly() throws {
         // (The record's fsync is skipped on a local filesystem, so the failure is
-        // injected into the fstat that follows it.)
+        // injected into the fstat that follows it: the first after the record's
+        // pwrite, its number learned from a dry run.)
+        let afterRecord = try TestStore.occurrence(of: "fstat", after: { $0.hasPrefix("pwrite") }, backend: .lockFile) {
+            _ = try $0.store.acquireWriterLock(timeout: .immediate)
+        }
         let failing = try TestStore(
-            "failed-create", backend: .lockFile, faults: [InjectedFault(.fstat, occurrence: 1, action: .fail(.ioError))])
+            "failed-create", backend: .lockFile, faults: [InjectedFault(.fstat, occurrence: afterRecord, action: .fail(.ioError))])
         #expect(throws: MetadataCacheError.io(operation: "fstat", path: failing.store.layout.ownerPath, errno: .ioError)) {
             _ = try failing.store.acquireWriterLock(timeout: .immediate)
         }
@@ -345,7 +355,7 @@ import TestSupport
         options.systemCalls = SystemCalls(provider: FaultInjectingSystemCalls(
             faults: [
                 InjectedFault(.pwrite, occurrence: 1, action: .pause),
-                InjectedFault(.fstat, occurrence: 1, action: .fail(.ioError)),
+                InjectedFault(.fstat, occurrence: afterRecord, action: .fail(.ioError)),
             ], onPause: replace))
         let store = try CacheStore(directory: directory.path, options: options)
         #expect(throws: MetadataCacheError.self) { _ = try store.acquireWriterLock(timeout: .immediate) }

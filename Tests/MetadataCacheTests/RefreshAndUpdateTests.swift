@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import Testing
 import TestSupport
 @testable import MetadataCache
@@ -8,16 +7,16 @@ import TestSupport
     @Test func aFreshCacheIsSkippedWithoutTakingTheLock() async throws {
         let t = try TestStore("fresh")
         try t.seed()
-        let fetches = Atomic<Int>(0)
+        let fetches = AtomicCell<Int>(0)
         let outcome = try await t.store.refresh(ifOlderThan: .seconds(3600)) { _ in
-            fetches.add(1, ordering: .relaxed)
+            fetches.wrappingAdd(1)
             return .payload(samplePayload, source: nil)
         }
         guard case .skippedFresh = outcome else {
             Issue.record("expected skippedFresh, got \(outcome)")
             return
         }
-        #expect(fetches.load(ordering: .relaxed) == 0)
+        #expect(fetches.load() == 0)
         #expect(!t.events.names().contains("lockAcquired"))
     }
 
@@ -139,7 +138,7 @@ import TestSupport
 }
 
 final class SharedCounter: Sendable {
-    private let count = Atomic<Int>(0)
-    func increment() { count.add(1, ordering: .relaxed) }
-    var value: Int { count.load(ordering: .relaxed) }
+    private let count = AtomicCell<Int>(0)
+    func increment() { count.wrappingAdd(1) }
+    var value: Int { count.load() }
 }

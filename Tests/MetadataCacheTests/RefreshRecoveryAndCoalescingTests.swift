@@ -1,8 +1,8 @@
 import Foundation
-import Synchronization
 import Testing
 import TestSupport
 @testable import MetadataCache
+import SystemCallFaults
 
 /// A refresh heals a cache whose payload no longer verifies, and coalesces only
 /// with commits its `RefreshCoalescing` accepts.
@@ -22,7 +22,7 @@ import TestSupport
             samplePayload, source: "https://example.test/c", validators: HTTPValidators(etag: "\"v1\""))
         try Self.corruptPayload(t)
 
-        let sawCurrent = Mutex<CachedVersion??>(nil)
+        let sawCurrent = LockedValue<CachedVersion??>(nil)
         let outcome = try await t.store.refresh(ifOlderThan: .seconds(3600)) { request in
             sawCurrent.withLock { $0 = .some(request.current) }
             return .payload(Data("[7]".utf8), source: "https://example.test/c")
@@ -64,21 +64,21 @@ import TestSupport
         try t.seed(fetchedAt: Date(timeIntervalSinceNow: -7200))
         let store = t.store
         let events = t.events
-        let fetches = Atomic<Int>(0)
+        let fetches = AtomicCell<Int>(0)
         let first = Task {
             try await store.refresh { _ in
-                fetches.add(1, ordering: .relaxed)
+                fetches.wrappingAdd(1)
                 await events.waitFor("lockWaitStarted")
                 return .payload(Data("[1]".utf8), source: "a")
             }
         }
         await events.waitFor("lockAcquired")
         let second = try await store.refresh(coalescing: coalescing) { _ in
-            fetches.add(1, ordering: .relaxed)
+            fetches.wrappingAdd(1)
             return .payload(Data("[2]".utf8), source: "b")
         }
         _ = try await first.value
-        return (second, fetches.load(ordering: .relaxed))
+        return (second, fetches.load())
     }
 
     @Test func aCommitFromTheSameSourceCoalesces() async throws {

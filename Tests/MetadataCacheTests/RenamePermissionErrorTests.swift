@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 @testable import MetadataCache
+import SystemCallFaults
 
 /// Rename errors that can only mean a lasting permission problem fail at once.
 @Suite(.serialized, .dedicatedThread) struct RenamePermissionErrorTests {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 @testable import MetadataCache
+import SystemCallFaults
 
 /// The library test agent (Sources/cache-test-agent), launched as a real process.
 enum Agent {
@@ -38,6 +39,27 @@ struct TestStore {
         }
         configure(&options)
         store = try CacheStore(directory: directory.path, options: options)
+    }
+
+    /// Which occurrence of `kind` (1-based, as `InjectedFault` counts) is the
+    /// first one after the first call matching `marker`, in a dry run of `body`
+    /// on a store like this one recording its calls. For faults aimed at an
+    /// fd-based call (close, fstat), which the log names by kind only: their
+    /// number depends on how deep the test directory is (the directory walk
+    /// makes some of each).
+    static func occurrence(
+        of kind: String, after marker: (String) -> Bool, backend: LockBackendSelection = .auto,
+        dryRun body: (TestStore) throws -> Void
+    ) throws -> Int {
+        let recorder = FaultInjectingSystemCalls(faults: [])
+        let t = try TestStore("dry-run", backend: backend) { $0.systemCalls = SystemCalls(provider: recorder) }
+        try? body(t)
+        let log = recorder.callLog.map { $0.split(separator: " ").first.map(String.init) ?? $0 }
+        let full = recorder.callLog
+        guard let start = full.firstIndex(where: marker),
+            let target = log[(start + 1)...].firstIndex(of: kind)
+        else { return 0 }
+        return log[...target].filter { $0 == kind }.count
     }
 
     /// A second store on the same directory without faults (to set up or inspect).

@@ -1,5 +1,4 @@
 import MetadataCache
-import Synchronization
 import Testing
 
 /// `@Suite(.serialized, .dedicatedThread)`: every test of the suite (and of
@@ -41,6 +40,11 @@ public struct DedicatedThreadTrait: TestTrait, SuiteTrait, TestScoping {
             try await function()
             return
         }
+        // Before macOS 15 there are no task executors: tests run on the pool there.
+        guard #available(macOS 15.0, iOS 18.0, tvOS 18.0, watchOS 11.0, visionOS 2.0, *) else {
+            try await function()
+            return
+        }
         await Self.slots.acquire()
         defer { Self.slots.release() }
         let executor = CallerThreadExecutor()
@@ -61,9 +65,9 @@ public struct DedicatedThreadTrait: TestTrait, SuiteTrait, TestScoping {
             var free: Int
             var waiting: [CheckedContinuation<Void, Never>] = []
         }
-        private let state: Mutex<State>
+        private let state: LockedValue<State>
 
-        init(_ count: Int) { state = Mutex(State(free: count)) }
+        init(_ count: Int) { state = LockedValue(State(free: count)) }
 
         func acquire() async {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in

@@ -10,9 +10,9 @@
 final class ArrayScan: CodingPathNode, ContainerScan {
     let input: JSONInput
     /// Offset of the `[`.
-    let start: Int
+    private(set) var start: Int
     /// Nesting depth of this array's value (the root value is 0).
-    let depth: Int
+    private(set) var depth: Int
 
     private var frontierIndex = 0
     /// Offset of element `frontierIndex`'s value; meaningless once complete.
@@ -33,6 +33,28 @@ final class ArrayScan: CodingPathNode, ContainerScan {
             isComplete = true
             end = first &+ 1
             knownCount = 0
+        }
+    }
+
+    /// Points this scan at another array, as `init` would. Only for a scan
+    /// nothing else references (`JSONValueDecoder.reusableArrayScan`).
+    func reuse(start: Int, depth: Int, parent: CodingPathNode?, key: (any CodingKey)?) {
+        self.start = start
+        self.depth = depth
+        self.parent = parent
+        self.key = key
+        frontierIndex = 0
+        frontierEnd = -1
+        let first = input.skipWhitespace(start &+ 1)
+        frontierStart = first
+        if input.byte(first) == 0x5D {  // ]
+            isComplete = true
+            end = first &+ 1
+            knownCount = 0
+        } else {
+            isComplete = false
+            end = -1
+            knownCount = nil
         }
     }
 

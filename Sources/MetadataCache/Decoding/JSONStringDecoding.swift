@@ -12,9 +12,9 @@ extension JSONInput {
     /// The string whose opening quote is at `quote`, and the offset after it.
     @inline(__always)
     func string(at quote: Int) throws(JSONDecodingFailure) -> (value: String, end: Int) {
-        let (end, flags) = try stringEnd(quote)
+        let (end, escaped) = try stringEndAndEscapes(quote)
         let content = bytes(quote &+ 1, end &- 1)
-        if !flags.contains(.escaped) {
+        if !escaped {
             return (String(decoding: content, as: UTF8.self), end)
         }
         return (try Self.unescape(content), end)

@@ -80,6 +80,35 @@ extension JSONInput {
         }
     }
 
+    /// The end of the string whose opening quote is at `quote` and whether it
+    /// has escapes: `stringEnd` without tracking non-ASCII bytes, which only keys
+    /// need (values and skipped strings are most of the bytes scanned).
+    @inline(__always)
+    func stringEndAndEscapes(_ quote: Int) throws(JSONDecodingFailure) -> (end: Int, escaped: Bool) {
+        var i = quote &+ 1
+        var escaped = false
+        while true {
+            while count &- i >= 8 {
+                let w = word(i)
+                let hits = Self.zeroBytes(w ^ Self.quotes) | Self.zeroBytes(w ^ Self.backslashes)
+                if hits != 0 {
+                    i &+= hits.trailingZeroBitCount >> 3
+                    break
+                }
+                i &+= 8
+            }
+            guard i < count else { throw .invalidJSON }
+            let c = base[i]
+            if c == 0x22 { return (i &+ 1, escaped) }  // "
+            if c == 0x5C {  // \: the next byte is escaped, whatever it is
+                escaped = true
+                i &+= 2
+                continue
+            }
+            i &+= 1
+        }
+    }
+
     /// The end of the number starting at `i`: the first byte that cannot be part
     /// of a number (the grammar is checked when the number is parsed).
     @inline(__always)
@@ -107,7 +136,7 @@ extension JSONInput {
     func skipValue(_ i: Int) throws(JSONDecodingFailure) -> Int {
         switch byte(i) {
         case 0x22:
-            return try stringEnd(i).end
+            return try stringEndAndEscapes(i).end
         case 0x7B, 0x5B:  // { [
             return try containerEnd(i)
         case 0x74, 0x6E:  // t n
@@ -144,7 +173,7 @@ extension JSONInput {
             guard j < count else { throw .invalidJSON }
             switch base[j] {
             case 0x22:
-                j = try stringEnd(j).end
+                j = try stringEndAndEscapes(j).end
                 continue
             case 0x7B, 0x5B:
                 depth &+= 1

@@ -69,8 +69,14 @@ final class JSONValueDecoder: Decoder {
         switch input.kind(at: v) {
         case .object:
             guard depth < input.maxDepth else { throw JSONDecodingFailure.nestingTooDeep(limit: input.maxDepth).decodingError }
-            return ObjectScan(
-                decoder: self, start: v, depth: depth, parent: parent, key: key, keyOrder: keyType.map { input.keyOrder(for: $0) })
+            let keyOrder = keyType.map { input.keyOrder(for: $0) }
+            if let scan = input.reusableObjectScan(for: self) {
+                scan.reuse(start: v, depth: depth, parent: parent, key: key, keyOrder: keyOrder)
+                return scan
+            }
+            let scan = ObjectScan(decoder: self, start: v, depth: depth, parent: parent, key: key, keyOrder: keyOrder)
+            input.offerForReuse(scan)
+            return scan
         case .null:
             throw DecodingError.valueNotFound([String: Any].self, DecodingError.Context(
                 codingPath: CodingPathNode.path(parent, appending: key),
@@ -135,6 +141,14 @@ final class JSONValueDecoder: Decoder {
     func unwrap<T: Decodable>(
         _ type: T.Type, at value: Int, depth: Int, parent: CodingPathNode?, key: (any CodingKey)?, end: inout Int
     ) throws -> T {
+        // Standard library scalars and arrays of them, read in place (DirectScalar
+        // says why that is what their `init(from:)` would do).
+        if let direct = DirectScalar(T.self) {
+            return try input.readDirect(direct, as: T.self, at: value, end: &end) { path(parent, key) }
+        }
+        if let direct = DirectScalar(elementsOf: T.self) {
+            return try unwrapDirectArray(direct, as: T.self, at: value, depth: depth, parent: parent, key: key, end: &end)
+        }
         if T.self == Date.self {
             return try unwrapDate(at: value, depth: depth, parent: parent, key: key, end: &end) as! T
         }

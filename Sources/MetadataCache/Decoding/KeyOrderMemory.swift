@@ -22,7 +22,36 @@ final class KeyOrderMemory {
         slots.initialize(repeating: -1, count: Self.capacity)
     }
 
-    deinit { slots.deallocate() }
+    deinit {
+        slots.deallocate()
+        layout?.deallocate()
+    }
+
+    // MARK: The last layout
+
+    /// The members of the last object of this type scanned to its end, if all
+    /// its keys were simple (`ObjectScan`: ASCII, no escapes, unchanged by the
+    /// key strategy): their offsets point into the same input. The next object
+    /// of the type compares each key's bytes with the same member's here, which
+    /// finds the key's end and tells whether it repeats an earlier key without
+    /// scanning the string or hashing it (`ObjectScan.scanNextMemberUnchecked`).
+    private(set) var layout: UnsafeMutablePointer<ObjectMember>?
+    private(set) var layoutCount = 0
+    private var layoutCapacity = 0
+    /// Changes whenever `layout` does: a scan follows one layout from its first
+    /// member on, or none (a nested object of the same type may replace it).
+    private(set) var layoutGeneration = 0
+
+    func rememberLayout(_ members: UnsafeMutablePointer<ObjectMember>, count: Int) {
+        if count > layoutCapacity {
+            layout?.deallocate()
+            layout = .allocate(capacity: count)
+            layoutCapacity = count
+        }
+        layout?.initialize(from: members, count: count)  // (trivial type: initializing over old members is fine)
+        layoutCount = count
+        layoutGeneration &+= 1
+    }
 
     /// The member the `lookup`-th lookup found last time, or -1.
     @inline(__always)

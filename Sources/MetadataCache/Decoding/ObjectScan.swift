@@ -51,9 +51,9 @@ final class ObjectScan: CodingPathNode, ContainerScan {
     /// The decoder nested values of this object are decoded with.
     let decoder: JSONValueDecoder
     /// Offset of the `{`.
-    let start: Int
+    private(set) var start: Int
     /// Nesting depth of this object's value (the root value is 0).
-    let depth: Int
+    private(set) var depth: Int
 
     private var members: UnsafeMutablePointer<ObjectMember>
     private var capacity: Int
@@ -73,12 +73,16 @@ final class ObjectScan: CodingPathNode, ContainerScan {
     /// Lookups so far, and where the same lookup found its member in the last
     /// object of this coding-key type.
     private var lookups = 0
-    private let keyOrder: KeyOrderMemory?
+    private var keyOrder: KeyOrderMemory?
     /// One bit of 256 per simple key scanned (by a hash): most keys are new, and
     /// this says so without comparing them against the others (with 26 keys, 64
     /// bits collided several times per object; 256 about once).
     private var seenKeys: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
     private var hasComplexKeys = false
+    /// Every member so far matched the same member of `keyOrder`'s last layout
+    /// (of this generation); `seenKeys` is then not kept up to date.
+    private var followsLayout = true
+    private var layoutGeneration = -1
     /// Every member's key as `JSONDecoder` sees it, once the slow path needs them.
     private var effectiveKeys: [String]?
 
@@ -102,6 +106,31 @@ final class ObjectScan: CodingPathNode, ContainerScan {
         }
         capacity = Self.tableCapacity
         super.init(parent: parent, key: key)
+    }
+
+    /// Points this scan at another object, as `init` would, keeping the
+    /// allocation and the member table. Only for a scan nothing else references
+    /// (`JSONInput.reusableObjectScan`): no container, frame or child node can
+    /// see the change.
+    func reuse(start: Int, depth: Int, parent: CodingPathNode?, key: (any CodingKey)?, keyOrder: KeyOrderMemory?) {
+        self.start = start
+        self.depth = depth
+        self.parent = parent
+        self.key = key
+        self.keyOrder = keyOrder
+        memberCount = 0
+        position = start &+ 1
+        pendingValue = -1
+        pendingEnd = -1
+        isComplete = false
+        end = -1
+        cursor = 0
+        lookups = 0
+        seenKeys = (0, 0, 0, 0)
+        hasComplexKeys = false
+        effectiveKeys = nil
+        followsLayout = true
+        layoutGeneration = -1
     }
 
     deinit {
@@ -151,6 +180,12 @@ final class ObjectScan: CodingPathNode, ContainerScan {
             }
         }
         guard input.byte(p) == 0x22 else { throw .invalidJSON }
+        if followsLayout, let member = try memberFollowingLayout(p) {
+            append(member)
+            pendingValue = member.valueStart
+            pendingEnd = -1
+            return memberCount &- 1
+        }
         let (keyEnd, stringFlags) = try input.stringEnd(p)
         var colon = keyEnd
         if input.byte(colon) != 0x3A { colon = input.skipWhitespace(colon) }
@@ -182,6 +217,50 @@ final class ObjectScan: CodingPathNode, ContainerScan {
     private func complete(at offset: Int) {
         isComplete = true
         end = offset
+        if let keyOrder, !hasComplexKeys, memberCount > 0 { keyOrder.rememberLayout(members, count: memberCount) }
+    }
+
+    /// The member whose key opens at `quote` if its key is the same as the same
+    /// member's in the last layout of this key type (then it is simple, ends after
+    /// those bytes, and repeats an earlier key exactly when that one did, since
+    /// every earlier member matched too); nil otherwise, after which this scan
+    /// stops following the layout and scans keys the general way.
+    ///
+    /// Why the bytes are enough: a remembered key is simple, so its bytes hold no
+    /// backslash and no quote; equal bytes followed by a quote are a key with
+    /// exactly that content.
+    @inline(__always)
+    private func memberFollowingLayout(_ quote: Int) throws(JSONDecodingFailure) -> ObjectMember? {
+        if let keyOrder, let layout = keyOrder.layout, memberCount < keyOrder.layoutCount,
+            memberCount == 0 ? true : layoutGeneration == keyOrder.layoutGeneration
+        {
+            layoutGeneration = keyOrder.layoutGeneration
+            let template = layout[memberCount]
+            let keyStart = quote &+ 1
+            let n = Int(template.keyLength)
+            if input.count &- keyStart > n, input.base[keyStart &+ n] == 0x22,
+                Self.equalBytes(input.base + keyStart, input.base + template.keyStart, n)
+            {
+                var value = keyStart &+ n &+ 1
+                if input.byte(value) != 0x3A { value = input.skipWhitespace(value) }
+                guard input.byte(value) == 0x3A else { throw .invalidJSON }
+                value &+= 1
+                if input.byte(value) <= 0x20 { value = input.skipWhitespace(value) }
+                return ObjectMember(keyStart: keyStart, valueStart: value, keyLength: template.keyLength, flags: template.flags)
+            }
+        }
+        leaveLayout()
+        return nil
+    }
+
+    /// From here on, keys are scanned and checked for duplicates the general way:
+    /// the duplicate filter learns the simple keys matched so far.
+    @inline(never)
+    private func leaveLayout() {
+        followsLayout = false
+        for i in 0..<memberCount where members[i].flags == 0 {
+            _ = markSeen(members[i].keyStart, Int(members[i].keyLength))
+        }
     }
 
     @inline(__always)
@@ -206,6 +285,15 @@ final class ObjectScan: CodingPathNode, ContainerScan {
 
     /// Whether a simple key equals an earlier simple key (then it is shadowed).
     private func isDuplicateOfEarlierSimpleKey(_ keyStart: Int, _ keyLength: Int) -> Bool {
+        guard markSeen(keyStart, keyLength) else { return false }
+        let key = input.bytes(keyStart, keyStart &+ keyLength)
+        for i in 0..<memberCount where members[i].flags == 0 && matches(i, key) { return true }
+        return false
+    }
+
+    /// Sets the key's bit in the duplicate filter; whether it was set already.
+    @inline(__always)
+    private func markSeen(_ keyStart: Int, _ keyLength: Int) -> Bool {
         // A hash of the length and the first 8 bytes picks one of 256 bits.
         var head: UInt64 = 0
         if input.count &- keyStart >= 8 {
@@ -231,10 +319,7 @@ final class ObjectScan: CodingPathNode, ContainerScan {
             seen = seenKeys.3 & bit != 0
             seenKeys.3 |= bit
         }
-        guard seen else { return false }
-        let key = input.bytes(keyStart, keyStart &+ keyLength)
-        for i in 0..<memberCount where members[i].flags == 0 && matches(i, key) { return true }
-        return false
+        return seen
     }
 
     /// Byte equality of member `i`'s key with `key`.

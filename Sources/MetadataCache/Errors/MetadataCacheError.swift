@@ -1,8 +1,22 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
 /// Everything that can go wrong in MetadataCache, as one typed error.
 ///
 /// Each case carries what a user needs to act — the path, the operation, the
 /// errno, who holds the lock — and `description` ends with what to do next.
 /// Command-line front ends map cases to exit codes (see `docs/cli.md`).
+///
+/// Every throwing entry point of `CacheStore` and `CacheWriterLockGuard` throws
+/// this type and only this type (`throws(MetadataCacheError)`, or documented as
+/// such where a host's closure is involved), so a host can switch over it. What a
+/// host's own code threw is kept, unchanged, inside the case that says where it
+/// happened: `fetchFailed` (a refresh's fetch), `updateFailed` (an update's
+/// transform), `decodingFailed` (`read(as:)`), `encodingFailed`
+/// (`commit(encoding:)`).
 public enum MetadataCacheError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The writer lock was still held by another process when the timeout expired.
     case lockTimeout(lockPath: String, timeout: LockTimeout, waited: Duration, holder: HolderRecord?)
@@ -35,49 +49,177 @@ public enum MetadataCacheError: Error, Sendable, Equatable, CustomStringConverti
     case unsafeDirectory(path: String, problem: UnsafeDirectoryProblem)
     /// A cache name that is not a plain file name (empty, `/`, leading dot, ...).
     case invalidCacheName(String)
+    /// A refresh's fetch closure threw `error` (unchanged: the host's own type);
+    /// nothing was written. `source` is the `source` the refresh was given, else
+    /// the source the cache recorded; nil when neither is known.
+    case fetchFailed(source: String?, error: any Error)
+    /// An update's transform threw `error` (unchanged); nothing was written.
+    case updateFailed(path: String, error: any Error)
+    /// The cache file at `path` verified, but its payload does not decode as
+    /// `type` (`read(as:)`). `error` is the decoder's; an error thrown by the
+    /// type's own `init(from:)` that is not a `DecodingError` arrives as
+    /// `DecodingError.dataCorrupted` with it as the `underlyingError`.
+    case decodingFailed(path: String, type: String, error: DecodingError)
+    /// `commit(encoding:)` could not encode a `type`; nothing was written. An error
+    /// of the type's own `encode(to:)` that is not an `EncodingError` arrives as
+    /// `EncodingError.invalidValue` with it as the `underlyingError`.
+    case encodingFailed(type: String, error: EncodingError)
+    /// A file at one of the store's own paths (lock file, owner file, a claim)
+    /// that the store must not use: not a regular file, hard-linked elsewhere,
+    /// or another user's. Nothing was written to it.
+    case unsafeStoreFile(path: String, problem: UnsafeStoreFileProblem)
 
-    public var description: String {
+    /// What happened, then what to do about it, in neutral terms: no command or
+    /// option of any particular tool (a host renders `remedy` in its own words).
+    public var description: String { failureReason + " " + remedy.description }
+
+    /// What happened, without what to do: the path, the operation, the errno, the
+    /// holder. A host that renders `remedy` itself puts its own words after this.
+    public var failureReason: String {
+        let unchanged = "Nothing was written; the previous cache is unchanged."
         switch self {
         case let .lockTimeout(lockPath, timeout, waited, holder):
             let who = holder.map { " held by \($0.summary)" } ?? ""
-            return "Could not acquire the writer lock \(lockPath)\(who) after \(DurationText.format(waited)) (timeout: \(timeout)). "
-                + "Retry with a longer lock timeout, or check who holds it with 'metacache cache status'."
+            return "Could not acquire the writer lock \(lockPath)\(who) after \(DurationText.format(waited)) (timeout: \(timeout))."
         case let .cancelled(lockPath, waited):
-            return "Cancelled after waiting \(DurationText.format(waited)) for the writer lock \(lockPath); nothing was changed. "
-                + "Run the operation again to retry; 'metacache cache status' shows who holds the lock."
+            return "Cancelled after waiting \(DurationText.format(waited)) for the writer lock \(lockPath); nothing was changed."
         case let .selfDeadlock(lockPath, holder, holderIsAncestor):
             let relation = holderIsAncestor ? "an ancestor of this process" : "this process"
-            return "The writer lock \(lockPath) is held by \(relation) (\(holder.summary)); waiting for it would never end. "
-                + (holderIsAncestor
-                    ? "Refresh in the parent while it holds the lock, or release the lock before starting this child."
-                    : "Release the existing CacheWriterLockGuard first, or use CacheStore.update/refresh, which queue callers within a process.")
+            return "The writer lock \(lockPath) is held by \(relation) (\(holder.summary)); waiting for it would never end."
         case let .lockLost(lockPath, reason):
-            return "Lost the writer lock \(lockPath): \(reason). The commit was not made; retry the operation."
+            return "Lost the writer lock \(lockPath): \(reason). The commit was not made."
         case let .lockingUnsupported(lockPath, errno):
-            return "The filesystem holding \(lockPath) does not support advisory locks (flock: \(errno)). "
-                + "Use the lock-file backend (--lock-backend lockfile or auto)."
+            return "The filesystem holding \(lockPath) does not support advisory locks (flock: \(errno))."
         case let .invalidPayload(error):
-            return "Invalid JSON payload: \(error). Nothing was written; the previous cache is unchanged."
+            return "Invalid JSON payload: \(error). \(unchanged)"
         case let .payloadTooLarge(bytes, limit):
-            return "Payload of \(ByteCountText.format(bytes)) exceeds the limit of \(ByteCountText.format(limit)). "
-                + "Nothing was written; raise the limit (--max-bytes) if this size is expected."
+            return "Payload of \(ByteCountText.format(bytes)) exceeds the limit of \(ByteCountText.format(limit)). \(unchanged)"
         case let .corruptCache(path, problem):
-            return "The cache file \(path) is corrupt: \(problem). "
-                + "Run 'metacache cache verify --repair' to move it aside, then refresh."
+            return "The cache file \(path) is corrupt: \(problem)."
         case let .newerFormat(path, version, unknownFlags):
             return "The cache file \(path) was written by a newer MetadataCache (\(Self.newerFormatDetail(version: version, unknownFlags: unknownFlags))). "
-                + "It is intact and was left untouched: upgrade to read it, or replace it with a version-1 cache "
-                + "(the overwriteNewerFormat store option), which the newer version's tools would then rebuild."
+                + "It is intact and was left untouched."
         case let .insufficientSpace(directory, needed, available):
             return "Not enough free space in \(directory): the new cache needs \(ByteCountText.format(needed)) "
-                + "but only \(ByteCountText.format(available)) is available. Free some space and retry; the previous cache is unchanged."
+                + "but only \(ByteCountText.format(available)) is available. The previous cache is unchanged."
         case let .io(operation, path, errno):
-            return "\(operation) failed for \(path): \(errno). \(Self.hint(for: errno))"
+            return "\(operation) failed for \(path): \(errno)."
         case let .unsafeDirectory(path, problem):
-            return "Refusing to use the cache directory \(path): \(problem). \(problem.remedy(path: path))"
+            return "Refusing to use the cache directory \(path): \(problem)."
+        case let .unsafeStoreFile(path, problem):
+            return "Refusing to use \(path): \(problem). Nothing was written to it."
         case let .invalidCacheName(name):
-            return "Invalid cache name \(JSONText.quoted(name)): use a plain file name without '/', control characters or a leading dot."
+            return "Invalid cache name \(JSONText.quoted(name))."
+        case let .fetchFailed(source, error):
+            return "Fetching \(source.map { "from \($0)" } ?? "the payload") failed: \(error). \(unchanged)"
+        case let .updateFailed(path, error):
+            return "The update of \(path) failed in its transform: \(error). \(unchanged)"
+        case let .decodingFailed(path, type, error):
+            return "The cache \(path) is intact but its payload does not decode as \(type): \(Self.describe(error))."
+        case let .encodingFailed(type, error):
+            return "Could not encode \(type) as JSON: \(Self.describe(error)). \(unchanged)"
         }
+    }
+
+    /// What to do next, as data a host can switch over and render in its own
+    /// words (its command for a status, its flag for a timeout);
+    /// `remedy.description` is the neutral wording that `description` uses.
+    public var remedy: Remedy {
+        switch self {
+        case .lockTimeout: .waitLongerForLock
+        case .cancelled, .lockLost: .retry
+        case let .selfDeadlock(_, _, holderIsAncestor): .releaseHeldLock(heldByAncestor: holderIsAncestor)
+        case .lockingUnsupported: .useLockFileBackend
+        case .invalidPayload, .fetchFailed: .checkSource
+        case .payloadTooLarge: .raiseSizeLimit
+        case .corruptCache: .moveCorruptCacheAside
+        case .newerFormat: .upgradeOrReplaceNewerFormat
+        case .insufficientSpace: .freeSpace
+        case let .io(_, _, errno): Remedy(for: errno)
+        case let .unsafeDirectory(path, problem): .secureDirectory(path: path, problem: problem)
+        case let .unsafeStoreFile(path, problem): .removeForeignStoreFile(path: path, problem: problem)
+        case .invalidCacheName: .useAPlainCacheName
+        case .updateFailed, .encodingFailed: .fixTheHostsCode
+        case .decodingFailed: .matchTheTypeToThePayload
+        }
+    }
+
+    /// The case and what it carries, for `==`: the errors a host's code threw are
+    /// compared by their type and description (`any Error` is not `Equatable`).
+    public static func == (lhs: MetadataCacheError, rhs: MetadataCacheError) -> Bool {
+        switch lhs {
+        case let .lockTimeout(a, b, c, d):
+            if case let .lockTimeout(e, f, g, h) = rhs { return (a, b, c, d) == (e, f, g, h) }
+        case let .cancelled(a, b):
+            if case let .cancelled(c, d) = rhs { return (a, b) == (c, d) }
+        case let .selfDeadlock(a, b, c):
+            if case let .selfDeadlock(d, e, f) = rhs { return (a, b, c) == (d, e, f) }
+        case let .lockLost(a, b):
+            if case let .lockLost(c, d) = rhs { return (a, b) == (c, d) }
+        case let .lockingUnsupported(a, b):
+            if case let .lockingUnsupported(c, d) = rhs { return (a, b) == (c, d) }
+        case let .invalidPayload(a):
+            if case let .invalidPayload(b) = rhs { return a == b }
+        case let .payloadTooLarge(a, b):
+            if case let .payloadTooLarge(c, d) = rhs { return (a, b) == (c, d) }
+        case let .corruptCache(a, b):
+            if case let .corruptCache(c, d) = rhs { return (a, b) == (c, d) }
+        case let .newerFormat(a, b, c):
+            if case let .newerFormat(d, e, f) = rhs { return (a, b, c) == (d, e, f) }
+        case let .insufficientSpace(a, b, c):
+            if case let .insufficientSpace(d, e, f) = rhs { return (a, b, c) == (d, e, f) }
+        case let .io(a, b, c):
+            if case let .io(d, e, f) = rhs { return (a, b, c) == (d, e, f) }
+        case let .unsafeDirectory(a, b):
+            if case let .unsafeDirectory(c, d) = rhs { return (a, b) == (c, d) }
+        case let .unsafeStoreFile(a, b):
+            if case let .unsafeStoreFile(c, d) = rhs { return (a, b) == (c, d) }
+        case let .invalidCacheName(a):
+            if case let .invalidCacheName(b) = rhs { return a == b }
+        case let .fetchFailed(a, b):
+            if case let .fetchFailed(c, d) = rhs { return a == c && sameError(b, d) }
+        case let .updateFailed(a, b):
+            if case let .updateFailed(c, d) = rhs { return a == c && sameError(b, d) }
+        case let .decodingFailed(a, b, c):
+            if case let .decodingFailed(d, e, f) = rhs { return (a, b) == (d, e) && sameError(c, f) }
+        case let .encodingFailed(a, b):
+            if case let .encodingFailed(c, d) = rhs { return a == c && sameError(b, d) }
+        }
+        return false
+    }
+
+    private static func sameError(_ lhs: any Error, _ rhs: any Error) -> Bool {
+        type(of: lhs) == type(of: rhs) && String(reflecting: lhs) == String(reflecting: rhs)
+    }
+
+    /// A decoding or encoding error as a sentence: its debug description and where
+    /// in the document (`packages[3].version`), not the enum dump `print` gives.
+    static func describe(_ error: DecodingError) -> String {
+        switch error {
+        case let .typeMismatch(_, context), let .valueNotFound(_, context), let .keyNotFound(_, context),
+            let .dataCorrupted(context):
+            return describe(context.debugDescription, at: context.codingPath)
+        @unknown default:
+            return String(describing: error)
+        }
+    }
+
+    static func describe(_ error: EncodingError) -> String {
+        switch error {
+        case let .invalidValue(_, context): return describe(context.debugDescription, at: context.codingPath)
+        @unknown default: return String(describing: error)
+        }
+    }
+
+    private static func describe(_ text: String, at path: [any CodingKey]) -> String {
+        // Foundation's debug descriptions end with a period; the message goes on.
+        let text = text.hasSuffix(".") ? String(text.dropLast()) : text
+        guard !path.isEmpty else { return text }
+        var location = ""
+        for key in path {
+            if let index = key.intValue { location += "[\(index)]" } else { location += (location.isEmpty ? "" : ".") + key.stringValue }
+        }
+        return "\(text) (at \(location))"
     }
 
     /// The errno behind this error, when there is one.
@@ -96,18 +238,6 @@ public enum MetadataCacheError: Error, Sendable, Equatable, CustomStringConverti
         }
         let hex = String(unknownFlags, radix: 16)
         return "format flags 0x\(String(repeating: "0", count: max(0, 4 - hex.count)) + hex), unknown to this version"
-    }
-
-    static func hint(for errno: Errno) -> String {
-        switch errno {
-        case .noSpace, .quotaExceeded: "Free some disk space and retry."
-        case .permissionDenied, .notPermitted: "Check the owner and permissions of the path."
-        case .readOnlyFileSystem: "The filesystem is read-only; choose another cache directory."
-        case .tooManySymlinks: "The path is a symbolic link, which the cache refuses to follow."
-        case .noSuchFile: "Check that the path exists."
-        case .ioError: "The disk reported an I/O error; check the system log."
-        default: "Retry; if it persists, check the path and the filesystem."
-        }
     }
 }
 
@@ -161,9 +291,21 @@ public enum UnsafeDirectoryProblem: Sendable, Equatable, CustomStringConvertible
     case notADirectory
     case writableByOthers(permissions: UInt32)
     case ownedByAnotherUser(owner: UInt32, currentUser: UInt32)
+    /// An ancestor directory that someone else can write without the sticky
+    /// bit: they can rename the cache directory away and put their own in its
+    /// place between any two system calls.
+    case ancestorWritableByOthers(ancestor: String, permissions: UInt32)
+    /// An ancestor owned by a user other than root and the current user: its
+    /// owner can do the same.
+    case ancestorOwnedByAnotherUser(ancestor: String, owner: UInt32)
 
     public var description: String {
         switch self {
+        case let .ancestorWritableByOthers(ancestor, permissions):
+            "its parent directory \(ancestor) is writable by group or others without the sticky bit (mode \(String(permissions, radix: 8))), "
+                + "so they could swap the cache directory for their own"
+        case let .ancestorOwnedByAnotherUser(ancestor, owner):
+            "its parent directory \(ancestor) is owned by uid \(owner), who could swap the cache directory for their own"
         case .isSymbolicLink: "it is a symbolic link"
         case .notADirectory: "it is not a directory"
         case let .writableByOthers(permissions):
@@ -178,7 +320,7 @@ public enum UnsafeDirectoryProblem: Sendable, Equatable, CustomStringConvertible
     public var isLiftedBySharing: Bool {
         switch self {
         case .isSymbolicLink, .notADirectory: false
-        case .writableByOthers, .ownedByAnotherUser: true
+        case .writableByOthers, .ownedByAnotherUser, .ancestorWritableByOthers, .ancestorOwnedByAnotherUser: true
         }
     }
 
@@ -199,6 +341,46 @@ public enum UnsafeDirectoryProblem: Sendable, Equatable, CustomStringConvertible
             return "Make it private with 'chmod 700 \(path)', or at least 'chmod g-w,o-w \(path)'\(umaskHint); or, \(shared)"
         case let .ownedByAnotherUser(owner, _):
             return "Use a cache directory of your own, or ask its owner (uid \(owner)) to hand it over; or, \(shared)"
+        case let .ancestorWritableByOthers(ancestor, _):
+            return "Choose a cache directory under a directory only you (or root) can write, such as ~/.cache, "
+                + "or make \(ancestor) private ('chmod g-w,o-w \(ancestor)', or 'chmod +t' for a shared one like /tmp); or, \(shared)"
+        case let .ancestorOwnedByAnotherUser(_, owner):
+            return "Choose a cache directory under your own home directory, such as ~/.cache, not one inside a directory "
+                + "of uid \(owner); or, \(shared)"
+        }
+    }
+}
+
+/// Why a file at one of a store's own paths is refused (`unsafeStoreFile`).
+public enum UnsafeStoreFileProblem: Sendable, Equatable, CustomStringConvertible {
+    /// A FIFO, socket, device or directory: opening or reading it could block
+    /// forever or mean nothing.
+    case notARegularFile(kind: String)
+    /// More than one name for the file: writing the holder record would write
+    /// into the other name's file too.
+    case hardLinked(linkCount: UInt64)
+    /// Created by another user, who can then read or hold it as they please.
+    case ownedByAnotherUser(owner: UInt32, currentUser: UInt32)
+
+    public var description: String {
+        switch self {
+        case let .notARegularFile(kind): "it is \(kind), not a regular file"
+        case let .hardLinked(linkCount): "it has \(linkCount) hard links (another name points at the same file)"
+        case let .ownedByAnotherUser(owner, currentUser):
+            "it is owned by uid \(owner), not by the current user (uid \(currentUser))"
+        }
+    }
+
+    /// What to do about it: the store recreates every one of its files, so
+    /// removing the planted one is always safe for the cache. `sharingOption`
+    /// names how the front end accepts a deliberately shared directory.
+    public func remedy(path: String, sharingOption: String = "the allowSharedDirectory store option") -> String {
+        switch self {
+        case .ownedByAnotherUser:
+            "Someone else created it: remove it ('rm \(path)'); the next writer recreates it. In a directory shared on "
+                + "purpose (\(sharingOption)), other users' lock files are accepted."
+        default:
+            "It was not created by this cache store: remove it ('rm \(path)'); the next writer recreates it."
         }
     }
 }

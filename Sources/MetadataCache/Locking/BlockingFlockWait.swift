@@ -3,7 +3,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Synchronization
 
 /// How a lock wait ended.
 package enum LockWaitOutcome: Sendable {
@@ -86,7 +85,7 @@ package enum BlockingFlockWait {
     /// that the waiter still wants it, so the waiter, once it has said so under
     /// the mutex, knows that every signal for it is already queued.
     final class Coordination: Sendable {
-        let state = Mutex(State())
+        let state = LockedValue(State())
         let waiter: ThreadHandle
         let started: ContinuousClock.Instant
         let deadline: ContinuousClock.Instant?

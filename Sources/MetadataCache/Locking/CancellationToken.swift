@@ -3,7 +3,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Synchronization
 
 /// Cancels lock waits from anywhere, including a signal handler.
 ///
@@ -13,7 +12,7 @@ import Synchronization
 /// `poll` the pipe's read end, so a cancellation wakes them at once instead of at
 /// their next timer tick.
 public final class CancellationToken: Sendable {
-    private let flag = Atomic<Bool>(false)
+    private let flag = AtomicCell<Bool>(false)
     /// Read end, polled by waiters; becomes readable on cancel.
     let pollDescriptor: Int32
     private let writeDescriptor: Int32
@@ -33,12 +32,12 @@ public final class CancellationToken: Sendable {
 
     /// Requests cancellation. Idempotent and async-signal-safe.
     public func cancel() {
-        if flag.exchange(true, ordering: .sequentiallyConsistent) { return }
+        if flag.exchange(true) { return }
         if writeDescriptor >= 0 {
             var byte: UInt8 = 1
             _ = write(writeDescriptor, &byte, 1)
         }
     }
 
-    public var isCancelled: Bool { flag.load(ordering: .sequentiallyConsistent) }
+    public var isCancelled: Bool { flag.load() }
 }

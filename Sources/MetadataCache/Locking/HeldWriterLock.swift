@@ -3,7 +3,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Synchronization
 
 /// A writer lock this process holds: the descriptors, what was published about it,
 /// and how to let it go. `CacheWriterLockGuard` owns exactly one and releases it in
@@ -28,6 +27,9 @@ package final class HeldWriterLock: Sendable {
     /// may be local to one client: there the owner file's lease is what excludes,
     /// and only a temp file whose creator is provably dead is an orphan.
     package let excludesEveryWriter: Bool
+    /// The open, checked cache directory the lock is held in: everything done
+    /// under the lock (commit, sweep, move-aside) goes through it.
+    package let directory: CacheDirectoryHandle
 
     package let backend: LockBackendKind
     /// The file whose lock or existence is the lock (`NAME.lock` or `NAME.lock.owner`).
@@ -47,14 +49,16 @@ package final class HeldWriterLock: Sendable {
     private let ownerFile: OwnerFileHold?
     private let sys: SystemCalls
     private let observer: (any CacheObserver)?
-    private let released = Atomic<Bool>(false)
+    private let released = AtomicCell<Bool>(false)
 
     init(
-        backend: LockBackendKind, lockPath: String, registryKey: HeldWriterLocks.Key, record: HolderRecord,
+        directory: CacheDirectoryHandle, backend: LockBackendKind, lockPath: String, registryKey: HeldWriterLocks.Key,
+        record: HolderRecord,
         waited: Duration, timeout: LockTimeout, acquisitionStarted: ContinuousClock.Instant, flockFD: Int32?,
         ownerFile: OwnerFileHold?, sys: SystemCalls, observer: (any CacheObserver)?,
         excludesEveryWriter: Bool
     ) {
+        self.directory = directory
         self.backend = backend
         self.lockPath = lockPath
         self.registryKey = registryKey
@@ -72,7 +76,7 @@ package final class HeldWriterLock: Sendable {
 
     deinit { release() }
 
-    package var isReleased: Bool { released.load(ordering: .sequentiallyConsistent) }
+    package var isReleased: Bool { released.load() }
 
     /// What the lock wait left of the lock-timeout budget: the longest a commit
     /// may spend retrying its rename. The budget is the user's tolerance for
@@ -118,7 +122,7 @@ package final class HeldWriterLock: Sendable {
 
     /// Releases the lock (idempotent).
     package func release() {
-        guard !released.exchange(true, ordering: .sequentiallyConsistent) else { return }
+        guard !released.exchange(true) else { return }
         let heldFor = ContinuousClock.now - acquired
         // Leave the process table first: the moment the lock drops, another
         // thread of this process may acquire and register.

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// The writer locks this process holds, keyed by which store they lock (not by how
 /// its path was spelled), with the thread or task that holds each.
 ///
@@ -33,16 +31,21 @@ package enum HeldWriterLocks {
         package let holder: ExecutionContextID
     }
 
-    private static let table = Mutex<[Key: Entry]>([:])
+    private static let table = LockedValue<[Key: Entry]>([:])
 
-    /// The key of `layout`'s lock: one `lstat` of the directory (which exists: it
-    /// was prepared before any acquisition). The directory itself is never a
-    /// symlink (`DirectorySafety` refuses that), so `lstat` describes it.
+    /// The key of `layout`'s lock: the identity of the open, checked directory
+    /// (`CacheDirectoryHandle.status`), whatever path named it.
+    package static func key(for layout: StoreLayout, directory: CacheDirectoryHandle) -> Key {
+        Key(directoryDevice: directory.status.device, directoryInode: directory.status.inode, lockName: layout.lockName)
+    }
+
+    /// The key by path (`lstat`), for a question asked without a store's handle:
+    /// tests asking whether this process holds a lock.
     package static func key(for layout: StoreLayout, sys: SystemCalls) throws(MetadataCacheError) -> Key {
         guard let status = try sys.lstatIfExists(layout.directory) else {
             throw .io(operation: "open cache directory", path: layout.directory, errno: .noSuchFile)
         }
-        return Key(directoryDevice: status.device, directoryInode: status.inode, lockName: layout.name + ".lock")
+        return Key(directoryDevice: status.device, directoryInode: status.inode, lockName: layout.lockName)
     }
 
     package static func entry(_ key: Key) -> Entry? {

@@ -67,7 +67,9 @@ public struct HolderRecord: Sendable, Hashable, CustomStringConvertible {
 
     /// `pid 4242 (metacache cache refresh) on build-host`, or with where the pid
     /// belongs when that is not here: `pid 1 (...) on ci-2, in another pid namespace`.
-    public var summary: String { "pid \(pid) (\(command)) on \(location)" }
+    /// The command and host are another process's words: escaped for a terminal
+    /// (`TerminalText`).
+    public var summary: String { "pid \(pid) (\(TerminalText.escaped(command))) on \(location)" }
 
     public var description: String { summary }
 
@@ -77,15 +79,17 @@ public struct HolderRecord: Sendable, Hashable, CustomStringConvertible {
     /// machine or boot` (another kernel under our own host name, where the bare
     /// name would read as local). Just the host name otherwise, or for records
     /// without the identity fields.
+    /// The host name is escaped for a terminal (`TerminalText`).
     public var location: String {
-        guard bootID != nil, ProcessIdentity.bootID != nil else { return host }
+        let shown = TerminalText.escaped(host)
+        guard bootID != nil, ProcessIdentity.bootID != nil else { return shown }
         if isOnThisHost {
             if let pidNamespace, let ours = ProcessIdentity.pidNamespace, pidNamespace != ours {
-                return host + ", in another pid namespace"
+                return shown + ", in another pid namespace"
             }
-            return host
+            return shown
         }
-        return host == ProcessIdentity.hostName ? host + ", another machine or boot" : host
+        return host == ProcessIdentity.hostName ? shown + ", another machine or boot" : shown
     }
 
     /// Whether the holder runs on this very kernel (same boot id, and same machine

@@ -1,3 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -44,6 +49,39 @@ package struct KernelLockTable: Sendable {
     package let exclusiveFlocks: [ExclusiveFlock]
 
     /// The exclusive flocks on files with inode number `inode` (on any device).
+    /// A stand-in holder record for the process this table says holds an
+    /// exclusive `flock` on `file`, for a lock file whose holder slot is blank:
+    /// its pid, the command from `/proc/PID/cmdline`, and the text saying where
+    /// the pid came from. Nil when no process of this pid namespace holds one.
+    package func unpublishedHolder(ofFile file: FileStatus) -> HolderRecord? {
+        guard let lock = exclusiveFlocks(onInode: file.inode).first(where: { $0.isOnDevice(file.device) }) else { return nil }
+        let command = Self.commandLine(of: lock.pid) ?? "?"
+        return HolderRecord(
+            pid: lock.pid, host: ProcessIdentity.hostName, processStartTime: ProcessIdentity.startTime(of: lock.pid),
+            command: command + "; it has not published who it is, pid from /proc/locks", acquiredAt: Date(),
+            backend: .advisory, leaseID: "", bootID: ProcessIdentity.bootID, machineID: ProcessIdentity.machineID,
+            pidNamespace: ProcessIdentity.pidNamespace)
+    }
+
+    /// `/proc/PID/cmdline` with spaces for the NUL separators, at most 200 bytes.
+    private static func commandLine(of pid: Int32) -> String? {
+        #if os(Linux)
+        let fd = open("/proc/\(pid)/cmdline", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 200)
+        var n = -1
+        repeat { n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) } } while n < 0 && errno == EINTR
+        guard n > 0 else { return nil }
+        let words = buffer[0..<n].split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        guard let first = words.first else { return nil }
+        let program = first.split(separator: "/").last.map(String.init) ?? first
+        return ([program] + words.dropFirst()).joined(separator: " ")
+        #else
+        return nil
+        #endif
+    }
+
     package func exclusiveFlocks(onInode inode: UInt64) -> [ExclusiveFlock] {
         exclusiveFlocks.filter { $0.inode == inode }
     }

@@ -3,7 +3,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Synchronization
 
 /// Keeps a held owner file's lease alive, and tells its holder when the lease can
 /// no longer be trusted.
@@ -25,9 +24,9 @@ package final class LeaseRenewal: Sendable {
     private let origin: ContinuousClock.Instant
     /// Nanoseconds after `origin` of the last successful renewal (creating the
     /// file counts as one).
-    private let lastRenewed = Atomic<Int64>(0)
-    private let lastFailure = Mutex<String?>(nil)
-    private let stopped = Atomic<Bool>(false)
+    private let lastRenewed = AtomicCell<Int64>(0)
+    private let lastFailure = LockedValue<String?>(nil)
+    private let stopped = AtomicCell<Bool>(false)
     private let channel: StopChannel?
     private let holderFD: Int32
     private let sys: SystemCalls
@@ -121,7 +120,7 @@ package final class LeaseRenewal: Sendable {
     private func noteRenewed(at instant: ContinuousClock.Instant) {
         let elapsed = instant - origin
         let nanoseconds = elapsed.components.seconds &* 1_000_000_000 &+ elapsed.components.attoseconds / 1_000_000_000
-        lastRenewed.store(nanoseconds, ordering: .sequentiallyConsistent)
+        lastRenewed.store(nanoseconds)
         lastFailure.withLock { $0 = nil }
     }
 
@@ -144,7 +143,7 @@ package final class LeaseRenewal: Sendable {
     /// Why the lease can no longer be trusted, or nil while it can (see the type's
     /// guarantee).
     package func leaseProblem(now: ContinuousClock.Instant = .now) -> String? {
-        let age = now - (origin + .nanoseconds(lastRenewed.load(ordering: .sequentiallyConsistent)))
+        let age = now - (origin + .nanoseconds(lastRenewed.load()))
         guard age > lease / 2 else { return nil }
         var reason = "its lease was last renewed \(DurationText.format(age)) ago, more than half of the "
             + "\(DurationText.format(lease)) lease, so another process may have presumed it dead"
@@ -155,7 +154,7 @@ package final class LeaseRenewal: Sendable {
     /// Stops renewing (idempotent). Never blocks on the thread, never raises SIGPIPE:
     /// the pipe's read end stays open until the thread has seen this byte.
     func stop() {
-        guard !stopped.exchange(true, ordering: .sequentiallyConsistent), let channel else { return }
+        guard !stopped.exchange(true), let channel else { return }
         WakeupPipe.post(channel.write)
     }
 }

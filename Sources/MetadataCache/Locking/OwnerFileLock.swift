@@ -61,7 +61,10 @@ import Darwin
 ///   not renew for half a lease.
 package struct OwnerFileLock: Sendable {
     package let layout: StoreLayout
-    package let sys: SystemCalls
+    /// The open, checked cache directory: owner files, claims and asides are
+    /// reached only through it.
+    package let directory: CacheDirectoryHandle
+    package var sys: SystemCalls { directory.sys }
     package let fileMode: mode_t
     package let leaseDuration: Duration
     /// Test-only defects (see `LockFileSabotage`); empty in every host.
@@ -71,11 +74,11 @@ package struct OwnerFileLock: Sendable {
     package let syncsRecords: Bool
 
     package init(
-        layout: StoreLayout, sys: SystemCalls, fileMode: mode_t, leaseDuration: Duration,
+        layout: StoreLayout, directory: CacheDirectoryHandle, fileMode: mode_t, leaseDuration: Duration,
         sabotage: LockFileSabotage = [], syncsRecords: Bool = true
     ) {
         self.layout = layout
-        self.sys = sys
+        self.directory = directory
         self.fileMode = fileMode
         self.leaseDuration = leaseDuration
         self.sabotage = sabotage
@@ -161,9 +164,8 @@ package struct OwnerFileLock: Sendable {
 
     /// Creates the owner file with `O_EXCL` and publishes `record` in it.
     private func create(_ record: HolderRecord) throws(MetadataCacheError) -> Ownership {
-        let fd = try sys.open(
-            layout.ownerPath, flags: O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: fileMode,
-            operation: "create lock owner file")
+        let (fd, _) = try directory.openFile(
+            layout.ownerName, flags: O_WRONLY | O_CREAT | O_EXCL, mode: fileMode, operation: "create lock owner file")
         do throws(MetadataCacheError) {
             return try publish(record, fd: fd, path: layout.ownerPath)
         } catch {
@@ -195,27 +197,31 @@ package struct OwnerFileLock: Sendable {
 
     /// The current owner file (record nil if malformed) and its status; nil if absent.
     package func readOwner() throws(MetadataCacheError) -> Observation? {
-        try read(layout.ownerPath)
+        try read(layout.ownerName)
     }
 
     /// A claim file as it is now (its record names the claimant); nil if absent.
-    package func readClaim(_ path: String) throws(MetadataCacheError) -> Observation? {
-        try read(path)
+    package func readClaim(_ name: String) throws(MetadataCacheError) -> Observation? {
+        try read(name)
     }
 
-    /// Reads an owner file or claim at `path`. `open` then `fstat`, never `stat`:
+    /// Reads the owner file or claim `name`. `open` then `fstat`, never `stat`:
     /// on NFS, `open` revalidates the attributes with the server (close-to-open
     /// consistency), where a `stat` may answer from a cache up to a minute old,
     /// and a lease watch needs to see every renewal.
-    private func read(_ path: String) throws(MetadataCacheError) -> Observation? {
+    /// Through the checked directory: `O_NONBLOCK` and the regular-file check
+    /// mean a FIFO planted at the owner path is refused at once, where a
+    /// blocking open hung every writer's post-lock sweep forever (issue 19).
+    private func read(_ name: String) throws(MetadataCacheError) -> Observation? {
+        let path = directory.path(of: name)
         let fd: Int32
-        do {
-            fd = try sys.open(path, flags: O_RDONLY | O_NOFOLLOW, operation: "open lock owner file")
+        let status: FileStatus
+        do throws(MetadataCacheError) {
+            (fd, status) = try directory.openFile(name, flags: O_RDONLY, operation: "open lock owner file")
         } catch .io(_, _, .noSuchFile) {
             return nil
         }
         defer { sys.closeIgnoringErrors(fd) }
-        let status = try sys.fstat(fd, path: path)
         var buffer = [UInt8](repeating: 0, count: 4096)
         let n = try withMutableBytes(of: &buffer) { (b) throws(MetadataCacheError) in
             try sys.preadFully(fd, into: b, at: 0, path: path)
@@ -296,18 +302,17 @@ package struct OwnerFileLock: Sendable {
     ) throws(MetadataCacheError) -> Replacement {
         // Our owner file, complete and durable before anything is decided, so that
         // what happens under the claim is one read and one rename.
-        let next = layout.newOwnerReplacementPath()
-        let fd = try sys.open(
-            next, flags: O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: fileMode,
-            operation: "create replacement lock owner file")
+        let next = layout.newOwnerReplacementName()
+        let (fd, _) = try directory.openFile(
+            next, flags: O_WRONLY | O_CREAT | O_EXCL, mode: fileMode, operation: "create replacement lock owner file")
         var placed = false
         defer {
             if !placed {
                 sys.closeIgnoringErrors(fd)
-                sys.unlinkIgnoringErrors(next)
+                directory.unlinkIgnoringErrors(next)
             }
         }
-        let ownership = try publish(record, fd: fd, path: next)
+        let ownership = try publish(record, fd: fd, path: directory.path(of: next))
         guard let claim = try claim(stale, as: record, watch: &watch, noHolderCanLive: noHolderCanLive) else {
             return .claimedByAnother
         }
@@ -322,7 +327,7 @@ package struct OwnerFileLock: Sendable {
         }
         do throws(MetadataCacheError) {
             // The break itself: one rename, so the owner path is never empty.
-            try sys.rename(next, to: layout.ownerPath)
+            try directory.rename(next, to: layout.ownerName)
         } catch {
             abandon(claim)
             throw error
@@ -337,7 +342,8 @@ package struct OwnerFileLock: Sendable {
     private struct Claim {
         let key: String
         let number: Int
-        let path: String?
+        /// The claim's entry name (nil: sabotaged, no claim file).
+        let name: String?
     }
 
     /// Creates the lowest claim on `stale` that no live breaker holds; nil when one
@@ -346,14 +352,14 @@ package struct OwnerFileLock: Sendable {
         _ stale: Observation, as record: HolderRecord, watch: inout LeaseWatch, noHolderCanLive: Bool = false
     ) throws(MetadataCacheError) -> Claim? {
         let key = stale.breakKey
-        if sabotage.contains(.unserialisedBreaks) { return Claim(key: key, number: 0, path: nil) }
+        if sabotage.contains(.unserialisedBreaks) { return Claim(key: key, number: 0, name: nil) }
         var number = 1
         while number <= 64 {
-            let path = layout.ownerClaimPath(key: key, number: number)
+            let name = layout.ownerClaimName(key: key, number: number)
+            let path = directory.path(of: name)
             do throws(MetadataCacheError) {
-                let fd = try sys.open(
-                    path, flags: O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: fileMode,
-                    operation: "claim stale lock owner file")
+                let (fd, _) = try directory.openFile(
+                    name, flags: O_WRONLY | O_CREAT | O_EXCL, mode: fileMode, operation: "claim stale lock owner file")
                 // Who claims, for the next breaker to judge. Not fsynced: a claim
                 // lives for microseconds, and one whose record a crash lost is
                 // judged like a malformed owner file (presumed dead after a lease).
@@ -361,10 +367,10 @@ package struct OwnerFileLock: Sendable {
                     try sys.pwriteAll(fd, raw, at: 0, path: path)
                 }
                 sys.closeIgnoringErrors(fd)
-                return Claim(key: key, number: number, path: path)
+                return Claim(key: key, number: number, name: name)
             } catch .io(_, _, .fileExists) {
                 // Gone already: its breaker finished, so the stale file is gone too.
-                guard let other = try read(path) else { return nil }
+                guard let other = try read(name) else { return nil }
                 guard case .stale = verdict(of: other, at: path, watch: &watch, noHolderCanLive: noHolderCanLive)
                 else { return nil }
                 // Its breaker is dead or was stopped for a lease: pass it over
@@ -380,16 +386,16 @@ package struct OwnerFileLock: Sendable {
     /// on it up to ours is debris (a breaker still holding one will find the file
     /// changed when it checks).
     private func complete(_ claim: Claim) {
-        guard claim.path != nil else { return }
+        guard claim.name != nil else { return }
         for number in 1...claim.number {
-            sys.unlinkIgnoringErrors(layout.ownerClaimPath(key: claim.key, number: number))
+            directory.unlinkIgnoringErrors(layout.ownerClaimName(key: claim.key, number: number))
         }
     }
 
     /// After a break that did not happen: only our own claim goes (the file's
     /// holder lives on, and may be judged again later).
     private func abandon(_ claim: Claim) {
-        if let path = claim.path { sys.unlinkIgnoringErrors(path) }
+        if let name = claim.name { directory.unlinkIgnoringErrors(name) }
     }
 
     /// Removes the owner file seen in `observed` if its holder is proven dead
@@ -460,18 +466,18 @@ package struct OwnerFileLock: Sendable {
     /// The removal protocol: rename the owner file aside, read what was moved, and
     /// unlink it if `isTheOne`; otherwise put it back. Returns whether it removed.
     private func removeIfStillTheOne(_ isTheOne: (Observation) -> Bool) throws(MetadataCacheError) -> Bool {
-        let aside = layout.newOwnerAsidePath()
+        let aside = layout.newOwnerAsideName()
         // Rename aside first, then check what we moved: an unlink by name could
         // remove a file a new holder created a moment ago (the bug kopi's fallback
         // has). rename is atomic, so exactly one remover gets the file, and what it
         // reads afterwards can no longer change under it.
-        do {
-            try sys.rename(layout.ownerPath, to: aside)
+        do throws(MetadataCacheError) {
+            try directory.rename(layout.ownerName, to: aside)
         } catch .io(_, _, .noSuchFile) {
             return false  // someone else removed it first
         }
         if let moved = try? read(aside), isTheOne(moved) {
-            sys.unlinkIgnoringErrors(aside)
+            directory.unlinkIgnoringErrors(aside)
             return true
         }
         // We moved another holder's file: put it back with link (which, unlike
@@ -480,10 +486,10 @@ package struct OwnerFileLock: Sendable {
         // reports the lock lost rather than writing). Only reachable when a
         // holder's file was replaced while it was stopped for a lease, since
         // breakers replace rather than remove.
-        do {
-            try sys.link(aside, to: layout.ownerPath)
+        do throws(MetadataCacheError) {
+            try directory.link(aside, to: layout.ownerName)
         } catch .io(_, _, .fileExists) {}
-        sys.unlinkIgnoringErrors(aside)
+        directory.unlinkIgnoringErrors(aside)
         return false
     }
 

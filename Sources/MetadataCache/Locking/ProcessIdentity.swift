@@ -3,7 +3,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Synchronization
 
 /// Facts about processes that lock holders publish and waiters check: our own
 /// identity (pid, host, start time, command line), whether another pid is alive and
@@ -124,7 +123,7 @@ package enum ProcessIdentity {
             return start
         }
     }
-    private static let cachedOwnStartTime = Mutex<(pid: Int32, start: UInt64?)?>(nil)
+    private static let cachedOwnStartTime = LockedValue<(pid: Int32, start: UInt64?)?>(nil)
 
     /// When the process started, in a platform unit that is only ever compared for
     /// equality: clock ticks since boot on Linux (field 22 of `/proc/PID/stat`),

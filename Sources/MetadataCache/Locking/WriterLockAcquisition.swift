@@ -23,6 +23,9 @@ import Darwin
 /// the owner file alone provides exclusion; an advisory writer cannot run there.
 package struct WriterLockAcquisition: Sendable {
     package let layout: StoreLayout
+    /// The open, checked cache directory: the lock and owner files are reached
+    /// only through it.
+    package let directory: CacheDirectoryHandle
     package let options: CacheStoreOptions
     /// The filesystem under the store (from `statfs`), when known.
     package let fileSystem: FileSystemType?
@@ -41,8 +44,9 @@ package struct WriterLockAcquisition: Sendable {
         case queue
     }
 
-    package init(layout: StoreLayout, options: CacheStoreOptions, fileSystem: FileSystemType?) {
+    package init(layout: StoreLayout, directory: CacheDirectoryHandle, options: CacheStoreOptions, fileSystem: FileSystemType?) {
         self.layout = layout
+        self.directory = directory
         self.options = options
         self.fileSystem = fileSystem
     }
@@ -52,7 +56,9 @@ package struct WriterLockAcquisition: Sendable {
         case lockFile(fallbackReason: String?)
     }
 
-    private var plan: BackendPlan {
+    private var plan: BackendPlan { Self.plan(layout: layout, options: options, fileSystem: fileSystem) }
+
+    private static func plan(layout: StoreLayout, options: CacheStoreOptions, fileSystem: FileSystemType?) -> BackendPlan {
         switch options.lockBackend {
         case .advisory: return .advisory(fallbackAllowed: false)
         case .lockFile: return .lockFile(fallbackReason: nil)
@@ -67,7 +73,13 @@ package struct WriterLockAcquisition: Sendable {
 
     /// The backend acquisitions start with (auto may still fall back on `ENOLCK`).
     package var plannedBackend: LockBackendKind {
-        if case .lockFile = plan { return .lockFile }
+        Self.plannedBackend(layout: layout, options: options, fileSystem: fileSystem)
+    }
+
+    /// `plannedBackend` without an open directory (`status` of a cache whose
+    /// directory does not exist yet).
+    package static func plannedBackend(layout: StoreLayout, options: CacheStoreOptions, fileSystem: FileSystemType?) -> LockBackendKind {
+        if case .lockFile = plan(layout: layout, options: options, fileSystem: fileSystem) { return .lockFile }
         return .advisory
     }
 
@@ -77,7 +89,7 @@ package struct WriterLockAcquisition: Sendable {
         timeout: LockTimeout, cancellation: [CancellationToken], reentrancy: Reentrancy, holder: ExecutionContextID
     ) throws(MetadataCacheError) -> HeldWriterLock {
         let started = ContinuousClock.now
-        let key = try HeldWriterLocks.key(for: layout, sys: sys)
+        let key = HeldWriterLocks.key(for: layout, directory: directory)
         if let mine = HeldWriterLocks.entry(key) {
             // This process holds the lock already. A raw second guard is refused; a
             // queued acquisition (update/refresh) waits for the other holder —
@@ -121,9 +133,7 @@ package struct WriterLockAcquisition: Sendable {
         registration: Registration
     ) throws(MetadataCacheError) -> HeldWriterLock {
         let lockPath = layout.lockPath
-        // O_RDWR: the holder writes its record into the lock file. O_NOFOLLOW: a
-        // symlink planted at the lock path must not redirect our writes.
-        let fd = try sys.open(lockPath, flags: O_RDWR | O_CREAT | O_NOFOLLOW, mode: mode_t(options.fileMode), operation: "open lock file")
+        let fd = try openLockFile()
         // Encode our record now, before any wait: after the kernel grants the lock,
         // only its timestamp is left to fill in (see HolderRecordSlot).
         var slot = HolderRecordSlot.forCurrentProcess(backend: .advisory)
@@ -137,7 +147,7 @@ package struct WriterLockAcquisition: Sendable {
             if try !sys.tryFlock(fd, path: lockPath) {
                 var announced = false
                 try waitInKernelQueue(
-                    fd: fd, eventPath: lockPath, holder: readRecord(fd: fd), timeout: timeout, started: started,
+                    fd: fd, eventPath: lockPath, holder: readRecordOrKernelHolder(fd: fd), timeout: timeout, started: started,
                     cancellation: cancellation, reentrancy: reentrancy, key: registration.key, announced: &announced)
                 waited = ContinuousClock.now - started
             }
@@ -152,7 +162,7 @@ package struct WriterLockAcquisition: Sendable {
         keep = true
         observer?.observe(.lockAcquired(lockPath: lockPath, backend: .advisory, waited: waited))
         return HeldWriterLock(
-            backend: .advisory, lockPath: lockPath, registryKey: registration.key, record: record, waited: waited,
+            directory: directory, backend: .advisory, lockPath: lockPath, registryKey: registration.key, record: record, waited: waited,
             timeout: timeout, acquisitionStarted: started, flockFD: fd, ownerFile: nil, sys: sys,
             observer: observer, excludesEveryWriter: flockExcludesEveryWriter)
     }
@@ -236,6 +246,40 @@ package struct WriterLockAcquisition: Sendable {
 
     private func readRecord(fd: Int32) -> HolderRecord? { Self.readRecord(fd: fd, sys: sys) }
 
+    /// The holder record in the slot or, when the holder has not published one
+    /// (a process that took `flock` on NAME.lock itself, or a holder between its
+    /// flock and its record), the holder `/proc/locks` names: a pid is worth
+    /// more than "another process" to whoever has to find it.
+    private func readRecordOrKernelHolder(fd: Int32) -> HolderRecord? {
+        if let record = readRecord(fd: fd) { return record }
+        guard let status = try? sys.fstat(fd, path: layout.lockPath) else { return nil }
+        return KernelLockTable.current()?.unpublishedHolder(ofFile: status)
+    }
+
+    /// NAME.lock, opened for its `flock` and for the holder record written into
+    /// it (`O_RDWR`), through the checked directory (`O_NOFOLLOW`, `O_NONBLOCK`,
+    /// a regular file).
+    ///
+    /// Written at offset 0, so it must be ours and have one link: a hard link
+    /// planted at the name would otherwise have its target's first bytes
+    /// overwritten with our record (issue 19). Created 0600 whatever `fileMode`
+    /// says: `flock` works on a read-only descriptor, so anyone who can read the
+    /// lock file can hold it and block every refresh forever. An existing wider
+    /// mode (files created before this rule, or by a `chmod`) is used but
+    /// reported (`lockFileModeTooWide`). In a directory shared on purpose the
+    /// other users must open it too: there it takes `fileMode`, and another
+    /// user's lock file is accepted (docs/cli.md, `--allow-shared-dir`).
+    private func openLockFile() throws(MetadataCacheError) -> Int32 {
+        let shared = options.allowSharedDirectory
+        let (fd, status) = try directory.openFile(
+            layout.lockName, flags: O_RDWR | O_CREAT, mode: shared ? mode_t(options.fileMode) : 0o600,
+            operation: "open lock file", requirement: .ownedSingleLink(sharedDirectory: shared))
+        if !shared, status.permissions & 0o077 != 0 {
+            observer?.observe(.lockFileModeTooWide(lockPath: layout.lockPath, permissions: status.permissions))
+        }
+        return fd
+    }
+
     private static func readRecord(fd: Int32, sys: SystemCalls) -> HolderRecord? {
         var buffer = [UInt8](repeating: 0, count: HolderRecordSlot.size)
         let n = (try? buffer.withUnsafeMutableBytes { (b) throws(MetadataCacheError) in
@@ -258,16 +302,13 @@ package struct WriterLockAcquisition: Sendable {
         registration: Registration, flockKnownUnsupported: Bool
     ) throws(MetadataCacheError) -> HeldWriterLock {
         let owner = OwnerFileLock(
-            layout: layout, sys: sys, fileMode: mode_t(options.fileMode), leaseDuration: options.leaseDuration,
+            layout: layout, directory: directory, fileMode: mode_t(options.fileMode), leaseDuration: options.leaseDuration,
             sabotage: options.lockFileSabotage, syncsRecords: !(fileSystem?.isKnownLocal ?? false))
         let lockPath = layout.ownerPath
-        // NAME.lock, opened exactly as the advisory backend opens it (O_RDWR: we
-        // publish our record into its slot for advisory waiters; O_NOFOLLOW: a
-        // planted symlink must not redirect that write), for the flock that
+        // NAME.lock, opened exactly as the advisory backend opens it (we publish
+        // our record into its slot for advisory waiters), for the flock that
         // excludes advisory writers (see the type's documentation).
-        let flockFD = try sys.open(
-            layout.lockPath, flags: O_RDWR | O_CREAT | O_NOFOLLOW, mode: mode_t(options.fileMode),
-            operation: "open lock file")
+        let flockFD = try openLockFile()
         var keepFlockFD = false
         defer { if !keepFlockFD { sys.closeIgnoringErrors(flockFD) } }
         var flockUsable = !flockKnownUnsupported
@@ -298,6 +339,7 @@ package struct WriterLockAcquisition: Sendable {
                         // Held through NAME.lock: by an advisory writer, or by a
                         // lock-file writer (which also published its record there).
                         let holder = readRecord(fd: flockFD) ?? (try? owner.readOwner())?.record
+                            ?? readRecordOrKernelHolder(fd: flockFD)
                         try waitInKernelQueue(
                             fd: flockFD, eventPath: lockPath, holder: holder, timeout: timeout, started: started,
                             cancellation: cancellation, reentrancy: reentrancy, key: registration.key,
@@ -338,7 +380,7 @@ package struct WriterLockAcquisition: Sendable {
                     lock: owner, ownership: ownership,
                     renewal: owner.startRenewing(fd: ownership.fd, lockPath: lockPath, observer: observer))
                 return HeldWriterLock(
-                    backend: .lockFile, lockPath: lockPath, registryKey: registration.key, record: record, waited: waited,
+                    directory: directory, backend: .lockFile, lockPath: lockPath, registryKey: registration.key, record: record, waited: waited,
                     timeout: timeout, acquisitionStarted: started, flockFD: holdsFlock ? flockFD : nil, ownerFile: hold,
                     sys: sys, observer: observer,
                     excludesEveryWriter: holdsFlock && flockExcludesEveryWriter)
@@ -372,7 +414,9 @@ package struct WriterLockAcquisition: Sendable {
                 // the next fixed poll, or on cancellation.
                 if !watchingChanges {
                     watchingChanges = true
-                    changes = OwnerFileChangeWatch.make(directory: layout.directory, name: layout.name + ".lock.owner")
+                    // The open directory itself (its /proc/self/fd link), not the
+                    // path: a wake-up hint must not come from a swapped-in directory.
+                    changes = OwnerFileChangeWatch.make(directory: "/proc/self/fd/\(directory.descriptor)", name: layout.ownerName)
                 }
                 var sleep = min(Self.ownerFilePollInterval, nextProgress - now)
                 if let deadline { sleep = min(sleep, deadline - now) }

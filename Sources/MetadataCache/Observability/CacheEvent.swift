@@ -38,6 +38,14 @@ public enum CacheEvent: Sendable, Equatable {
     /// cache and polls it every `interval` instead (network filesystem, inotify
     /// limits reached). Sent once per watch, from the watch's thread.
     case watchFallbackToPolling(path: String, reason: String, interval: Duration)
+    /// The lock file grants more than its owner (mode `permissions`): whoever can
+    /// read it can take its `flock` and block every writer forever. Created 0600
+    /// since issue 19; an older one keeps its mode until someone tightens it.
+    case lockFileModeTooWide(lockPath: String, permissions: UInt32)
+    /// A sweep stopped after examining its share of leftover files (the rest of a
+    /// directory flooded with planted names waits for later sweeps, so the lock is
+    /// never held long for them); `left` were not examined.
+    case sweepIncomplete(directory: String, left: Int)
 
     /// The event's name as used in JSON lines (`lockWaitStarted`, ...).
     public var name: String {
@@ -63,6 +71,8 @@ public enum CacheEvent: Sendable, Equatable {
         case .leaseRenewalFailed: "leaseRenewalFailed"
         case .freeSpaceUnknown: "freeSpaceUnknown"
         case .watchFallbackToPolling: "watchFallbackToPolling"
+        case .lockFileModeTooWide: "lockFileModeTooWide"
+        case .sweepIncomplete: "sweepIncomplete"
         }
     }
 }
@@ -81,10 +91,10 @@ public struct CacheEventHandler: CacheObserver {
 }
 
 /// Forwards every event to several observers, in order.
-public struct CacheObserverFanOut: CacheObserver {
+package struct CacheObserverFanOut: CacheObserver {
     private let observers: [any CacheObserver]
-    public init(_ observers: [any CacheObserver]) { self.observers = observers }
-    public func observe(_ event: CacheEvent) {
+    package init(_ observers: [any CacheObserver]) { self.observers = observers }
+    package func observe(_ event: CacheEvent) {
         for observer in observers { observer.observe(event) }
     }
 }

@@ -80,6 +80,10 @@ extension CacheEvent {
             fields += [("directory", JSONText.quoted(directory))]
         case let .watchFallbackToPolling(path, reason, interval):
             fields += [("path", JSONText.quoted(path)), ("reason", JSONText.quoted(reason)), ("intervalMs", ms(interval))]
+        case let .lockFileModeTooWide(path, permissions):
+            fields += [("lockPath", JSONText.quoted(path)), ("mode", JSONText.quoted(String(permissions, radix: 8)))]
+        case let .sweepIncomplete(directory, left):
+            fields += [("directory", JSONText.quoted(directory)), ("left", String(left))]
         }
         return JSONText.object(fields)
     }

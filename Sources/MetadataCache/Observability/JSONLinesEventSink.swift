@@ -10,17 +10,21 @@ import Darwin
 /// lines from several processes sharing one events file interleave whole, never torn
 /// (for lines under the pipe/page size, which these are). Write errors are dropped:
 /// observability must never make a cache operation fail.
-public final class JSONLinesEventSink: CacheObserver {
+package final class JSONLinesEventSink: CacheObserver {
     private let fd: Int32
 
     /// Opens (creating, mode 0600) `path` for appending.
-    public init(path: String) throws(MetadataCacheError) {
-        fd = try SystemCalls.live.open(path, flags: O_WRONLY | O_APPEND | O_CREAT, mode: 0o600, operation: "open events file")
+    package init(path: String) throws(MetadataCacheError) {
+        // O_NOFOLLOW: a symlink planted at the events path must not redirect our
+        // appends into another file (issue 19); created 0600, as events name
+        // paths and holders.
+        fd = try SystemCalls.live.open(
+            path, flags: O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, mode: 0o600, operation: "open events file")
     }
 
     deinit { close(fd) }
 
-    public func observe(_ event: CacheEvent) {
+    package func observe(_ event: CacheEvent) {
         var line = event.jsonLine()
         line += "\n"
         line.withUTF8 { bytes in

@@ -20,31 +20,36 @@ import Darwin
 ///
 /// A reader never creates, locks or modifies anything, and never waits for a writer.
 package struct CacheFileReader: Sendable {
-    package let sys: SystemCalls
+    /// The open cache directory: the file is opened relative to it, never by path.
+    package let directory: CacheDirectoryHandle
+    package var sys: SystemCalls { directory.sys }
 
-    package init(sys: SystemCalls) { self.sys = sys }
+    package init(directory: CacheDirectoryHandle) { self.directory = directory }
 
-    /// Opens the cache file read-only; nil when it does not exist. `O_NOFOLLOW`:
-    /// a symlink where the cache should be is refused, not followed. `O_NONBLOCK`:
-    /// opening a FIFO planted where the cache should be would otherwise block until
-    /// some writer opens it — a reader must never wait. (It changes nothing for the
-    /// regular file a cache is; fstat then refuses anything else.)
-    private func openIfExists(_ path: String) throws(MetadataCacheError) -> Int32? {
-        do {
-            return try sys.open(path, flags: O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
+    /// Opens the cache file `name` read-only; nil when it does not exist.
+    /// `CacheDirectoryHandle.openFile` adds `O_NOFOLLOW` (a symlink where the cache
+    /// should be is refused, not followed) and `O_NONBLOCK` (opening a FIFO planted
+    /// there would otherwise block until some writer opens it — a reader must
+    /// never wait), and refuses anything but a regular file: all of those are
+    /// "not a regular file" to the reader.
+    private func openIfExists(_ name: String) throws(MetadataCacheError) -> (fd: Int32, status: FileStatus, path: String)? {
+        let path = directory.path(of: name)
+        do throws(MetadataCacheError) {
+            let (fd, status) = try directory.openFile(name, flags: O_RDONLY)
+            return (fd, status, path)
         } catch .io(_, _, .noSuchFile) {
             return nil
         } catch .io(_, _, .tooManySymlinks) {
+            throw .corruptCache(path: path, problem: .notARegularFile)
+        } catch .unsafeStoreFile(_, .notARegularFile) {
             throw .corruptCache(path: path, problem: .notARegularFile)
         }
     }
 
     /// Reads and verifies the whole file; nil when there is no cache.
-    package func read(_ path: String) throws(MetadataCacheError) -> CacheSnapshot? {
-        guard let fd = try openIfExists(path) else { return nil }
+    package func read(_ name: String) throws(MetadataCacheError) -> CacheSnapshot? {
+        guard let (fd, status, path) = try openIfExists(name) else { return nil }
         defer { sys.closeIgnoringErrors(fd) }
-        let status = try sys.fstat(fd, path: path)
-        guard status.kind == .regular else { throw .corruptCache(path: path, problem: .notARegularFile) }
         let size = Int(status.size)
         guard size > 0 else { throw .corruptCache(path: path, problem: .empty) }
         guard size >= CacheHeader.minimumLength else {
@@ -115,11 +120,9 @@ package struct CacheFileReader: Sendable {
     /// Reads and verifies only the header (not the payload checksum): enough to
     /// learn the generation, commit id and validators cheaply. Nil when no cache.
     /// Throws `corruptCache`, or `newerFormat` for an intact file of a newer format.
-    package func readHeader(_ path: String) throws(MetadataCacheError) -> (header: CacheHeader, identity: CacheFileIdentity)? {
-        guard let fd = try openIfExists(path) else { return nil }
+    package func readHeader(_ name: String) throws(MetadataCacheError) -> (header: CacheHeader, identity: CacheFileIdentity)? {
+        guard let (fd, status, path) = try openIfExists(name) else { return nil }
         defer { sys.closeIgnoringErrors(fd) }
-        let status = try sys.fstat(fd, path: path)
-        guard status.kind == .regular else { throw .corruptCache(path: path, problem: .notARegularFile) }
         guard status.size > 0 else { throw .corruptCache(path: path, problem: .empty) }
         // Nearly every header fits in the first 4 KiB; read more only if it says so.
         var bytes = try readPrefix(fd, path: path, count: min(Int(status.size), 4096))
@@ -154,7 +157,7 @@ package struct CacheFileReader: Sendable {
     }
 
     /// The current file's identity from `stat` alone; nil when there is no cache.
-    package func identity(_ path: String) throws(MetadataCacheError) -> CacheFileIdentity? {
-        try sys.lstatIfExists(path).map(CacheFileIdentity.init)
+    package func identity(_ name: String) throws(MetadataCacheError) -> CacheFileIdentity? {
+        try directory.status(of: name).map(CacheFileIdentity.init)
     }
 }

@@ -20,12 +20,12 @@ public struct HTTPValidators: Sendable, Hashable {
 /// The identity of one cache file on disk, from `stat` alone. Commits replace the
 /// file by rename, so any commit changes the inode and ctime; comparing identities
 /// answers "changed since?" without reading a byte.
-public struct CacheFileIdentity: Sendable, Hashable {
-    public var device: UInt64
-    public var inode: UInt64
-    public var size: Int64
-    public var modificationNanoseconds: Int64
-    public var changeNanoseconds: Int64
+package struct CacheFileIdentity: Sendable, Hashable {
+    package var device: UInt64
+    package var inode: UInt64
+    package var size: Int64
+    package var modificationNanoseconds: Int64
+    package var changeNanoseconds: Int64
 
     init(_ status: FileStatus) {
         device = status.device
@@ -43,7 +43,7 @@ public struct CacheSnapshot: Sendable {
     public let payload: Data
     /// The file this snapshot was read from.
     public let path: String
-    public let fileIdentity: CacheFileIdentity
+    package let fileIdentity: CacheFileIdentity
     /// Total file size (header + payload).
     public let fileSize: Int
     /// The verified header, with its exact values (a `Date` cannot hold every

@@ -130,12 +130,17 @@ extension CacheStore {
     ///
     /// Concurrent calls in one process queue behind each other (no `selfDeadlock`).
     /// Cancelling the task cancels the wait, or the fetch (the lock is released and
-    /// nothing is written).
+    /// nothing is written): `cancelled`.
+    ///
+    /// An error thrown by `fetch` arrives as `fetchFailed`, unchanged inside it and
+    /// named with `source` (where `fetch` gets the payload: a URL, a path), or when
+    /// that is nil with the source the cache recorded; a `MetadataCacheError`
+    /// thrown by `fetch` (from a store call it made) arrives as it is.
     public func refresh(
-        ifOlderThan maximumAge: Duration? = nil, force: Bool = false, coalescing: RefreshCoalescing = .anySource,
-        timeout: LockTimeout? = nil, cancellation: CancellationToken? = nil,
+        ifOlderThan maximumAge: Duration? = nil, force: Bool = false, source: String? = nil,
+        coalescing: RefreshCoalescing = .anySource, timeout: LockTimeout? = nil, cancellation: CancellationToken? = nil,
         fetch: @Sendable (FetchRequest) async throws -> FetchResult
-    ) async throws -> RefreshOutcome {
+    ) async throws(MetadataCacheError) -> RefreshOutcome {
         let before = try verifiedVersion()
         if !force, let maximumAge, let before, before.age <= maximumAge {
             return .skippedFresh(age: before.age, maximumAge: maximumAge)
@@ -153,9 +158,17 @@ extension CacheStore {
                 return .skippedFresh(age: current.age, maximumAge: maximumAge)
             }
         }
-        try Task.checkCancellation()
-        let result = try await observedFetch(current: current, fetch)
-        try Task.checkCancellation()
+        if Task.isCancelled { throw .cancelled(lockPath: lockPath, waited: writer.waited) }
+        let result: FetchResult
+        do {
+            result = try await observedFetch(current: current, fetch)
+        } catch let error as MetadataCacheError {
+            throw error
+        } catch {
+            if Task.isCancelled || error is CancellationError { throw .cancelled(lockPath: lockPath, waited: writer.waited) }
+            throw .fetchFailed(source: source ?? current?.source, error: error)
+        }
+        if Task.isCancelled { throw .cancelled(lockPath: lockPath, waited: writer.waited) }
         switch result {
         case let .payload(data, source, validators):
             return .fetched(try writer.commit(data, source: source, validators: validators))
@@ -171,7 +184,8 @@ extension CacheStore {
     /// throws `newerFormat`, unless the options allow overwriting it.
     private func verifiedVersion() throws(MetadataCacheError) -> CachedVersion? {
         do {
-            return try reader.read(cachePath).map(CachedVersion.init)
+            guard let directory = try openDirectoryIfPresent() else { return nil }
+            return try CacheFileReader(directory: directory).read(layout.cacheName).map(CachedVersion.init)
         } catch .newerFormat(let path, let version, let flags) {
             guard options.overwriteNewerFormat else {
                 throw .newerFormat(path: path, version: version, unknownFlags: flags)
@@ -193,7 +207,8 @@ extension CacheStore {
 
     /// Read-modify-write under the writer lock: `transform` receives the current
     /// cache (nil if none) and returns the new payload, which is validated and
-    /// committed. Concurrent updates from any number of processes are serialised,
+    /// committed. An error thrown by `transform` arrives as `updateFailed`,
+    /// unchanged inside it; nothing is written. Concurrent updates from any number of processes are serialised,
     /// so none is lost. Blocks the calling thread while waiting for the lock.
     ///
     /// An update is a local edit, not a fetch: the new version keeps the
@@ -206,25 +221,49 @@ extension CacheStore {
     public func update(
         timeout: LockTimeout? = nil, cancellation: CancellationToken? = nil,
         _ transform: (CacheSnapshot?) throws -> Data
-    ) throws -> CommitReceipt {
+    ) throws(MetadataCacheError) -> CommitReceipt {
         let lock = try acquireHeldLock(
             timeout: timeout, cancellation: cancellation.map { [$0] } ?? [], reentrancy: .queue)
         let writer = CacheWriterLockGuard(lock: lock, store: self)
         let current = try writer.readForEditing()
-        return try writer.commitUpdate(try transform(current), editing: current)
+        let payload: Data
+        do {
+            payload = try transform(current)
+        } catch {
+            throw updateFailure(error)
+        }
+        return try writer.commitUpdate(payload, editing: current)
+    }
+
+    /// What an update throws when its transform threw `error`: a
+    /// `MetadataCacheError` (from a store call the transform made) as it is, any
+    /// other error inside `updateFailed`.
+    private func updateFailure(_ error: any Error) -> MetadataCacheError {
+        error as? MetadataCacheError ?? .updateFailed(path: cachePath, error: error)
     }
 
     /// Async form of `update` (same semantics); the lock wait runs on a thread of
     /// its own and honours task cancellation.
+    ///
+    /// `transform` is `@Sendable`, as `refresh`'s fetch is: this method is not
+    /// isolated to the caller's actor, so a closure written in `@MainActor` code
+    /// (an `@main` type's `main()`, a GUI) would otherwise be rejected as "sending
+    /// a main actor-isolated value" under Swift 6 language mode.
     @discardableResult
     public func update(
         timeout: LockTimeout? = nil, cancellation: CancellationToken? = nil,
-        _ transform: (CacheSnapshot?) async throws -> Data
-    ) async throws -> CommitReceipt {
+        _ transform: @Sendable (CacheSnapshot?) async throws -> Data
+    ) async throws(MetadataCacheError) -> CommitReceipt {
         let lock = try await acquireHeldLockAsync(timeout: timeout, cancellation: cancellation, reentrancy: .queue)
         let writer = CacheWriterLockGuard(lock: lock, store: self)
         let current = try writer.readForEditing()
-        return try writer.commitUpdate(try await transform(current), editing: current)
+        let payload: Data
+        do {
+            payload = try await transform(current)
+        } catch {
+            throw updateFailure(error)
+        }
+        return try writer.commitUpdate(payload, editing: current)
     }
 
     /// The async `update`, for a transform that does not await. Async code that
@@ -234,8 +273,8 @@ extension CacheStore {
     @discardableResult
     public func update(
         timeout: LockTimeout? = nil, cancellation: CancellationToken? = nil,
-        _ transform: (CacheSnapshot?) throws -> Data
-    ) async throws -> CommitReceipt {
+        _ transform: @Sendable (CacheSnapshot?) throws -> Data
+    ) async throws(MetadataCacheError) -> CommitReceipt {
         try await update(timeout: timeout, cancellation: cancellation) { (current) async throws -> Data in try transform(current) }
     }
 }

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// How far a refresh's fetch has come, reported by the host's fetch closure
 /// (`request.progress.report(received:expected:)`) and delivered to the store's
 /// observer as `CacheEvent.fetchProgress`, so a host renders a download the same
@@ -22,8 +20,8 @@ public struct FetchProgressReporter: Sendable {
     /// Nanoseconds since `started` of the last event sent, or -1 before the first;
     /// whether the report completing the download was sent.
     private final class Throttle: Sendable {
-        let nanoseconds = Atomic<Int64>(-1)
-        let completeSent = Atomic<Bool>(false)
+        let nanoseconds = AtomicCell<Int64>(-1)
+        let completeSent = AtomicCell<Bool>(false)
     }
 
     init(observer: (any CacheObserver)?, path: String, started: ContinuousClock.Instant) {
@@ -44,11 +42,11 @@ public struct FetchProgressReporter: Sendable {
         let now = Self.nanoseconds(elapsed)
         // The first report that completes the download skips the throttle, once.
         let complete = expected.map { received >= $0 } ?? false
-        let bypass = complete && !lastSent.completeSent.exchange(true, ordering: .relaxed)
-        let last = lastSent.nanoseconds.load(ordering: .relaxed)
+        let bypass = complete && !lastSent.completeSent.exchange(true)
+        let last = lastSent.nanoseconds.load()
         if !bypass, last >= 0, now - last < Self.nanoseconds(Self.minimumInterval) { return }
         // One event per interval even when several threads report at once.
-        guard lastSent.nanoseconds.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged else { return }
+        guard lastSent.nanoseconds.compareExchange(expected: last, desired: now).exchanged else { return }
         observer.observe(.fetchProgress(path: path, received: received, expected: expected, elapsed: elapsed))
     }
 

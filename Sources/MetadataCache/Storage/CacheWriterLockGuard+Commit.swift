@@ -64,13 +64,21 @@ extension CacheWriterLockGuard {
     }
 
     /// Commits `value` encoded as JSON; `JSONEncoder` output is valid by construction,
-    /// so only the size limit is checked.
+    /// so only the size limit is checked. A value that does not encode throws
+    /// `encodingFailed`, with the encoder's `EncodingError`.
     @discardableResult
     public func commit<T: Encodable>(
         encoding value: T, encoder: JSONEncoder = JSONEncoder(), source: String? = nil,
         validators: HTTPValidators = HTTPValidators(), fetchedAt: Date = Date()
-    ) throws -> CommitReceipt {
-        let data = try encoder.encode(value)
+    ) throws(MetadataCacheError) -> CommitReceipt {
+        let data: Data
+        do {
+            data = try encoder.encode(value)
+        } catch {
+            let encodingError = error as? EncodingError ?? EncodingError.invalidValue(value, EncodingError.Context(
+                codingPath: [], debugDescription: String(describing: error), underlyingError: error))
+            throw .encodingFailed(type: String(describing: T.self), error: encodingError)
+        }
         return try commit(data, source: source, validators: validators, fetchedAt: fetchedAt, validation: .trusted)
     }
 
@@ -83,7 +91,7 @@ extension CacheWriterLockGuard {
     public func commitRevalidation(
         fetchedAt: Date = Date(), validators: HTTPValidators? = nil
     ) throws(MetadataCacheError) -> CommitReceipt {
-        guard let current = try store.reader.read(store.cachePath) else {
+        guard let current = try CacheFileReader(directory: lock.directory).read(store.layout.cacheName) else {
             throw .io(operation: "revalidate cache", path: store.cachePath, errno: .noSuchFile)
         }
         let keep = validators ?? current.validators
@@ -101,15 +109,17 @@ extension CacheWriterLockGuard {
     /// MetadataCache is intact, not corrupt: it stays in place (`newerFormat`).
     public func moveCorruptCacheAside() throws(MetadataCacheError) -> String? {
         do {
-            _ = try store.reader.read(store.cachePath)
+            _ = try CacheFileReader(directory: lock.directory).read(store.layout.cacheName)
             return nil
         } catch .corruptCache {
-            let aside = store.layout.corruptAsidePath(millisecondsSinceEpoch: EpochMilliseconds.now)
+            let asideName = store.layout.corruptAsideName(millisecondsSinceEpoch: EpochMilliseconds.now)
+            let aside = lock.directory.path(of: asideName)
             // rename, not unlink or copy: one atomic step that keeps the evidence
             // (bytes and inode) for whoever investigates, and leaves readers with
             // "no cache" rather than a half-moved file. We hold the writer lock, so
             // no commit can rename a new cache into place in between.
-            try store.sys.rename(store.cachePath, to: aside)
+            // Relative to the directory the lock is held in, never by path.
+            try lock.directory.rename(store.layout.cacheName, to: asideName)
             store.options.observer?.observe(.corruptCacheMovedAside(path: store.cachePath, movedTo: aside))
             return aside
         }
@@ -118,7 +128,7 @@ extension CacheWriterLockGuard {
     /// Removes orphaned temp files now (what the guard proves orphaned: see
     /// `OrphanSweeper`).
     public func sweepOrphans() -> [String] {
-        OrphanSweeper(holding: lock, store: store).sweepWhileHoldingLock()
+        OrphanSweeper(holding: lock, store: store, directory: lock.directory).sweepWhileHoldingLock()
     }
 
     enum GenerationRule {
@@ -160,7 +170,8 @@ extension CacheWriterLockGuard {
                 // the commit: numbering on would silently restart the generation.
                 let previous: UInt64
                 do throws(MetadataCacheError) {
-                    previous = try store.readHeader()?.generation ?? 0
+                    previous = try CacheFileReader(directory: lock.directory).readHeader(store.layout.cacheName)?.header
+                        .generation ?? 0
                 } catch .corruptCache {
                     previous = 0
                 } catch .newerFormat(let path, let version, let flags) {
@@ -181,9 +192,10 @@ extension CacheWriterLockGuard {
                 writerPID: ProcessIdentity.currentPID, source: source, etag: validators.etag,
                 lastModified: validators.lastModified, writerHost: ProcessIdentity.hostName, commitKind: kind)
             let durable = DurableCommit(
-                layout: store.layout, sys: store.sys, fileMode: mode_t(options.fileMode),
+                layout: store.layout, directory: lock.directory, fileMode: mode_t(options.fileMode),
                 freeSpaceMargin: options.freeSpaceMargin,
-                permissionErrorsMayBeTransient: DurableCommit.permissionErrorsMayBeTransient(on: store.fileSystem),
+                permissionErrorsMayBeTransient: DurableCommit.permissionErrorsMayBeTransient(
+                    on: store.fileSystem(of: lock.directory)),
                 observer: options.observer)
             let lock = self.lock
             let result = try durable.commit(

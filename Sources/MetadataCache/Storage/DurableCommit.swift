@@ -28,6 +28,11 @@ import Darwin
 ///    Same directory: `rename` is only atomic within one filesystem. `O_EXCL`: never
 ///    reuse or follow an existing file (a symlink planted at the temp path cannot
 ///    redirect the write). Mode 0600: the cache may hold private data.
+///    Every step names files relative to the open, checked directory
+///    (`CacheDirectoryHandle`: `openat`, `renameat`, `fsync` of that descriptor),
+///    never by path: a path is resolved again at each call, and whoever can write
+///    an ancestor could swap the directory between two of them — the temp file
+///    and the new cache would then land in a directory we never named.
 /// 3. Write header and payload completely, gathered into one `writev` (short
 ///    writes and `EINTR` handled by `SystemCalls.writeAll`). One call, not two:
 ///    each write that extends a new file costs the filesystem an inode update
@@ -59,7 +64,8 @@ import Darwin
 ///    silently roll back.
 package struct DurableCommit: Sendable {
     package let layout: StoreLayout
-    package let sys: SystemCalls
+    package let directory: CacheDirectoryHandle
+    package var sys: SystemCalls { directory.sys }
     package let fileMode: mode_t
     package let freeSpaceMargin: UInt64
     /// Whether `EACCES`/`EPERM` from rename may be momentary here (see step 5).
@@ -68,11 +74,11 @@ package struct DurableCommit: Sendable {
     package let observer: (any CacheObserver)?
 
     package init(
-        layout: StoreLayout, sys: SystemCalls, fileMode: mode_t, freeSpaceMargin: UInt64,
+        layout: StoreLayout, directory: CacheDirectoryHandle, fileMode: mode_t, freeSpaceMargin: UInt64,
         permissionErrorsMayBeTransient: Bool = true, observer: (any CacheObserver)? = nil
     ) {
         self.layout = layout
-        self.sys = sys
+        self.directory = directory
         self.fileMode = fileMode
         self.freeSpaceMargin = freeSpaceMargin
         self.permissionErrorsMayBeTransient = permissionErrorsMayBeTransient
@@ -146,7 +152,7 @@ package struct DurableCommit: Sendable {
         // every commit. The check is skipped (and said, for --verbose); a disk that
         // really is full then fails the write in step 3 with ENOSPC, and that path
         // removes the temp file and leaves the old cache intact.
-        if let available = try sys.availableBytes(layout.directory) {
+        if let available = try directory.availableBytes() {
             let (sum, overflow) = total.addingReportingOverflow(freeSpaceMargin)
             let needed = overflow ? UInt64.max : sum
             guard available >= needed else {
@@ -157,16 +163,17 @@ package struct DurableCommit: Sendable {
         }
 
         // 2. The temp file, exclusively ours.
-        let tempPath = layout.newTempPath()
-        let fd = try sys.open(
-            tempPath, flags: O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: fileMode, operation: "create temp file")
+        let tempName = layout.newTempName()
+        let tempPath = directory.path(of: tempName)
+        let (fd, _) = try directory.openFile(
+            tempName, flags: O_WRONLY | O_CREAT | O_EXCL, mode: fileMode, operation: "create temp file")
         var tempExists = true
         var fdOpen = true
         defer {
             // Any failure before the rename: the old cache was never touched; remove
             // our temp so nothing is left behind.
             if fdOpen { sys.closeIgnoringErrors(fd) }
-            if tempExists { sys.unlinkIgnoringErrors(tempPath) }
+            if tempExists { directory.unlinkIgnoringErrors(tempName) }
         }
 
         // 3. Every byte, header first, in one gathered write; with a concurrent
@@ -194,7 +201,7 @@ package struct DurableCommit: Sendable {
         let firstAttempt = clock.now
         while true {
             do throws(MetadataCacheError) {
-                try sys.rename(tempPath, to: layout.cachePath)
+                try directory.rename(tempName, to: layout.cacheName)
                 tempExists = false
                 break
             } catch let error {
@@ -210,11 +217,9 @@ package struct DurableCommit: Sendable {
             }
         }
 
-        // 6. Make the rename itself durable.
+        // 6. Make the rename itself durable: the very directory it happened in.
         do throws(MetadataCacheError) {
-            let dirFD = try sys.open(layout.directory, flags: O_RDONLY | O_DIRECTORY, operation: "open cache directory")
-            defer { sys.closeIgnoringErrors(dirFD) }
-            try sys.fsyncDirectory(dirFD, path: layout.directory)
+            try directory.fsync()
         } catch let .io(operation, path, errno) {
             // The new file is already visible to readers; only its survival across a
             // power failure is in doubt. Say exactly that.

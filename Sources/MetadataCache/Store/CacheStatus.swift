@@ -74,6 +74,16 @@ public struct SweepReport: Sendable {
     /// orphaned, so nothing was removed.
     public let skippedBecauseHeldBy: HolderRecord?
     public let skipped: Bool
+    /// Leftover files not examined because a sweep does a bounded amount of work
+    /// (`OrphanSweeper.maximumExaminedPerSweep`); run the sweep again for them.
+    public let left: Int
+
+    public init(removed: [String], skippedBecauseHeldBy: HolderRecord?, skipped: Bool, left: Int = 0) {
+        self.removed = removed
+        self.skippedBecauseHeldBy = skippedBecauseHeldBy
+        self.skipped = skipped
+        self.left = left
+    }
 }
 
 extension CacheStore {
@@ -82,30 +92,37 @@ extension CacheStore {
     public func status() throws(MetadataCacheError) -> CacheStatus {
         // The same directory safety rules as `read`: status must not report on a
         // cache that every other command refuses.
-        _ = try checkDirectoryIfPresent()
+        guard let directory = try openDirectoryIfPresent() else {
+            let planned = WriterLockAcquisition.plannedBackend(layout: layout, options: options, fileSystem: nil)
+            return CacheStatus(
+                path: cachePath, integrity: .missing, version: nil, fileSize: nil, payloadBytes: nil,
+                lock: CacheStatus.LockState(held: false, backend: planned, holder: nil), orphanTemps: [])
+        }
+        let reader = CacheFileReader(directory: directory)
         var integrity = CacheStatus.Integrity.missing
         var version: CachedVersion?
         var fileSize: Int?
         var payloadBytes: Int?
         do {
-            if let snapshot = try reader.read(cachePath) {
+            if let snapshot = try reader.read(layout.cacheName) {
                 integrity = .ok
                 fileSize = snapshot.fileSize
                 payloadBytes = snapshot.payload.count
             }
         } catch .corruptCache(_, let problem) {
             integrity = .corrupt(problem)
-            fileSize = ((try? sys.lstatIfExists(cachePath)) ?? nil).map { Int($0.size) }
+            fileSize = ((try? directory.status(of: layout.cacheName)) ?? nil).map { Int($0.size) }
         } catch .newerFormat(_, let version, let flags) {
             integrity = .newerFormat(version: version, unknownFlags: flags)
-            fileSize = ((try? sys.lstatIfExists(cachePath)) ?? nil).map { Int($0.size) }
+            fileSize = ((try? directory.status(of: layout.cacheName)) ?? nil).map { Int($0.size) }
         }
-        if integrity != .missing, let header = try? readHeader() {
+        if integrity != .missing, let header = try? reader.readHeader(layout.cacheName)?.header {
             version = CachedVersion(header)
         }
-        let lock = lockState()
+        let lock = lockState(in: directory)
         let sweeper = OrphanSweeper(
-            layout: layout, sys: sys, observer: nil, leaseDuration: options.leaseDuration, proof: .creatorProvablyDead)
+            layout: layout, directory: directory, observer: nil, leaseDuration: options.leaseDuration,
+            proof: .creatorProvablyDead)
         let temps = sweeper.tempFiles()
         // A temp file is orphaned when nobody holds the lock, or when the creator
         // named in it is provably dead (the holder may be mid-commit with its own).
@@ -137,8 +154,18 @@ extension CacheStore {
     /// (btrfs subvolumes, some stacked filesystems) a lock on the same inode
     /// counts when its pid is the one in the published holder record.
     public func lockState() -> CacheStatus.LockState {
-        let owner = OwnerFileLock(layout: layout, sys: sys, fileMode: 0o600, leaseDuration: options.leaseDuration)
-        let lockFile = (try? sys.lstatIfExists(lockPath)) ?? nil
+        guard let directory = try? openDirectoryIfPresent() else {
+            let planned = WriterLockAcquisition.plannedBackend(layout: layout, options: options, fileSystem: nil)
+            return CacheStatus.LockState(held: false, backend: planned, holder: nil)
+        }
+        return lockState(in: directory)
+    }
+
+    private func lockState(in directory: CacheDirectoryHandle) -> CacheStatus.LockState {
+        let owner = OwnerFileLock(
+            layout: layout, directory: directory, fileMode: 0o600, leaseDuration: options.leaseDuration)
+        let lockFile = (try? directory.status(of: layout.lockName)) ?? nil
+        let fileSystem = fileSystem(of: directory)
         let table = KernelLockTable.current()
         if let current = try? owner.readOwner(), owner.provableStaleness(of: current) == nil {
             // An owner file without a record, on a local filesystem where no one
@@ -151,24 +178,27 @@ extension CacheStore {
             let leftover = current.record == nil && fileSystem?.isKnownLocal == true && noFlockHeld
             if !leftover { return CacheStatus.LockState(held: true, backend: .lockFile, holder: current.record) }
         }
-        let planned = acquisition.plannedBackend
+        let planned = acquisition(in: directory).plannedBackend
         let free = CacheStatus.LockState(held: false, backend: planned, holder: nil)
         guard let lockFile, lockFile.kind == .regular else { return free }
         if let table {
             let locks = table.exclusiveFlocks(onInode: lockFile.inode)
             guard !locks.isEmpty else { return free }
-            let record = readHolderSlot()
+            let record = readHolderSlot(in: directory)
             let held = locks.contains { $0.isOnDevice(lockFile.device) }
                 || locks.contains { lock in record.map { $0.sharesPidNamespaceWithThisProcess && $0.pid == lock.pid } ?? false }
             guard held else { return free }
-            return CacheStatus.LockState(held: true, backend: record?.backend ?? .advisory, holder: record)
+            // A holder that has not published a record (it took the flock
+            // itself): the pid the kernel names, rather than no one.
+            let holder = record ?? table.unpublishedHolder(ofFile: lockFile)
+            return CacheStatus.LockState(held: true, backend: record?.backend ?? .advisory, holder: holder)
         }
-        return probeWithSharedLock(planned: planned)
+        return probeWithSharedLock(planned: planned, in: directory)
     }
 
     /// The record in `NAME.lock`'s slot (nil if blank or malformed).
-    private func readHolderSlot() -> HolderRecord? {
-        guard let fd = try? sys.open(lockPath, flags: O_RDONLY | O_NOFOLLOW, operation: "open lock file") else {
+    private func readHolderSlot(in directory: CacheDirectoryHandle) -> HolderRecord? {
+        guard let (fd, _) = try? directory.openFile(layout.lockName, flags: O_RDONLY, operation: "open lock file") else {
             return nil
         }
         defer { sys.closeIgnoringErrors(fd) }
@@ -182,9 +212,9 @@ extension CacheStore {
     /// The fallback without a kernel lock table: a shared non-blocking attempt,
     /// released at once. It never blocks a writer for longer than that attempt,
     /// but a writer's own non-blocking attempt in that instant sees the lock busy.
-    private func probeWithSharedLock(planned: LockBackendKind) -> CacheStatus.LockState {
+    private func probeWithSharedLock(planned: LockBackendKind, in directory: CacheDirectoryHandle) -> CacheStatus.LockState {
         let free = CacheStatus.LockState(held: false, backend: planned, holder: nil)
-        guard let fd = try? sys.open(lockPath, flags: O_RDONLY | O_NOFOLLOW, operation: "open lock file") else {
+        guard let (fd, _) = try? directory.openFile(layout.lockName, flags: O_RDONLY, operation: "open lock file") else {
             return free
         }
         defer { sys.closeIgnoringErrors(fd) }
@@ -193,7 +223,7 @@ extension CacheStore {
             try? sys.unlock(fd, path: lockPath)
             return free
         }
-        let record = readHolderSlot()
+        let record = readHolderSlot(in: directory)
         return CacheStatus.LockState(held: true, backend: record?.backend ?? .advisory, holder: record)
     }
 
@@ -201,7 +231,7 @@ extension CacheStore {
     /// free (tried without waiting). If another process holds the lock, nothing is
     /// provably orphaned and nothing is removed.
     public func sweep() throws(MetadataCacheError) -> SweepReport {
-        guard try sys.lstatIfExists(directory) != nil else {
+        guard try openDirectoryIfPresent() != nil else {
             return SweepReport(removed: [], skippedBecauseHeldBy: nil, skipped: false)
         }
         do {
@@ -209,7 +239,9 @@ extension CacheStore {
             options.sweepOnOpen = false
             let store = try CacheStore(directory: directory, name: name, options: options)
             let writer = try store.acquireWriterLock(timeout: .immediate)
-            return SweepReport(removed: writer.sweepOrphans(), skippedBecauseHeldBy: nil, skipped: false)
+            let (removed, left) = OrphanSweeper(holding: writer.lock, store: store, directory: writer.lock.directory)
+                .sweepWhileHoldingLockCountingLeft()
+            return SweepReport(removed: removed, skippedBecauseHeldBy: nil, skipped: false, left: left)
         } catch .lockTimeout(_, _, _, let holder) {
             return SweepReport(removed: [], skippedBecauseHeldBy: holder, skipped: true)
         }

@@ -8,7 +8,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Synchronization
 
 /// One cached JSON metadata document on local disk, shared safely by many processes.
 ///
@@ -31,9 +30,8 @@ public struct CacheStore: Sendable {
 
     /// Per-instance memo of one-time work, shared by copies of the store.
     private final class StoreState: Sendable {
-        let directoryChecked = Atomic<Bool>(false)
-        let sweptAfterOpen = Atomic<Bool>(false)
-        let fileSystem = Mutex<FileSystemType?>(nil)
+        let sweptAfterOpen = AtomicCell<Bool>(false)
+        let fileSystem = LockedValue<FileSystemType?>(nil)
     }
 
     public init(directory: String, name: String = "metadata", options: CacheStoreOptions = CacheStoreOptions())
@@ -54,9 +52,10 @@ public struct CacheStore: Sendable {
 
     package var sys: SystemCalls { options.systemCalls }
     private var observer: (any CacheObserver)? { options.observer }
-    package var reader: CacheFileReader { CacheFileReader(sys: sys) }
 
-    private static func absolute(_ path: String) -> String {
+    /// `path` made absolute against the working directory, with "." components
+    /// and repeated or trailing slashes dropped.
+    package static func absolute(_ path: String) -> String {
         var p = path.isEmpty ? "." : path
         if !p.hasPrefix("/") {
             var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
@@ -81,12 +80,12 @@ public struct CacheStore: Sendable {
 
     /// The current cache, verified; nil when there is none. Lock-free.
     public func read() throws(MetadataCacheError) -> CacheSnapshot? {
-        guard try checkDirectoryIfPresent() else {
+        guard let directory = try openDirectoryIfPresent() else {
             observer?.observe(.readMiss(path: cachePath))
             return nil
         }
         do {
-            let snapshot = try reader.read(cachePath)
+            let snapshot = try CacheFileReader(directory: directory).read(layout.cacheName)
             if let observer {
                 if let snapshot {
                     observer.observe(.readHit(path: cachePath, generation: snapshot.generation, bytes: snapshot.payload.count))
@@ -105,30 +104,50 @@ public struct CacheStore: Sendable {
     /// results, several times faster); nil when there is none. The payload was
     /// validated as strict JSON when committed and its checksum verified now, so
     /// it is not validated again.
-    public func read<T: Decodable>(as type: T.Type, decoder: CacheJSONDecoder = CacheJSONDecoder()) throws
+    /// A payload that does not decode as `T` throws `decodingFailed`, with the
+    /// decoder's `DecodingError`.
+    public func read<T: Decodable>(as type: T.Type, decoder: CacheJSONDecoder = CacheJSONDecoder()) throws(MetadataCacheError)
         -> (value: T, snapshot: CacheSnapshot)?
     {
         guard let snapshot = try read() else { return nil }
-        return (try decoder.decode(T.self, fromValidated: snapshot.payload), snapshot)
+        return (try decoded(T.self, from: snapshot) { try decoder.decode(T.self, fromValidated: snapshot.payload) }, snapshot)
     }
 
     /// The current cache decoded as `T` by Foundation's `JSONDecoder`, for a host
     /// that needs exactly its behaviour; nil when there is none.
-    public func read<T: Decodable>(as type: T.Type, decoder: JSONDecoder) throws -> (value: T, snapshot: CacheSnapshot)? {
+    public func read<T: Decodable>(as type: T.Type, decoder: JSONDecoder) throws(MetadataCacheError)
+        -> (value: T, snapshot: CacheSnapshot)?
+    {
         guard let snapshot = try read() else { return nil }
-        return (try decoder.decode(T.self, from: snapshot.payload), snapshot)
+        return (try decoded(T.self, from: snapshot) { try decoder.decode(T.self, from: snapshot.payload) }, snapshot)
     }
 
-    /// Whether a commit happened since `snapshot` was read, from one `stat` (no read).
-    /// Long-running hosts call this before re-reading and re-parsing.
+    /// `decode()`, its error as `decodingFailed`: a `DecodingError` as it is, any
+    /// other error (thrown by a type's own `init(from:)`) inside one.
+    private func decoded<T>(_ type: T.Type, from snapshot: CacheSnapshot, _ decode: () throws -> T) throws(MetadataCacheError) -> T {
+        do {
+            return try decode()
+        } catch {
+            let decodingError = error as? DecodingError ?? DecodingError.dataCorrupted(DecodingError.Context(
+                codingPath: [], debugDescription: String(describing: error), underlyingError: error))
+            throw .decodingFailed(path: snapshot.path, type: String(describing: T.self), error: decodingError)
+        }
+    }
+
+    /// Whether a commit happened since `snapshot` was read, from one `stat` of the
+    /// file in the checked directory (no read; the directory walk costs a few
+    /// calls per path component). Long-running hosts call this before re-reading
+    /// and re-parsing.
     public func hasChanged(since snapshot: CacheSnapshot) throws(MetadataCacheError) -> Bool {
-        try reader.identity(cachePath) != snapshot.fileIdentity
+        guard let directory = try openDirectoryIfPresent() else { return true }
+        return try CacheFileReader(directory: directory).identity(layout.cacheName) != snapshot.fileIdentity
     }
 
     /// The header of the current cache (generation, dates, validators) without
     /// reading or verifying the payload; nil when there is none.
     package func readHeader() throws(MetadataCacheError) -> CacheHeader? {
-        try reader.readHeader(cachePath)?.header
+        guard let directory = try openDirectoryIfPresent() else { return nil }
+        return try CacheFileReader(directory: directory).readHeader(layout.cacheName)?.header
     }
 
     // MARK: Writer lock
@@ -165,12 +184,12 @@ public struct CacheStore: Sendable {
         timeout: LockTimeout?, cancellation: [CancellationToken], reentrancy: WriterLockAcquisition.Reentrancy,
         holder: ExecutionContextID = .current
     ) throws(MetadataCacheError) -> HeldWriterLock {
-        try prepareDirectoryForWriting()
-        let held = try acquisition.acquire(
+        let directory = try openDirectoryForWriting()
+        let held = try acquisition(in: directory).acquire(
             timeout: timeout ?? options.lockTimeout, cancellation: cancellation, reentrancy: reentrancy, holder: holder)
-        if options.sweepOnOpen, !state.sweptAfterOpen.exchange(true, ordering: .sequentiallyConsistent) {
+        if options.sweepOnOpen, !state.sweptAfterOpen.exchange(true) {
             // Holding the lock proves which leftovers are orphans (see OrphanSweeper).
-            _ = OrphanSweeper(holding: held, store: self).sweepWhileHoldingLock()
+            _ = OrphanSweeper(holding: held, store: self, directory: held.directory).sweepWhileHoldingLock()
         }
         return held
     }
@@ -219,44 +238,57 @@ public struct CacheStore: Sendable {
     /// acquiring task itself. Nil when the lock is not held here (or the directory
     /// does not exist yet, so it cannot be).
     private func selfDeadlock(reentrancy: WriterLockAcquisition.Reentrancy, holder: ExecutionContextID) -> MetadataCacheError? {
-        guard let key = try? HeldWriterLocks.key(for: layout, sys: sys), let mine = HeldWriterLocks.entry(key),
+        guard let directory = try? openDirectoryIfPresent(), let mine = HeldWriterLocks.entry(HeldWriterLocks.key(for: layout, directory: directory)),
             reentrancy == .refuse || mine.holder == holder
         else { return nil }
         return .selfDeadlock(lockPath: layout.lockPath, holder: mine.record, holderIsAncestor: false)
     }
 
-    package var acquisition: WriterLockAcquisition {
-        WriterLockAcquisition(layout: layout, options: options, fileSystem: fileSystem)
+    package func acquisition(in directory: CacheDirectoryHandle) -> WriterLockAcquisition {
+        WriterLockAcquisition(layout: layout, directory: directory, options: options, fileSystem: fileSystem(of: directory))
     }
 
-    /// The filesystem type under the directory (statfs), looked up once.
-    package var fileSystem: FileSystemType? {
+    /// The filesystem under the directory (fstatfs of the open directory), looked
+    /// up once.
+    package func fileSystem(of directory: CacheDirectoryHandle) -> FileSystemType? {
         state.fileSystem.withLock { cached in
             if let cached { return cached }
-            cached = try? sys.fileSystemType(directory)
+            cached = try? directory.fileSystemType()
             return cached
         }
     }
 
+    /// The filesystem, when the directory exists (nil otherwise).
+    package var fileSystem: FileSystemType? {
+        guard let directory = try? openDirectoryIfPresent() else { return nil }
+        return fileSystem(of: directory)
+    }
+
     // MARK: Directory
 
-    /// Creates the directory (and missing parents) with mode 0700 if needed, then
-    /// refuses it if unsafe. Done once per store instance.
-    private func prepareDirectoryForWriting() throws(MetadataCacheError) {
-        if state.directoryChecked.load(ordering: .acquiring) { return }
-        if try sys.lstatIfExists(directory) == nil {
-            try DirectorySafety.createDirectories(directory, sys: sys)
-        }
-        try DirectorySafety.check(directory, sys: sys, allowShared: options.allowSharedDirectory)
-        state.directoryChecked.store(true, ordering: .releasing)
+    /// The cache directory, opened and checked (`DirectorySafety.open`), created
+    /// with mode 0700 (and missing parents) if needed. Every store file is reached
+    /// through the handle.
+    ///
+    /// Opened anew by each operation, which then uses that one descriptor
+    /// throughout (a held lock keeps its own until released). Not kept for the
+    /// store's lifetime: a descriptor held open keeps a removed directory alive —
+    /// a host would go on reading a deleted directory, and inotify withholds the
+    /// directory's `IN_DELETE_SELF` from watchers until the last descriptor
+    /// closes. The walk costs a few system calls per level of the path.
+    package func openDirectoryForWriting() throws(MetadataCacheError) -> CacheDirectoryHandle {
+        // Non-nil: with `create`, a missing directory is made, never reported.
+        try DirectorySafety.open(directory, sys: sys, allowShared: options.allowSharedDirectory, create: true)!
+    }
+
+    /// For readers: the directory opened and checked, nil when it does not exist
+    /// (nothing is created).
+    package func openDirectoryIfPresent() throws(MetadataCacheError) -> CacheDirectoryHandle? {
+        try DirectorySafety.open(directory, sys: sys, allowShared: options.allowSharedDirectory, create: false)
     }
 
     /// For readers: checks the directory once if it exists; false when it does not.
     package func checkDirectoryIfPresent() throws(MetadataCacheError) -> Bool {
-        if state.directoryChecked.load(ordering: .acquiring) { return true }
-        guard try sys.lstatIfExists(directory) != nil else { return false }
-        try DirectorySafety.check(directory, sys: sys, allowShared: options.allowSharedDirectory)
-        state.directoryChecked.store(true, ordering: .releasing)
-        return true
+        try openDirectoryIfPresent() != nil
     }
 }

@@ -23,9 +23,15 @@ package struct StoreLayout: Sendable, Equatable {
         self.name = name
     }
 
-    package var cachePath: String { directory + "/" + name + ".json" }
-    package var lockPath: String { directory + "/" + name + ".lock" }
-    package var ownerPath: String { directory + "/" + name + ".lock.owner" }
+    // Entry names, for `CacheDirectoryHandle` (every store file is reached
+    // through the open directory); the paths below are for messages and events.
+    package var cacheName: String { name + ".json" }
+    package var lockName: String { name + ".lock" }
+    package var ownerName: String { name + ".lock.owner" }
+
+    package var cachePath: String { path(of: cacheName) }
+    package var lockPath: String { path(of: lockName) }
+    package var ownerPath: String { path(of: ownerName) }
     package var tempPrefix: String { name + ".json.tmp-" }
     package var ownerBreakPrefix: String { name + ".lock.owner.break-" }
     package var ownerReplacementPrefix: String { name + ".lock.owner.next-" }
@@ -37,24 +43,24 @@ package struct StoreLayout: Sendable, Equatable {
     /// humans reading a directory listing, 64 random bits so concurrent attempts
     /// (and a pid reused after a crash) never collide, and the identity that lets
     /// a sweeper prove the creator dead.
-    package func newTempPath() -> String {
-        path(of: tempPrefix + FileCreatorTag.current().text)
+    package func newTempName() -> String {
+        tempPrefix + FileCreatorTag.current().text
     }
 
     /// Where a remover moves the owner file before deciding whether to delete it.
-    package func newOwnerAsidePath() -> String {
-        path(of: ownerBreakPrefix + FileCreatorTag.current().text)
+    package func newOwnerAsideName() -> String {
+        ownerBreakPrefix + FileCreatorTag.current().text
     }
 
     /// Where a breaker prepares the owner file that replaces a stale one.
-    package func newOwnerReplacementPath() -> String {
-        path(of: ownerReplacementPrefix + FileCreatorTag.current().text)
+    package func newOwnerReplacementName() -> String {
+        ownerReplacementPrefix + FileCreatorTag.current().text
     }
 
     /// The `number`th claim on breaking the stale owner file identified by `key`
     /// (16 hex digits).
-    package func ownerClaimPath(key: String, number: Int) -> String {
-        path(of: ownerClaimPrefix + key + "-\(number)")
+    package func ownerClaimName(key: String, number: Int) -> String {
+        ownerClaimPrefix + key + "-\(number)"
     }
 
     /// The creator of a transient file named `entry`, when it is one of the tagged
@@ -66,10 +72,10 @@ package struct StoreLayout: Sendable, Equatable {
         return nil
     }
 
-    package func corruptAsidePath(millisecondsSinceEpoch ms: Int64) -> String {
+    package func corruptAsideName(millisecondsSinceEpoch ms: Int64) -> String {
         let stamp = ISO8601Timestamp.format(millisecondsSinceEpoch: ms)
             .replacingOccurrences(of: ":", with: "")
-        return cachePath + ".corrupt-" + stamp
+        return cacheName + ".corrupt-" + stamp
     }
 
     /// A cache name must be a plain file name: no separators, no leading dot, no

@@ -42,7 +42,9 @@
 /// Cost when there is nothing to sweep: one directory scan.
 package struct OrphanSweeper: Sendable {
     package let layout: StoreLayout
-    package let sys: SystemCalls
+    /// The open, checked cache directory: listed (`fdopendir` of a dup) and
+    /// changed (`unlinkat`) only through it.
+    package let directory: CacheDirectoryHandle
     package let observer: (any CacheObserver)?
     package let leaseDuration: Duration
     package let proof: Proof
@@ -57,11 +59,11 @@ package struct OrphanSweeper: Sendable {
     }
 
     package init(
-        layout: StoreLayout, sys: SystemCalls, observer: (any CacheObserver)?, leaseDuration: Duration, proof: Proof,
-        ownLeaseID: String? = nil
+        layout: StoreLayout, directory: CacheDirectoryHandle, observer: (any CacheObserver)?, leaseDuration: Duration,
+        proof: Proof, ownLeaseID: String? = nil
     ) {
         self.layout = layout
-        self.sys = sys
+        self.directory = directory
         self.observer = observer
         self.leaseDuration = leaseDuration
         self.proof = proof
@@ -69,10 +71,10 @@ package struct OrphanSweeper: Sendable {
     }
 
     /// The sweeper for a store whose lock `lock` is held.
-    package init(holding lock: HeldWriterLock, store: CacheStore) {
+    package init(holding lock: HeldWriterLock, store: CacheStore, directory: CacheDirectoryHandle) {
         let sweepAnything = store.options.lockFileSabotage.contains(.sweepEveryTemp)
         self.init(
-            layout: store.layout, sys: store.sys, observer: store.options.observer,
+            layout: store.layout, directory: directory, observer: store.options.observer,
             leaseDuration: store.options.leaseDuration,
             proof: lock.excludesEveryWriter || sweepAnything ? .lockExcludesEveryWriter : .creatorProvablyDead,
             ownLeaseID: lock.backend == .lockFile ? lock.record.leaseID : nil)
@@ -80,34 +82,61 @@ package struct OrphanSweeper: Sendable {
 
     /// Must be called while holding the writer lock. Returns the removed paths.
     package func sweepWhileHoldingLock() -> [String] {
-        guard let names = try? sys.listDirectory(layout.directory) else { return [] }
+        sweepWhileHoldingLockCountingLeft().removed
+    }
+
+    /// At most this many leftover candidates are examined per sweep. Each costs a
+    /// few system calls (proving its creator dead reads /proc, removing it is an
+    /// unlink) and the sweep runs holding the lock: a directory flooded with
+    /// planted temp names (100,000 made a refresh hold the lock 2.6 s, issue 19)
+    /// must not make every writer pay for all of them. The rest wait for the next
+    /// sweep (one per store instance, or `metacache cache sweep`); how many is
+    /// reported (`sweepIncomplete`).
+    package static let maximumExaminedPerSweep = 256
+
+    /// The sweep: the paths removed, and how many candidates were left for a
+    /// later sweep because of `maximumExaminedPerSweep`.
+    package func sweepWhileHoldingLockCountingLeft() -> (removed: [String], left: Int) {
+        guard let names = try? directory.entries() else { return ([], 0) }
         var removed: [String] = []
-        func remove(_ path: String, because reason: String) {
-            if (try? sys.unlink(path)) != nil {
+        func remove(_ name: String, because reason: String) {
+            if (try? directory.unlink(name)) != nil {
+                let path = directory.path(of: name)
                 removed.append(path)
                 observer?.observe(.sweepRemoved(path: path, reason: reason))
             }
         }
-        for name in names {
-            let path = layout.path(of: name)
+        var examined = 0
+        var left = 0
+        for name in names where isCandidate(name) {
+            guard examined < Self.maximumExaminedPerSweep else {
+                left += 1
+                continue
+            }
+            examined += 1
             if name.hasPrefix(layout.tempPrefix) {
-                if isOrphan(name) { remove(path, because: "temp file of a writer that died mid-commit") }
-            } else if name == ownerFileName {
+                if isOrphan(name) { remove(name, because: "temp file of a writer that died mid-commit") }
+            } else if name == layout.ownerName {
                 if let reason = removeStaleOwnerFile() {
+                    let path = directory.path(of: name)
                     removed.append(path)
                     observer?.observe(.sweepRemoved(path: path, reason: "stale lock owner file (\(reason))"))
                 }
             } else if name.hasPrefix(layout.ownerBreakPrefix) || name.hasPrefix(layout.ownerReplacementPrefix) {
-                if isOrphan(name) { remove(path, because: "leftover of an interrupted lock-file release or break") }
+                if isOrphan(name) { remove(name, because: "leftover of an interrupted lock-file release or break") }
             } else if name.hasPrefix(layout.ownerClaimPrefix) {
-                if isAbandonedClaim(path) { remove(path, because: "claim of a lock-file breaker that died") }
+                if isAbandonedClaim(name) { remove(name, because: "claim of a lock-file breaker that died") }
             }
         }
-        return removed
+        if left > 0 { observer?.observe(.sweepIncomplete(directory: directory.path, left: left)) }
+        return (removed, left)
     }
 
-    /// Whether the transient file `name` (temp, aside or replacement owner file)
-    /// is provably an orphan under this sweep's proof.
+    private func isCandidate(_ name: String) -> Bool {
+        name.hasPrefix(layout.tempPrefix) || name == layout.ownerName || name.hasPrefix(layout.ownerBreakPrefix)
+            || name.hasPrefix(layout.ownerReplacementPrefix) || name.hasPrefix(layout.ownerClaimPrefix)
+    }
+
     package func isOrphan(_ name: String) -> Bool {
         switch proof {
         case .lockExcludesEveryWriter: return true
@@ -117,16 +146,14 @@ package struct OrphanSweeper: Sendable {
 
     /// Temp files present right now (for `status`; does not need the lock).
     package func tempFiles() -> [String] {
-        ((try? sys.listDirectory(layout.directory)) ?? []).filter { $0.hasPrefix(layout.tempPrefix) }.sorted()
-            .map(layout.path(of:))
+        ((try? directory.entries()) ?? []).filter { $0.hasPrefix(layout.tempPrefix) }.sorted()
+            .map(directory.path(of:))
     }
-
-    private var ownerFileName: String { layout.name + ".lock.owner" }
 
     /// Removes the owner file if its holder is proven dead; returns why, or nil if
     /// it was kept (live or unprovable holder, or changed before the removal).
     private func removeStaleOwnerFile() -> String? {
-        let owner = OwnerFileLock(layout: layout, sys: sys, fileMode: 0o600, leaseDuration: leaseDuration)
+        let owner = OwnerFileLock(layout: layout, directory: directory, fileMode: 0o600, leaseDuration: leaseDuration)
         guard let observed = try? owner.readOwner(), observed.record?.leaseID != ownLeaseID || ownLeaseID == nil
         else { return nil }
         return (try? owner.removeIfProvablyStale(observed, noHolderCanLive: proof == .lockExcludesEveryWriter)) ?? nil
@@ -134,10 +161,10 @@ package struct OrphanSweeper: Sendable {
 
     /// A claim is abandoned when its claimant is provably dead, or under proof 1
     /// (every breaker works holding the `flock` we hold).
-    private func isAbandonedClaim(_ path: String) -> Bool {
+    private func isAbandonedClaim(_ name: String) -> Bool {
         if proof == .lockExcludesEveryWriter { return true }
-        let owner = OwnerFileLock(layout: layout, sys: sys, fileMode: 0o600, leaseDuration: leaseDuration)
-        guard let claim = try? owner.readClaim(path) else { return false }
+        let owner = OwnerFileLock(layout: layout, directory: directory, fileMode: 0o600, leaseDuration: leaseDuration)
+        guard let claim = try? owner.readClaim(name) else { return false }
         return owner.provableStaleness(of: claim) != nil
     }
 }

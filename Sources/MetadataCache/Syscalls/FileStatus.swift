@@ -6,7 +6,22 @@ import Darwin
 
 /// The fields of `struct stat` this library looks at, in portable types.
 package struct FileStatus: Sendable, Equatable {
-    package enum Kind: Sendable, Equatable { case regular, directory, symlink, fifo, other }
+    package enum Kind: Sendable, Equatable {
+        case regular, directory, symlink, fifo, socket, device, other
+
+        /// "a FIFO", "a socket", ...: for a refusal's message.
+        package var withArticle: String {
+            switch self {
+            case .regular: "a regular file"
+            case .directory: "a directory"
+            case .symlink: "a symbolic link"
+            case .fifo: "a FIFO"
+            case .socket: "a socket"
+            case .device: "a device node"
+            case .other: "a special file"
+            }
+        }
+    }
 
     package var device: UInt64
     package var inode: UInt64
@@ -45,6 +60,8 @@ package struct FileStatus: Sendable, Equatable {
             case UInt32(S_IFDIR): .directory
             case UInt32(S_IFLNK): .symlink
             case UInt32(S_IFIFO): .fifo
+            case UInt32(S_IFSOCK): .socket
+            case UInt32(S_IFCHR), UInt32(S_IFBLK): .device
             default: .other
             }
         #if canImport(Darwin)

@@ -107,6 +107,51 @@ package struct LiveSystemCallProvider: SystemCallProvider {
         try check(result)
     }
 
+    package func openat(_ dirfd: Int32, _ name: String, flags: Int32, mode: mode_t) throws(Errno) -> Int32 {
+        let fd = name.withCString { platformOpenat(dirfd, $0, flags, mode) }
+        if fd == -1 { throw Errno.current }
+        return fd
+    }
+
+    package func fstatat(_ dirfd: Int32, _ name: String) throws(Errno) -> FileStatus {
+        var s = stat()
+        try check(name.withCString { platformFstatat(dirfd, $0, &s, AT_SYMLINK_NOFOLLOW) })
+        return FileStatus(s)
+    }
+
+    package func renameat(_ dirfd: Int32, _ from: String, to: String) throws(Errno) {
+        try check(from.withCString { f in to.withCString { t in platformRenameat(dirfd, f, dirfd, t) } })
+    }
+
+    package func linkat(_ dirfd: Int32, _ from: String, to: String) throws(Errno) {
+        try check(from.withCString { f in to.withCString { t in platformLinkat(dirfd, f, dirfd, t, 0) } })
+    }
+
+    package func unlinkat(_ dirfd: Int32, _ name: String) throws(Errno) {
+        try check(name.withCString { platformUnlinkat(dirfd, $0, 0) })
+    }
+
+    package func mkdirat(_ dirfd: Int32, _ name: String, mode: mode_t) throws(Errno) {
+        try check(name.withCString { platformMkdirat(dirfd, $0, mode) })
+    }
+
+    package func readlinkat(_ dirfd: Int32, _ name: String) throws(Errno) -> String {
+        var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = name.withCString { n in
+            buffer.withUnsafeMutableBytes { platformReadlinkat(dirfd, n, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count) }
+        }
+        let count = try check(n)
+        // A target as long as the buffer may have been cut short.
+        guard count < buffer.count else { throw Errno(rawValue: ENAMETOOLONG) }
+        return String(decoding: buffer[0..<count], as: UTF8.self)
+    }
+
+    package func availableBytes(fd: Int32) throws(Errno) -> UInt64? {
+        var s = statvfs()
+        try check(fstatvfs(fd, &s))
+        return Self.availableBytes(s)
+    }
+
     package func flock(_ fd: Int32, operation: Int32) throws(Errno) {
         try check(platformFlock(fd, operation))
     }
@@ -141,6 +186,17 @@ package struct LiveSystemCallProvider: SystemCallProvider {
         var name = [CChar](repeating: 0, count: 64)
         let result = path.withCString { csystem_statfs_type($0, &magic, &name, Int32(name.count)) }
         try check(result)
+        return Self.fileSystemType(magic: magic, name: name)
+    }
+
+    package func fileSystemType(fd: Int32) throws(Errno) -> FileSystemType {
+        var magic: UInt64 = 0
+        var name = [CChar](repeating: 0, count: 64)
+        try check(csystem_fstatfs_type(fd, &magic, &name, Int32(name.count)))
+        return Self.fileSystemType(magic: magic, name: name)
+    }
+
+    private static func fileSystemType(magic: UInt64, name: [CChar]) -> FileSystemType {
         #if os(Linux)
         return FileSystemType.fromLinuxMagic(magic)
         #else
@@ -153,6 +209,26 @@ package struct LiveSystemCallProvider: SystemCallProvider {
     package func listDirectory(_ path: String) throws(Errno) -> [String] {
         guard let dir = path.withCString({ opendir($0) }) else { throw Errno.current }
         defer { closedir(dir) }
+        return try Self.names(in: dir)
+    }
+
+    package func listDirectory(fd: Int32) throws(Errno) -> [String] {
+        // fdopendir takes the descriptor over (closedir closes it) and reads from
+        // its file position: a dup shares the open file, not the ownership, and
+        // the rewind makes a second listing see every entry again.
+        let copy = fcntl(fd, F_DUPFD_CLOEXEC, 0)
+        if copy == -1 { throw Errno.current }
+        guard let dir = fdopendir(copy) else {
+            let saved = Errno.current
+            _ = platformClose(copy)
+            throw saved
+        }
+        defer { closedir(dir) }
+        rewinddir(dir)
+        return try Self.names(in: dir)
+    }
+
+    private static func names(in dir: DirectoryStream) throws(Errno) -> [String] {
         var names: [String] = []
         while true {
             errno = 0
@@ -165,6 +241,47 @@ package struct LiveSystemCallProvider: SystemCallProvider {
             }
             if name != "." && name != ".." { names.append(name) }
         }
+    }
+}
+
+#if canImport(Darwin)
+private typealias DirectoryStream = UnsafeMutablePointer<DIR>
+#else
+private typealias DirectoryStream = OpaquePointer
+#endif
+
+/// The real directory-relative calls, for providers that do not intercept them
+/// (a test's provider that only shortens writes need not know them all).
+extension SystemCallProvider {
+    package func openat(_ dirfd: Int32, _ name: String, flags: Int32, mode: mode_t) throws(Errno) -> Int32 {
+        try LiveSystemCallProvider().openat(dirfd, name, flags: flags, mode: mode)
+    }
+    package func fstatat(_ dirfd: Int32, _ name: String) throws(Errno) -> FileStatus {
+        try LiveSystemCallProvider().fstatat(dirfd, name)
+    }
+    package func renameat(_ dirfd: Int32, _ from: String, to: String) throws(Errno) {
+        try LiveSystemCallProvider().renameat(dirfd, from, to: to)
+    }
+    package func linkat(_ dirfd: Int32, _ from: String, to: String) throws(Errno) {
+        try LiveSystemCallProvider().linkat(dirfd, from, to: to)
+    }
+    package func unlinkat(_ dirfd: Int32, _ name: String) throws(Errno) {
+        try LiveSystemCallProvider().unlinkat(dirfd, name)
+    }
+    package func mkdirat(_ dirfd: Int32, _ name: String, mode: mode_t) throws(Errno) {
+        try LiveSystemCallProvider().mkdirat(dirfd, name, mode: mode)
+    }
+    package func readlinkat(_ dirfd: Int32, _ name: String) throws(Errno) -> String {
+        try LiveSystemCallProvider().readlinkat(dirfd, name)
+    }
+    package func listDirectory(fd: Int32) throws(Errno) -> [String] {
+        try LiveSystemCallProvider().listDirectory(fd: fd)
+    }
+    package func availableBytes(fd: Int32) throws(Errno) -> UInt64? {
+        try LiveSystemCallProvider().availableBytes(fd: fd)
+    }
+    package func fileSystemType(fd: Int32) throws(Errno) -> FileSystemType {
+        try LiveSystemCallProvider().fileSystemType(fd: fd)
     }
 }
 
@@ -205,6 +322,13 @@ extension SystemCallProvider {
 @inline(__always) private func platformUnlink(_ p: UnsafePointer<CChar>) -> Int32 { Glibc.unlink(p) }
 @inline(__always) private func platformMkdir(_ p: UnsafePointer<CChar>, _ m: mode_t) -> Int32 { Glibc.mkdir(p, m) }
 @inline(__always) private func platformFlock(_ fd: Int32, _ op: Int32) -> Int32 { csystem_flock(fd, op) }
+@inline(__always) private func platformOpenat(_ d: Int32, _ p: UnsafePointer<CChar>, _ f: Int32, _ m: mode_t) -> Int32 { Glibc.openat(d, p, f, m) }
+@inline(__always) private func platformFstatat(_ d: Int32, _ p: UnsafePointer<CChar>, _ s: inout stat, _ f: Int32) -> Int32 { Glibc.fstatat(d, p, &s, f) }
+@inline(__always) private func platformRenameat(_ a: Int32, _ f: UnsafePointer<CChar>, _ b: Int32, _ t: UnsafePointer<CChar>) -> Int32 { Glibc.renameat(a, f, b, t) }
+@inline(__always) private func platformLinkat(_ a: Int32, _ f: UnsafePointer<CChar>, _ b: Int32, _ t: UnsafePointer<CChar>, _ x: Int32) -> Int32 { Glibc.linkat(a, f, b, t, x) }
+@inline(__always) private func platformUnlinkat(_ d: Int32, _ p: UnsafePointer<CChar>, _ f: Int32) -> Int32 { Glibc.unlinkat(d, p, f) }
+@inline(__always) private func platformMkdirat(_ d: Int32, _ p: UnsafePointer<CChar>, _ m: mode_t) -> Int32 { Glibc.mkdirat(d, p, m) }
+@inline(__always) private func platformReadlinkat(_ d: Int32, _ p: UnsafePointer<CChar>, _ b: UnsafeMutablePointer<CChar>, _ n: Int) -> Int { Glibc.readlinkat(d, p, b, n) }
 #elseif canImport(Darwin)
 @inline(__always) private func Glibc_open(_ p: UnsafePointer<CChar>, _ f: Int32, _ m: mode_t) -> Int32 { Darwin.open(p, f, m) }
 @inline(__always) private func platformClose(_ fd: Int32) -> Int32 { Darwin.close(fd) }
@@ -222,4 +346,11 @@ extension SystemCallProvider {
 @inline(__always) private func platformUnlink(_ p: UnsafePointer<CChar>) -> Int32 { Darwin.unlink(p) }
 @inline(__always) private func platformMkdir(_ p: UnsafePointer<CChar>, _ m: mode_t) -> Int32 { Darwin.mkdir(p, m) }
 @inline(__always) private func platformFlock(_ fd: Int32, _ op: Int32) -> Int32 { csystem_flock(fd, op) }
+@inline(__always) private func platformOpenat(_ d: Int32, _ p: UnsafePointer<CChar>, _ f: Int32, _ m: mode_t) -> Int32 { Darwin.openat(d, p, f, m) }
+@inline(__always) private func platformFstatat(_ d: Int32, _ p: UnsafePointer<CChar>, _ s: inout stat, _ f: Int32) -> Int32 { Darwin.fstatat(d, p, &s, f) }
+@inline(__always) private func platformRenameat(_ a: Int32, _ f: UnsafePointer<CChar>, _ b: Int32, _ t: UnsafePointer<CChar>) -> Int32 { Darwin.renameat(a, f, b, t) }
+@inline(__always) private func platformLinkat(_ a: Int32, _ f: UnsafePointer<CChar>, _ b: Int32, _ t: UnsafePointer<CChar>, _ x: Int32) -> Int32 { Darwin.linkat(a, f, b, t, x) }
+@inline(__always) private func platformUnlinkat(_ d: Int32, _ p: UnsafePointer<CChar>, _ f: Int32) -> Int32 { Darwin.unlinkat(d, p, f) }
+@inline(__always) private func platformMkdirat(_ d: Int32, _ p: UnsafePointer<CChar>, _ m: mode_t) -> Int32 { Darwin.mkdirat(d, p, m) }
+@inline(__always) private func platformReadlinkat(_ d: Int32, _ p: UnsafePointer<CChar>, _ b: UnsafeMutablePointer<CChar>, _ n: Int) -> Int { Darwin.readlinkat(d, p, b, n) }
 #endif

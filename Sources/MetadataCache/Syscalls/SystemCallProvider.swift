@@ -7,7 +7,7 @@ import Darwin
 /// The raw system calls the library makes on files, one method per call.
 ///
 /// This is the seam tests use to inject failures and crashes at any step of the
-/// commit protocol (see `FaultInjectingSystemCalls`). Implementations perform exactly
+/// commit protocol (`FaultInjectingSystemCalls`, target SystemCallFaults). Implementations perform exactly
 /// one attempt and report failure as a thrown `Errno`, *including* `EINTR` and short
 /// transfers: retrying is the job of `SystemCalls`, which wraps a provider and is the
 /// only place in the library where interruption and partial writes are handled.
@@ -45,6 +45,40 @@ package protocol SystemCallProvider: Sendable {
     func fileSystemType(_ path: String) throws(Errno) -> FileSystemType
     /// Names in a directory, excluding `.` and `..`.
     func listDirectory(_ path: String) throws(Errno) -> [String]
+
+    // MARK: Relative to a directory descriptor
+    //
+    // The cache directory is opened once (`CacheDirectoryHandle`) and every store
+    // file is reached relative to that descriptor: a path is resolved again at
+    // each call, so a directory swapped by someone who can write an ancestor
+    // would redirect a path-based call, never one of these. `name` is one entry
+    // of the directory (no `/`). `FaultInjectingSystemCalls` counts each under
+    // the kind of its path-based twin (`openat` is an `open`), so fault plans
+    // such as `open@.tmp-=ENOSPC` mean the same call as before.
+
+    /// `openat(dirfd, name, flags, mode)`.
+    func openat(_ dirfd: Int32, _ name: String, flags: Int32, mode: mode_t) throws(Errno) -> Int32
+    /// `fstatat(dirfd, name, AT_SYMLINK_NOFOLLOW)`: the entry itself, never a
+    /// symlink's target.
+    func fstatat(_ dirfd: Int32, _ name: String) throws(Errno) -> FileStatus
+    /// `renameat(dirfd, from, dirfd, to)`: both names in the same directory.
+    func renameat(_ dirfd: Int32, _ from: String, to: String) throws(Errno)
+    /// `linkat(dirfd, from, dirfd, to, 0)`.
+    func linkat(_ dirfd: Int32, _ from: String, to: String) throws(Errno)
+    /// `unlinkat(dirfd, name, 0)`.
+    func unlinkat(_ dirfd: Int32, _ name: String) throws(Errno)
+    /// `mkdirat(dirfd, name, mode)`.
+    func mkdirat(_ dirfd: Int32, _ name: String, mode: mode_t) throws(Errno)
+    /// `readlinkat(dirfd, name)`: a symlink's target text.
+    func readlinkat(_ dirfd: Int32, _ name: String) throws(Errno) -> String
+    /// Names in the directory `fd` (read through `fdopendir` of a `dup`, so `fd`
+    /// stays open and its position untouched), excluding `.` and `..`.
+    func listDirectory(fd: Int32) throws(Errno) -> [String]
+    /// `fstatvfs`: as `availableBytes(_:)`, for an open directory.
+    func availableBytes(fd: Int32) throws(Errno) -> UInt64?
+    /// `fstatfs`: as `fileSystemType(_:)`, for an open directory.
+    func fileSystemType(fd: Int32) throws(Errno) -> FileSystemType
+
     #if os(Linux)
     /// `inotify_init1(IN_CLOEXEC | IN_NONBLOCK)`: a change-notification instance
     /// for a cache watch. (Default: the real call, see `LiveSystemCallProvider`.)

@@ -207,6 +207,61 @@ package struct SystemCalls: Sendable {
         try retryingInterrupts("list directory", path) { () throws(Errno) in try provider.listDirectory(path) }
     }
 
+    // MARK: Relative to a directory descriptor
+    //
+    // Store files are reached only through `CacheDirectoryHandle`, which calls
+    // these with its descriptor; `path` is what errors name (directory + name).
+
+    /// `openat`; `O_CLOEXEC` always added, as for `open`.
+    package func openat(
+        _ dirfd: Int32, _ name: String, flags: Int32, mode: mode_t = 0o600, path: String, operation: String = "open"
+    ) throws(MetadataCacheError) -> Int32 {
+        try retryingInterrupts(operation, path) { () throws(Errno) in
+            try provider.openat(dirfd, name, flags: flags | O_CLOEXEC, mode: mode)
+        }
+    }
+
+    /// `fstatat` without following a symlink; nil when the entry does not exist.
+    package func fstatatIfExists(_ dirfd: Int32, _ name: String, path: String) throws(MetadataCacheError) -> FileStatus? {
+        do {
+            return try retryingInterrupts("stat", path) { () throws(Errno) in try provider.fstatat(dirfd, name) }
+        } catch .io(_, _, .noSuchFile) {
+            return nil
+        }
+    }
+
+    package func renameat(_ dirfd: Int32, _ from: String, to: String, path: String, toPath: String) throws(MetadataCacheError) {
+        try retryingInterrupts("rename to \(toPath)", path) { () throws(Errno) in try provider.renameat(dirfd, from, to: to) }
+    }
+
+    package func linkat(_ dirfd: Int32, _ from: String, to: String, path: String, toPath: String) throws(MetadataCacheError) {
+        try retryingInterrupts("link to \(toPath)", path) { () throws(Errno) in try provider.linkat(dirfd, from, to: to) }
+    }
+
+    package func unlinkat(_ dirfd: Int32, _ name: String, path: String) throws(MetadataCacheError) {
+        try retryingInterrupts("unlink", path) { () throws(Errno) in try provider.unlinkat(dirfd, name) }
+    }
+
+    package func mkdirat(_ dirfd: Int32, _ name: String, mode: mode_t, path: String) throws(MetadataCacheError) {
+        try retryingInterrupts("create directory", path) { () throws(Errno) in try provider.mkdirat(dirfd, name, mode: mode) }
+    }
+
+    package func readlinkat(_ dirfd: Int32, _ name: String, path: String) throws(MetadataCacheError) -> String {
+        try retryingInterrupts("read symbolic link", path) { () throws(Errno) in try provider.readlinkat(dirfd, name) }
+    }
+
+    package func listDirectory(fd: Int32, path: String) throws(MetadataCacheError) -> [String] {
+        try retryingInterrupts("list directory", path) { () throws(Errno) in try provider.listDirectory(fd: fd) }
+    }
+
+    package func availableBytes(fd: Int32, path: String) throws(MetadataCacheError) -> UInt64? {
+        try retryingInterrupts("statvfs", path) { () throws(Errno) in try provider.availableBytes(fd: fd) }
+    }
+
+    package func fileSystemType(fd: Int32, path: String) throws(MetadataCacheError) -> FileSystemType {
+        try retryingInterrupts("statfs", path) { () throws(Errno) in try provider.fileSystemType(fd: fd) }
+    }
+
     #if os(Linux)
     // MARK: Watching
 

@@ -3,7 +3,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Synchronization
 
 /// A task executor whose jobs run on the one thread that drives it (`drive`):
 /// a thread that has to block until some async work finishes lends itself to
@@ -21,6 +20,10 @@ import Synchronization
 /// blocked that way, nothing runs until something else times out (a suite of
 /// such tests "all ending together at 30 s"). Here the waiting thread runs the
 /// task itself.
+///
+/// Needs macOS 15 (task executors); on older Darwin systems its callers fall back
+/// to waiting for a pool thread (`BlockingAsync` in MetacacheCLI).
+@available(macOS 15.0, iOS 18.0, tvOS 18.0, watchOS 11.0, visionOS 2.0, *)
 package final class CallerThreadExecutor: TaskExecutor, @unchecked Sendable {
     // @unchecked: `jobs` and `finished` are only touched under `mutex`.
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
@@ -78,7 +81,7 @@ package final class CallerThreadExecutor: TaskExecutor, @unchecked Sendable {
     /// any other thread being free.
     package static func run<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
         let executor = CallerThreadExecutor()
-        let outcome = Mutex<Result<T, any Error>?>(nil)
+        let outcome = LockedValue<Result<T, any Error>?>(nil)
         Task.detached(executorPreference: executor) {
             let result: Result<T, any Error>
             do { result = .success(try await body()) } catch { result = .failure(error) }

@@ -67,21 +67,21 @@ import Foundation
 /// a single 32-bit load, and runs of multi-byte characters stay in a tight UTF-8
 /// loop. About 3.4 GB/s on a pretty-printed catalogue (x86_64, release build). It
 /// never reads outside the buffer.
-public struct StrictJSONValidator: Sendable {
+package struct StrictJSONValidator: Sendable {
     /// Deepest nesting of objects and arrays accepted (default 512). A top-level
     /// `[]` has depth 1. Values below 1 reject every object and array.
-    public var maxDepth: Int
+    package var maxDepth: Int
     /// Whether the top-level value must be an object or an array (default `true`).
     /// `false` accepts any JSON value at the top level, as RFC 8259 does.
-    public var requiresContainerAtTopLevel: Bool
+    package var requiresContainerAtTopLevel: Bool
 
-    public init(maxDepth: Int = 512, requiresContainerAtTopLevel: Bool = true) {
+    package init(maxDepth: Int = 512, requiresContainerAtTopLevel: Bool = true) {
         self.maxDepth = maxDepth
         self.requiresContainerAtTopLevel = requiresContainerAtTopLevel
     }
 
     /// Validates `bytes` as one strict JSON text (see the type's documentation).
-    public func validate(_ bytes: UnsafeRawBufferPointer) throws(JSONValidationError) {
+    package func validate(_ bytes: UnsafeRawBufferPointer) throws(JSONValidationError) {
         guard let base = bytes.baseAddress, bytes.count > 0 else {
             throw JSONValidationError(offset: 0, reason: .emptyInput)
         }
@@ -103,7 +103,7 @@ public struct StrictJSONValidator: Sendable {
     }
 
     /// Validates the bytes of `Data`, `[UInt8]` or any other contiguous storage.
-    public func validate(_ bytes: some ContiguousBytes) throws(JSONValidationError) {
+    package func validate(_ bytes: some ContiguousBytes) throws(JSONValidationError) {
         var failure: JSONValidationError?
         bytes.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) in
             do throws(JSONValidationError) {

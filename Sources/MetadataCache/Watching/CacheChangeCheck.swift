@@ -22,18 +22,11 @@ struct CacheChangeCheck {
     private(set) var lastYieldedCommitID: UInt64?
     /// What the last full read found at the path (nil: nothing, or not read yet).
     private var lastRead: FileAtPath?
-    /// The directory (device, inode) last found safe; checked again when it changes.
-    private var checkedDirectory: DirectoryIdentity?
 
     private struct FileAtPath: Equatable {
         var identity: CacheFileIdentity
         /// nil when the header did not decode.
         var commitID: UInt64?
-    }
-
-    private struct DirectoryIdentity: Equatable {
-        var device: UInt64
-        var inode: UInt64
     }
 
     init(layout: StoreLayout, sys: SystemCalls, observer: (any CacheObserver)?, allowSharedDirectory: Bool) {
@@ -43,25 +36,23 @@ struct CacheChangeCheck {
         self.allowSharedDirectory = allowSharedDirectory
     }
 
-    private var reader: CacheFileReader { CacheFileReader(sys: sys) }
-
     /// The snapshot to hand to the host, if any.
     /// - Parameter reread: read in full even if the cheap look says unchanged.
     mutating func run(reread: Bool) throws(MetadataCacheError) -> CacheSnapshot? {
-        guard try directoryIsUsable() else {
+        guard let directory = try usableDirectory() else {
             lastRead = nil
             return nil
         }
-        let path = layout.cachePath
+        let reader = CacheFileReader(directory: directory)
         if !reread {
-            guard let current = try look() else {
+            guard let current = try look(reader) else {
                 lastRead = nil
                 return nil
             }
             if current == lastRead { return nil }
         }
         do {
-            guard let snapshot = try reader.read(path) else {
+            guard let snapshot = try reader.read(layout.cacheName) else {
                 lastRead = nil
                 return nil
             }
@@ -70,7 +61,7 @@ struct CacheChangeCheck {
             lastYieldedCommitID = snapshot.commitID
             return snapshot
         } catch let .corruptCache(corruptPath, problem) {
-            let found = try look()
+            let found = try look(reader)
             if found == nil || found != lastRead {
                 observer?.observe(.readCorrupt(path: corruptPath, problem: problem))
             }
@@ -80,31 +71,21 @@ struct CacheChangeCheck {
     }
 
     /// The file at the path, from its header and `stat`; nil when there is none.
-    private func look() throws(MetadataCacheError) -> FileAtPath? {
+    private func look(_ reader: CacheFileReader) throws(MetadataCacheError) -> FileAtPath? {
         do {
-            return try reader.readHeader(layout.cachePath).map { FileAtPath(identity: $0.identity, commitID: $0.header.commitID) }
+            return try reader.readHeader(layout.cacheName).map { FileAtPath(identity: $0.identity, commitID: $0.header.commitID) }
         } catch .corruptCache {
-            return try reader.identity(layout.cachePath).map { FileAtPath(identity: $0, commitID: nil) }
+            return try reader.identity(layout.cacheName).map { FileAtPath(identity: $0, commitID: nil) }
         }
     }
 
-    /// False when the directory does not exist (yet). A directory seen for the
-    /// first time, or replaced since it was last checked, must pass the readers'
-    /// safety check (a symbolic link, another owner, writable by others: the watch
-    /// ends with `unsafeDirectory`).
-    private mutating func directoryIsUsable() throws(MetadataCacheError) -> Bool {
-        guard let status = try sys.lstatIfExists(layout.directory) else {
-            checkedDirectory = nil
-            return false
-        }
-        let identity = DirectoryIdentity(device: status.device, inode: status.inode)
-        if identity == checkedDirectory { return true }
-        do {
-            try DirectorySafety.check(layout.directory, sys: sys, allowShared: allowSharedDirectory)
-        } catch .io(_, _, .noSuchFile) {
-            return false  // removed in between: as if not there yet
-        }
-        checkedDirectory = identity
-        return true
+    /// The directory to read through, opened and checked for this check alone;
+    /// nil when it does not exist (yet). A symbolic link, another owner, writable
+    /// by others: the watch ends with `unsafeDirectory`. Not kept open between
+    /// checks: a held descriptor keeps a removed directory alive, and inotify
+    /// then withholds its `IN_DELETE_SELF`, which is how the watch learns to
+    /// follow a directory deleted and recreated.
+    private func usableDirectory() throws(MetadataCacheError) -> CacheDirectoryHandle? {
+        try DirectorySafety.open(layout.directory, sys: sys, allowShared: allowSharedDirectory, create: false)
     }
 }

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// The hand-off from a watch's thread to the task iterating the watch: one slot,
 /// latest wins.
 ///
@@ -25,7 +23,7 @@ package final class LatestSnapshotMailbox: Sendable {
         var waiter: CheckedContinuation<Delivery, Never>?
     }
 
-    private let state = Mutex(State())
+    private let state = LockedValue(State())
 
     package init() {}
 

@@ -62,4 +62,15 @@ package struct LockBypassingSystemCalls: SystemCallProvider {
     package func availableBytes(_ path: String) throws(Errno) -> UInt64? { try base.availableBytes(path) }
     package func fileSystemType(_ path: String) throws(Errno) -> FileSystemType { try base.fileSystemType(path) }
     package func listDirectory(_ path: String) throws(Errno) -> [String] { try base.listDirectory(path) }
+    package func openat(_ dirfd: Int32, _ name: String, flags: Int32, mode: mode_t) throws(Errno) -> Int32 {
+        try base.openat(dirfd, redirect(name), flags: flags, mode: mode)
+    }
+    package func fstatat(_ dirfd: Int32, _ name: String) throws(Errno) -> FileStatus { try base.fstatat(dirfd, redirect(name)) }
+    package func renameat(_ dirfd: Int32, _ from: String, to: String) throws(Errno) {
+        try base.renameat(dirfd, redirect(from), to: redirect(to))
+    }
+    package func linkat(_ dirfd: Int32, _ from: String, to: String) throws(Errno) {
+        try base.linkat(dirfd, redirect(from), to: redirect(to))
+    }
+    package func unlinkat(_ dirfd: Int32, _ name: String) throws(Errno) { try base.unlinkat(dirfd, redirect(name)) }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import MetadataCache
 
 #if canImport(Glibc)
 import Glibc
@@ -21,7 +21,7 @@ import Darwin
 /// Linux only (it finds the descriptors in /proc/self/fd).
 final class LockKeeper: Sendable {
     static let outlivesBy = timespec(tv_sec: 1, tv_nsec: 500_000_000)
-    private let keeper = Atomic<Int32>(0)
+    private let keeper = AtomicCell<Int32>(0)
 
     init() {}
 
@@ -48,13 +48,13 @@ final class LockKeeper: Sendable {
             while nanosleep(&rest, &left) != 0 { rest = left }
             _exit(0)
         }
-        if pid > 0 { keeper.store(pid, ordering: .sequentiallyConsistent) }
+        if pid > 0 { keeper.store(pid) }
         #endif
     }
 
     /// Ends the keeper of a hold that is ending normally (before the release).
     func stop() {
-        let pid = keeper.exchange(0, ordering: .sequentiallyConsistent)
+        let pid = keeper.exchange(0)
         guard pid > 0 else { return }
         kill(pid, SIGKILL)
         var status: Int32 = 0

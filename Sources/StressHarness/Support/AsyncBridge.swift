@@ -1,5 +1,5 @@
 import Dispatch
-import Synchronization
+import MetadataCache
 
 /// Runs async work to completion from synchronous code (a worker's main thread).
 ///
@@ -8,7 +8,7 @@ import Synchronization
 /// has nothing else to do (it is never used from inside the cooperative pool).
 enum AsyncBridge {
     private final class Box: Sendable {
-        let value = Mutex<Int32>(0)
+        let value = LockedValue<Int32>(0)
     }
 
     static func wait(_ work: @escaping @Sendable () async -> Int32) -> Int32 {

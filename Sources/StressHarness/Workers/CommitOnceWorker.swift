@@ -1,5 +1,6 @@
 import Foundation
 import MetadataCache
+import SystemCallFaults
 
 /// One commit of a self-describing payload, with an optional fault plan: the
 /// child process the crash and fault tests kill or fail at a chosen step.

@@ -1,9 +1,10 @@
+import MetadataCache
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Synchronization
 
 /// A worker's side of its conversation with the coordinator, over stdin/stdout.
 ///
@@ -18,7 +19,7 @@ import Synchronization
 ///     coordinator → worker   <end of file>        (stop now)
 ///     worker → coordinator   STATS {...json...}
 final class CoordinatorChannel: Sendable {
-    private let stopRequested = Atomic<Bool>(false)
+    private let stopRequested = AtomicCell<Bool>(false)
     /// Monotonic deadline in nanoseconds, 0 for none.
     let deadline: UInt64
 
@@ -40,7 +41,7 @@ final class CoordinatorChannel: Sendable {
                 let n = read(0, &byte, 1)
                 if n == 0 || (n < 0 && errno != EINTR) { break }
             }
-            channel.stopRequested.store(true, ordering: .releasing)
+            channel.stopRequested.store(true)
             return nil
         }, box.toOpaque())
         if started == 0 { pthread_detach(thread) } else { box.release() }
@@ -49,7 +50,7 @@ final class CoordinatorChannel: Sendable {
 
     /// Whether to stop starting new operations.
     var shouldStop: Bool {
-        if stopRequested.load(ordering: .acquiring) { return true }
+        if stopRequested.load() { return true }
         return deadline != 0 && MonotonicClock.nanoseconds() >= deadline
     }
 

@@ -27,7 +27,12 @@ public enum WorkerExitCode {
         case .insufficientSpace: "insufficientSpace"
         case .io: "io"
         case .unsafeDirectory: "unsafeDirectory"
+        case .unsafeStoreFile: "unsafeStoreFile"
         case .invalidCacheName: "invalidCacheName"
+        case .fetchFailed: "fetchFailed"
+        case .updateFailed: "updateFailed"
+        case .decodingFailed: "decodingFailed"
+        case .encodingFailed: "encodingFailed"
         }
     }
 }

@@ -1,4 +1,5 @@
 import MetadataCache
+import SystemCallFaults
 
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,4 @@
 import MetadataCache
-import Synchronization
 
 /// Writes a writer's enter/exit records from inside the library's critical
 /// section, by observing its events.
@@ -34,7 +33,7 @@ final class WriterLogHooks: CacheObserver, Sendable {
     private let worker: Int
     private let slot: Int
     private let role: WriterRole
-    private let state = Mutex(State())
+    private let state = LockedValue(State())
     private let callbacks: HoldCallbacks?
 
     init(log: WriterIntervalLog, pid: Int32, worker: Int, slot: Int, role: WriterRole, callbacks: HoldCallbacks? = nil) {

@@ -144,8 +144,10 @@ import Testing
         #expect {
             try t.store.read(as: Catalogue.self)
         } throws: { error in
-            guard case let DecodingError.typeMismatch(_, context) = error else { return false }
-            return context.codingPath.map(\.stringValue) == ["packages", "Index 0", "vendor"]
+            // One error type for the host to switch over; the decoder's own error inside.
+            guard case let MetadataCacheError.decodingFailed(path, type, .typeMismatch(_, context)) = error else { return false }
+            return path == t.store.cachePath && type == "Catalogue"
+                && context.codingPath.map(\.stringValue) == ["packages", "Index 0", "vendor"]
         }
         #expect(try t.store.read()?.payload == payload)
     }

@@ -101,6 +101,11 @@ import Testing
     @Test func readAsOfAPayloadThatIsNotJSON() throws {
         let t = try TestStore("not-json")
         try t.store.acquireWriterLock().commit(Data("<html>502 Bad Gateway</html>".utf8), source: "test", validation: .trusted)
-        #expect(throws: DecodingError.self) { try t.store.read(as: FoojayCatalogue.self) }
+        #expect {
+            try t.store.read(as: FoojayCatalogue.self)
+        } throws: { error in
+            guard case MetadataCacheError.decodingFailed(_, _, .dataCorrupted) = error else { return false }
+            return true
+        }
     }
 }

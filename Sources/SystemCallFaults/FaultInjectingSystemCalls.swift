@@ -3,13 +3,15 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Synchronization
+import MetadataCache
 
 /// The system calls `FaultInjectingSystemCalls` can intercept.
 package enum SystemCallKind: String, Sendable, CaseIterable {
     case open, close, read, pread, write, pwrite, fsync, fsyncDirectory, ftruncate, fstat, lstat
     case rename, link, unlink, mkdir, flock, touch, availableBytes, fileSystemType, listDirectory
     case inotifyInit, inotifyAddWatch
+    /// `readlinkat`, met only while resolving a cache directory's ancestors.
+    case readlink
 }
 
 /// One planned fault: which call it hits and what happens.
@@ -120,7 +122,7 @@ package final class FaultInjectingSystemCalls: SystemCallProvider {
     }
 
     private let base: any SystemCallProvider
-    private let state: Mutex<State>
+    private let state: LockedValue<State>
     private let onPause: @Sendable (SystemCallKind, String?) -> Void
     /// When set, `fileSystemType` reports this instead of asking `statfs`
     /// (backend selection on a simulated network filesystem).
@@ -132,7 +134,7 @@ package final class FaultInjectingSystemCalls: SystemCallProvider {
         reportedFileSystem: FileSystemType? = nil
     ) {
         self.base = base
-        self.state = Mutex(State(faults: faults))
+        self.state = LockedValue(State(faults: faults))
         self.onPause = onPause
         self.reportedFileSystem = reportedFileSystem
     }
@@ -352,6 +354,50 @@ package final class FaultInjectingSystemCalls: SystemCallProvider {
     package func listDirectory(_ path: String) throws(Errno) -> [String] {
         try run(.listDirectory, path) { () throws(Errno) in try base.listDirectory(path) }
     }
+    // Directory-relative calls count as their path-based twins, and match and log
+    // by entry name (see SystemCallProvider).
+    package func openat(_ dirfd: Int32, _ name: String, flags: Int32, mode: mode_t) throws(Errno) -> Int32 {
+        try run(.open, name) { () throws(Errno) in try base.openat(dirfd, name, flags: flags, mode: mode) }
+    }
+    package func fstatat(_ dirfd: Int32, _ name: String) throws(Errno) -> FileStatus {
+        try run(.lstat, name) { () throws(Errno) in try base.fstatat(dirfd, name) }
+    }
+    package func renameat(_ dirfd: Int32, _ from: String, to: String) throws(Errno) {
+        try run(.rename, from) { () throws(Errno) in try base.renameat(dirfd, from, to: to) }
+    }
+    package func linkat(_ dirfd: Int32, _ from: String, to: String) throws(Errno) {
+        try run(.link, from) { () throws(Errno) in try base.linkat(dirfd, from, to: to) }
+    }
+    package func unlinkat(_ dirfd: Int32, _ name: String) throws(Errno) {
+        try run(.unlink, name) { () throws(Errno) in try base.unlinkat(dirfd, name) }
+    }
+    package func mkdirat(_ dirfd: Int32, _ name: String, mode: mode_t) throws(Errno) {
+        try run(.mkdir, name) { () throws(Errno) in try base.mkdirat(dirfd, name, mode: mode) }
+    }
+    package func readlinkat(_ dirfd: Int32, _ name: String) throws(Errno) -> String {
+        try run(.readlink, name) { () throws(Errno) in try base.readlinkat(dirfd, name) }
+    }
+    package func listDirectory(fd: Int32) throws(Errno) -> [String] {
+        try run(.listDirectory, nil) { () throws(Errno) in try base.listDirectory(fd: fd) }
+    }
+    package func availableBytes(fd: Int32) throws(Errno) -> UInt64? {
+        switch decide(.availableBytes, nil) {
+        case let .report(v): return v
+        case let .fail(e): throw e
+        case .crashBefore, .crashAfter: crash()
+        case .pause:
+            onPause(.availableBytes, nil)
+            return try base.availableBytes(fd: fd)
+        default: return try base.availableBytes(fd: fd)
+        }
+    }
+    package func fileSystemType(fd: Int32) throws(Errno) -> FileSystemType {
+        try run(.fileSystemType, nil) { () throws(Errno) in
+            if let reportedFileSystem { return reportedFileSystem }
+            return try base.fileSystemType(fd: fd)
+        }
+    }
+
     #if os(Linux)
     package func inotifyInit() throws(Errno) -> Int32 {
         try run(.inotifyInit, nil) { () throws(Errno) in try base.inotifyInit() }
