@@ -863,6 +863,67 @@ class Run:
             server.stop()
         return out
 
+    # -- figure 11: never waiting for the network (stale-while-revalidate) ----
+
+    def fig_stale(self):
+        """`metacache cache read` of the 1 MiB catalogue as a host tool runs it on
+        every invocation, cold processes (hyperfine, rotating order): a fresh cache
+        under `--refresh-after 1d`; a stale one under `--refresh-after 0s` whose
+        background refreshes fetch from a loopback source that takes 2 s per
+        response (so a run finds one running, or starts the next: both paths are
+        in the samples); the plain read; and `cat` of the cache file."""
+        cfg = self.cfg
+        with open(os.path.join(REPO, "Fixtures", "catalog-1mib.json"), "rb") as f:
+            payload = f.read()
+        server = SlowServer(payload, 2.0)
+        url = "http://127.0.0.1:%d/catalog.json" % server.port
+        fresh, stale = (os.path.join(cfg.scratch, "stale-" + k) for k in ("fresh", "stale"))
+        source = os.path.join(cfg.scratch, "stale-source.json")
+        with open(source, "wb") as f:
+            f.write(payload)
+        try:
+            for d in (fresh, stale):
+                shutil.rmtree(d, ignore_errors=True)
+                subprocess.run([cfg.metacache_bin, "cache", "refresh", "--quiet", "--dir", d, "--source", source],
+                               check=True, capture_output=True)
+            mc = cfg.metacache_bin
+            cmds = {"cat": "cat %s/metadata.json" % fresh,
+                    "plain": "%s cache read --dir %s" % (mc, fresh),
+                    "fresh": "%s cache read --dir %s --refresh-after 1d --source %s" % (mc, fresh, url),
+                    "stale": "%s cache read --dir %s --refresh-after 0s --source %s" % (mc, stale, url)}
+            rounds, runs = self.it(4, 2), self.it(150, 20)
+            times = {k: [] for k in cmds}
+            log("fig11: stale vs fresh read, hyperfine, %d rounds x %d runs each, rotating order" % (rounds, runs))
+            for r in range(rounds):
+                order = list(cmds)[r % 4:] + list(cmds)[:r % 4]
+                if r % 2:
+                    order.reverse()
+                export = os.path.join(cfg.scratch, "hyperfine-stale-%d.json" % r)
+                argv = ["hyperfine", "-N", "--warmup", "10", "--runs", str(runs), "--export-json", export, "--style", "none"]
+                argv += [cmds[k] for k in order]
+                subprocess.run(argv, check=True, capture_output=True)
+                with open(export) as f:
+                    data = json.load(f)
+                for k, res in zip(order, data["results"]):
+                    times[k].extend(int(t * 1e9) for t in res["times"])
+            # Let the last background refresh finish before the directory goes.
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                st = json.loads(subprocess.run([mc, "cache", "status", "--json", "--dir", stale],
+                                               capture_output=True, text=True).stdout or "{}")
+                if st.get("backgroundRefreshPID") is None:
+                    break
+                time.sleep(0.1)
+            generation = st.get("generation")
+        finally:
+            server.stop()
+        shown = "hyperfine -N --warmup 10 --runs %d '%s' '%s' '%s' '%s'" % (
+            runs, *(cmds[k].replace(cfg.scratch, "$SCRATCH").replace(cfg.bin_dir, "$BIN").replace(url, "$URL")
+                    for k in ("cat", "plain", "fresh", "stale")))
+        return {"times_ns": times, "hyperfine": shown, "rounds": rounds, "server_delay_s": 2.0,
+                "fetches": server.count, "stale_generation": generation,
+                "stale_runs": len(times["stale"]) + 10 * rounds}
+
     # -- figure 10: told about a commit (watch) -------------------------------
 
     @staticmethod
@@ -1090,7 +1151,8 @@ class Run:
 
             if self.cfg.only:
                 # Development: only the figures asked for (Benchmarks/run --only).
-                producers = {"watch": ("10", self.fig_watch), "cli-read": ("6", self.fig_cli_read)}
+                producers = {"watch": ("10", self.fig_watch), "cli-read": ("6", self.fig_cli_read),
+                             "stale": ("11", self.fig_stale)}
                 for name in self.cfg.only:
                     if name == "typed":
                         self.run_typed_figures(F)
@@ -1141,6 +1203,11 @@ class Run:
             self.mark_load("after figure 8")
             F["10"] = self.guard("10", self.fig_watch)
             self.mark_load("after figure 10")
+            if cli_available:
+                F["11"] = self.guard("11", self.fig_stale)
+                self.mark_load("after figure 11")
+            else:
+                R["unmeasured"] += ["11"]
             F["throughput"] = self.guard("throughput", lambda: self.fig_throughput_probes(validator_real))
             R["validator_real"] = validator_real
             self.run_typed_figures(F)
@@ -1270,15 +1337,16 @@ def main():
     ap.add_argument("--md-out", required=True)
     ap.add_argument("--command", required=True, help="the exact command, for the report")
     ap.add_argument("--note", default="")
-    ap.add_argument("--only", default="", help="figures to run alone, by name, comma-separated (development): lock, typed, watch, cli-read")
+    ap.add_argument("--only", default="", help="figures to run alone, by name, comma-separated (development): lock, typed, watch, cli-read, stale")
     ap.add_argument("--metacache-bin", default="", help="the metacache to time (default: BIN_DIR/metacache); "
                     "Benchmarks/run passes the static one Scripts/build-release links")
     ap.add_argument("--watch-floor-bin", default="", help="the C floor of figure 10 (Benchmarks/floor/watch-floor.c)")
     cfg = ap.parse_args()
     cfg.only = [f for f in cfg.only.split(",") if f]
     for fig in cfg.only:
-        if fig not in ("lock", "typed", "watch", "cli-read"):
-            raise SystemExit("bench: --only knows 'lock' (figures 3-4), 'typed' (figure 9), 'watch' (figure 10) and 'cli-read' (figure 6) (got %s)" % fig)
+        if fig not in ("lock", "typed", "watch", "cli-read", "stale"):
+            raise SystemExit("bench: --only knows 'lock' (figures 3-4), 'typed' (figure 9), 'watch' (figure 10), "
+                             "'cli-read' (figure 6) and 'stale' (figure 11) (got %s)" % fig)
     cfg.scratch = os.path.abspath(cfg.scratch)
     cfg.bench_bin = os.path.join(cfg.bin_dir, "metacache-bench")
     cfg.watch_floor_bin = cfg.watch_floor_bin or os.path.join(cfg.scratch, "bin", "watch-floor")

@@ -221,6 +221,12 @@ def summarise(doc):
             "cat": "`cat` of the same cache file",
             "start": "host tool started, store opened, nothing read (`metacache-bench DIR rss-idle`)",
             "host": "**host tool**: `read(as: FoojayCatalogue.self)`, print the count"}, floor_key="cat")
+    if "11" in F:
+        S["11"] = latency_table(F["11"]["times_ns"], {
+            "cat": "`cat` of the cache file",
+            "plain": "`metacache cache read` (no policy)",
+            "fresh": "`cache read --refresh-after 1d`, fresh cache",
+            "stale": "**`cache read --refresh-after 0s`, stale cache**, 2 s source"}, floor_key="fresh")
     if "9-rss" in F:
         r = F["9-rss"]
         S["9-rss"] = {k: dict(v, peak_kib=max(v["peak_kib"])) for k, v in r.items() if k != "runs"}
@@ -385,6 +391,12 @@ def goals(doc, S):
                 "%s of CPU and %d context switches in %.1f s idle (%.4f %% of a core)" % (
                     t(idle["cpu_ns"]), idle["switches"], idle["wall_s"], 100 * share),
                 share < 0.0001)
+    if "11" in S:
+        m, f = S["11"]["stale"], S["11"]["fresh"]
+        add("Stale `cache read --refresh-after` ≤ 1.3× a fresh one (median)", "11",
+            "%.2f× (median %s vs %s)" % (m["ratio_median"], t(m["median"]), t(f["median"])), m["ratio_median"] <= 1.3)
+        add("Stale read's p99 with a 2 s source ≤ 2× the fresh read's p99", "11",
+            "%.2f× (p99 %s vs %s)" % (m["ratio_p99"], t(m["p99"]), t(f["p99"])), m["ratio_p99"] <= 2.0)
     if "throughput" in S:
         v = S["throughput"].get("validator")
         if v and validator_real:
@@ -855,6 +867,17 @@ def markdown(doc, S):
         w("Each watcher armed on an unchanging cache; its CPU time (all threads, `/proc/PID/task/*/schedstat`) "
           "and context switches over the idle period.\n")
         w(md_table(["watcher", "idle for", "CPU", "share of a core", "context switches"], rows))
+    if "11" in S:
+        f = R["figures"]["11"]
+        w("## Figure 11: never waiting for the network (stale-while-revalidate)\n")
+        w("`%s` in %d rounds that rotate the order (`$BIN` = the release build directory, `$URL` a loopback source "
+          "that answers after %.0f s): a new process per run, warm page cache, 1 MiB catalogue. The stale read "
+          "prints the old copy, warns on stderr and starts a detached background refresh when none runs: %d "
+          "fetches reached the source in %d stale runs (warm-ups included), the rest found one running. Ratios "
+          "are to the fresh read.\n" % (f["hyperfine"], f.get("rounds", 1), f["server_delay_s"], f["fetches"],
+                                       f["stale_runs"]))
+        w(md_table(["command", "median", "p99", "min", "max", "n", "median ÷ fresh", "p99 ÷ fresh"],
+                   latency_rows(S["11"], ["cat", "plain", "fresh", "stale"])))
     if "throughput" in S:
         w("## Checksum and validator throughput\n")
         rows = []
@@ -895,6 +918,7 @@ Benchmarks/run --quick    # fewer iterations, ~1 minute, for development (the re
 Benchmarks/run --only lock    # figures 3 and 4 alone (the writer lock), a few minutes; report in Benchmarks/.scratch/only-lock.md
 Benchmarks/run --only typed   # figure 9 alone (typed reads), a few minutes; report in Benchmarks/.scratch/only-typed.md
 Benchmarks/run --only watch   # figure 10 alone (development); writes to Benchmarks/.scratch, not docs/
+Benchmarks/run --only stale   # figure 11 alone: stale vs fresh `cache read --refresh-after` vs cat
 ```
 
 A figure run alone is merged into the published report with

@@ -57,7 +57,10 @@ extension MetacacheIntegration {
         let result = try Metacache.run(["cache", "status", "--json", "--dir", cache.cacheDir])
         #expect(result.exitCode == 0)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout)) as? [String: Any])
-        #expect(Set(object.keys) == ["path", "exists", "generation", "fetchedAt", "ageSeconds", "sizeBytes", "integrity", "source", "lock", "orphanTemps"])
+        #expect(Set(object.keys) == [
+            "path", "exists", "generation", "fetchedAt", "ageSeconds", "sizeBytes", "integrity", "source", "lock", "orphanTemps",
+            "lastRefreshError", "lastRefreshErrorAt", "refreshAttempts", "nextRefreshAttemptAt", "backgroundRefreshPID",
+        ])
         #expect(object["path"] as? String == cache.cacheFile)
         #expect(object["exists"] as? Bool == true)
         #expect(object["generation"] as? Int == 1)

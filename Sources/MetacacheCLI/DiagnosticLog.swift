@@ -97,6 +97,10 @@ public struct DiagnosticLog: CacheObserver {
         case let .sweepIncomplete(directory, left):
             "sweep of \(directory) stopped after its share of work per pass; \(left) leftover files not examined yet "
                 + "(later sweeps continue; 'metacache cache sweep' runs one now)"
+        case let .backgroundRefreshStarted(path, pid):
+            "started a background refresh of \(path): pid \(pid)"
+        case let .backgroundRefreshSkipped(path, reason):
+            "no background refresh of \(path): \(reason)"
         }
     }
 }

@@ -55,12 +55,7 @@ public struct HTTPFetchClient: Sendable {
     /// `metacache-fetch` in the directory of the running executable
     /// (`/proc/self/exe` on Linux, so symlinks to `metacache` work).
     public static func helperPath(nextTo executable: String?) -> String {
-        var path = executable ?? CommandLine.arguments.first ?? "metacache"
-        #if os(Linux)
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        if n > 0 { path = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) }
-        #endif
+        let path = BackgroundRefreshInvocation.runningExecutable(executable)
         let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
         return (directory.isEmpty ? "." : directory) + "/metacache-fetch"
     }

@@ -10,7 +10,9 @@ public enum HelpText {
         case .cache: "Usage: metacache cache <refresh|read|status|verify|sweep|watch> [options]"
         case .subcommand(.refresh):
             "Usage: metacache cache refresh [--source SRC] [--if-older-than DURATION] [--force] [--max-bytes N] [--fetch-timeout SECONDS|infinite] [--overwrite-newer-format] [common options]"
-        case .subcommand(.read): "Usage: metacache cache read [--meta] [common options]"
+        case .subcommand(.read):
+            "Usage: metacache cache read [--meta] [--source SRC --refresh-after DURATION [--max-stale DURATION] "
+                + "[--stale-if-error DURATION]] [--offline] [common options]"
         case .subcommand(.status): "Usage: metacache cache status [--json] [common options]"
         case .subcommand(.verify): "Usage: metacache cache verify [--repair] [common options]"
         case .subcommand(.sweep): "Usage: metacache cache sweep [common options]"
@@ -119,6 +121,10 @@ public enum HelpText {
             Writes the cached payload bytes exactly to stdout (pipe it to jq), after verifying the checksum.
             Never takes a lock and never waits for a writer. Missing cache: exit 66; corrupt: exit 65;
             written by a newer metacache: exit 76.
+            With --refresh-after, a cache older than that is still printed at once (with a warning on
+            stderr) and refreshed by one detached background 'cache refresh', at most one at a time,
+            backed off after failures (see 'cache status'); no cache, or one older than --max-stale,
+            is refreshed first, as 'cache refresh' would.
             """
         case .status:
             """

@@ -58,52 +58,22 @@ final class HelperProcess: @unchecked Sendable {
         let reportPipe = try highPipe()
         let childEnds = [input.read, output.write, diagnostics.write, reportPipe.write]
 
-        // Glibc declares these as structs; Darwin as opaque pointers that `_init`
-        // allocates.
-        #if canImport(Darwin)
-        var actions: posix_spawn_file_actions_t? = nil
-        #else
-        var actions = posix_spawn_file_actions_t()
-        #endif
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, input.read, 0)
-        posix_spawn_file_actions_adddup2(&actions, output.write, 1)
-        posix_spawn_file_actions_adddup2(&actions, diagnostics.write, 2)
-        posix_spawn_file_actions_adddup2(&actions, reportPipe.write, FetchHelperReport.reportDescriptor)
-
-        #if canImport(Darwin)
-        var attributes: posix_spawnattr_t? = nil
-        #else
-        var attributes = posix_spawnattr_t()
-        #endif
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for number in [SIGINT, SIGTERM, SIGPIPE, SIGHUP] { sigaddset(&defaults, number) }
-        var none = sigset_t()
-        sigemptyset(&none)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-
-        let cArguments = argv.map { strdup($0) } + [nil]
-        defer { cArguments.forEach { free($0) } }
-        var pid: pid_t = 0
-        #if canImport(Darwin)
-        // On Darwin `environ` is not available to shared libraries;
-        // `_NSGetEnviron` (<crt_externs.h>) is the supported accessor.
-        let environment = _NSGetEnviron().pointee
-        #else
-        let environment = environ
-        #endif
-        let result = posix_spawn(&pid, argv[0], &actions, &attributes, cArguments, environment)
+        // The one posix_spawn of the package (ProcessSpawn): signal defaults and
+        // an empty mask, as this helper's contract above says.
+        let spawned: Result<pid_t, ProcessSpawn.Failure> = Result { () throws(ProcessSpawn.Failure) in
+            try ProcessSpawn.spawn(argv, descriptors: [
+                (0, .duplicate(input.read)), (1, .duplicate(output.write)), (2, .duplicate(diagnostics.write)),
+                (FetchHelperReport.reportDescriptor, .duplicate(reportPipe.write)),
+            ])
+        }
         childEnds.forEach { close($0) }
-        guard result == 0 else {
+        let pid: pid_t
+        switch spawned {
+        case let .success(child): pid = child
+        case let .failure(failure):
             [input.write, output.read, diagnostics.read, reportPipe.read].forEach { close($0) }
-            if result == ENOENT { throw .helperMissing(path: argv[0]) }
-            throw .helperFailed(detail: "cannot start \(argv[0]): \(Errno(rawValue: result))")
+            if failure.errno == ENOENT { throw .helperMissing(path: argv[0]) }
+            throw .helperFailed(detail: "cannot start \(argv[0]): \(Errno(rawValue: failure.errno))")
         }
         return HelperProcess(
             pid: pid, body: output.read, report: reportPipe.read, errors: diagnostics.read, stdinKeepAlive: input.write)

@@ -39,6 +39,8 @@ public enum MetacacheCommand {
             }
             switch subcommand {
             case .read:
+                // A read that may refresh in the foreground honours Ctrl-C there.
+                if parsed.value("refresh-after") != nil { installInterruptHandlers(context) }
                 return try ReadCommand(parsed: parsed, common: common, context: context).run()
             case .status:
                 return try StatusCommand(parsed: parsed, common: common, context: context).run()

@@ -70,6 +70,19 @@ extension OptionSpec {
         // read
         OptionSpec(name: "meta", short: nil, valueName: nil,
                    help: "print the header (generation, dates, source, validators) as JSON instead of the payload", scope: .subcommand(.read)),
+        OptionSpec(name: "source", short: nil, valueName: "SRC",
+                   help: "where a refresh started by --refresh-after fetches from (default: config key source)", scope: .subcommand(.read)),
+        OptionSpec(name: "refresh-after", short: nil, valueName: "DURATION",
+                   help: "print the cache at once; if older than this, start one detached background refresh (90s, 15m, 24h)",
+                   scope: .subcommand(.read)),
+        OptionSpec(name: "max-stale", short: nil, valueName: "DURATION",
+                   help: "with --refresh-after: a cache older than this is refreshed in the foreground first (default: any age is served)",
+                   scope: .subcommand(.read)),
+        OptionSpec(name: "stale-if-error", short: nil, valueName: "DURATION",
+                   help: "with --refresh-after: if a foreground refresh fails, serve a cache up to this old with a warning",
+                   scope: .subcommand(.read)),
+        OptionSpec(name: "offline", short: nil, valueName: nil,
+                   help: "never fetch: print the cache whatever its age; exit 66 only when there is none", scope: .subcommand(.read)),
         // status
         OptionSpec(name: "json", short: nil, valueName: nil, help: "print one JSON object", scope: .subcommand(.status)),
         // verify

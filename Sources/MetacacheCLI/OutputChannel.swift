@@ -104,6 +104,15 @@ public final class CapturedOutput: OutputChannel {
     public var text: String { String(decoding: bytes, as: UTF8.self) }
 }
 
+/// Drops everything: the result line of a refresh that `read` runs in the
+/// foreground (stdout carries the payload, and only the payload).
+public struct DiscardedOutput: OutputChannel {
+    public init() {}
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(OutputChannelError) {}
+    public var isTerminal: Bool { false }
+    public var columns: Int? { nil }
+}
+
 /// `write(2)`, named apart from the protocol's `write` so it can be called inside it.
 @inline(__always)
 private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {

@@ -6,7 +6,7 @@ import Foundation
 import MetadataCache
 
 /// `status` output, from a `CacheStatus`: one JSON object with exactly the fields
-/// of issue 3, or a readable summary.
+/// of issue 3 and the refresh failure memory of issue 13, or a readable summary.
 ///
 ///     {"path":"/c/metadata.json","exists":true,"generation":7,"fetchedAt":"2026-11-25T09:31:02.123Z",
 ///      "ageSeconds":180,"sizeBytes":1048700,"integrity":"ok","source":"https://…",
@@ -19,6 +19,7 @@ import MetadataCache
 public enum StatusReport {
     public static let jsonFields = [
         "path", "exists", "generation", "fetchedAt", "ageSeconds", "sizeBytes", "integrity", "source", "lock", "orphanTemps",
+        "lastRefreshError", "lastRefreshErrorAt", "refreshAttempts", "nextRefreshAttemptAt", "backgroundRefreshPID",
     ]
 
     public static func json(_ status: CacheStatus, now: Date = Date()) -> String {
@@ -34,6 +35,11 @@ public enum StatusReport {
             ("source", JSONText.optionalString(version?.source)),
             ("lock", lockJSON(status.lock)),
             ("orphanTemps", "[" + status.orphanTemps.map(JSONText.quoted).joined(separator: ",") + "]"),
+            ("lastRefreshError", JSONText.optionalString(status.refreshFailure?.lastError)),
+            ("lastRefreshErrorAt", status.refreshFailure.map { JSONText.quoted(timestamp($0.lastErrorAt)) } ?? "null"),
+            ("refreshAttempts", status.refreshFailure.map { String($0.attempts) } ?? "null"),
+            ("nextRefreshAttemptAt", status.refreshFailure.map { JSONText.quoted(timestamp($0.nextAttemptAt)) } ?? "null"),
+            ("backgroundRefreshPID", status.backgroundRefreshPID.map { String($0) } ?? "null"),
         ])
     }
 
@@ -98,6 +104,14 @@ public enum StatusReport {
             row("lock:", "held by \(who) [\(status.lock.backend)]")
         } else {
             row("lock:", "free [\(status.lock.backend)]")
+        }
+        if let failure = status.refreshFailure {
+            row("last failure:", "\(timestamp(failure.lastErrorAt)) (\(failure.attempts) consecutive): \(TerminalText.escaped(failure.lastError))")
+            let next = failure.nextAttemptAt
+            row("next attempt:", timestamp(next) + (next > now ? " (background refreshes back off until then)" : " (due)"))
+        }
+        if let pid = status.backgroundRefreshPID {
+            row("background:", pid > 0 ? "refresh running, pid \(pid)" : "refresh starting")
         }
         if status.orphanTemps.isEmpty {
             row("orphan temps:", "none")

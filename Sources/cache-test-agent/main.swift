@@ -38,6 +38,9 @@
 //                                                     everything, print CHILDFD N TARGET
 //                                                     for each of its descriptors >= 3,
 //                                                     then FDS-DONE; release
+//   start-background --dir D -- ARGS...             a long-lived host: for each line on
+//                                                     stdin, startBackgroundRefresh(ARGS);
+//                                                     prints STARTED pid=N | SKIPPED reason=R
 //   watch, commit-many, watch-churn                   see WatchRoles.swift
 //   status-loop --dir D [--max N]                    CacheStore.status() in a tight loop;
 //                                                     prints LOOPING after the first,
@@ -466,6 +469,23 @@ func runBlocking(_ store: CacheStore) throws {
         for line in String(decoding: output, as: UTF8.self).split(separator: "\n") { say("CHILD \(line)") }
         say("CHILD-EXIT status=\(child.terminationStatus) elapsedMs=\(Int((ContinuousClock.now - started).milliseconds))")
         writer.release()
+
+    case "start-background":
+        // A long-lived host: starts ARGS as the store's background refresh once per
+        // line read on stdin, printing STARTED pid=N or SKIPPED reason=…, and stays
+        // alive until stdin closes (its reaper threads do their work meanwhile).
+        guard let snapshot = try store.read() else {
+            say("ERROR no cache")
+            exit(1)
+        }
+        let command = BackgroundRefreshCommand(executable: args.rest[0], arguments: Array(args.rest.dropFirst()))
+        while readLine() != nil {
+            switch store.startBackgroundRefresh(command, ifUnchangedSince: snapshot) {
+            case let .started(pid): say("STARTED pid=\(pid)")
+            case let other: say("SKIPPED reason=\(other.reason)")
+            }
+        }
+        say("DONE")
 
     case "status-loop":
         let cap = Int(args.value("max") ?? "") ?? 1_000_000

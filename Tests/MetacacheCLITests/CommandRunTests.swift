@@ -34,7 +34,7 @@ import TestSupport
         #expect(bad.stdout.text.isEmpty)
         #expect(bad.stderr.text == """
             metacache: unknown option '--colour' for 'metacache cache read'
-            Usage: metacache cache read [--meta] [common options]
+            Usage: metacache cache read [--meta] [--source SRC --refresh-after DURATION [--max-stale DURATION] [--stale-if-error DURATION]] [--offline] [common options]
             Try 'metacache cache read --help' for more information.
 
             """)

@@ -46,6 +46,13 @@ public enum CacheEvent: Sendable, Equatable {
     /// directory flooded with planted names waits for later sweeps, so the lock is
     /// never held long for them); `left` were not examined.
     case sweepIncomplete(directory: String, left: Int)
+    /// A stale cache was served and a detached background refresh started
+    /// (`pid`: its process).
+    case backgroundRefreshStarted(path: String, pid: Int32)
+    /// A stale cache was served and no background refresh started: one is
+    /// already running, the last failure's backoff has not elapsed, the cache
+    /// changed since it was read, or the refresh could not be started.
+    case backgroundRefreshSkipped(path: String, reason: String)
 
     /// The event's name as used in JSON lines (`lockWaitStarted`, ...).
     public var name: String {
@@ -73,6 +80,8 @@ public enum CacheEvent: Sendable, Equatable {
         case .watchFallbackToPolling: "watchFallbackToPolling"
         case .lockFileModeTooWide: "lockFileModeTooWide"
         case .sweepIncomplete: "sweepIncomplete"
+        case .backgroundRefreshStarted: "backgroundRefreshStarted"
+        case .backgroundRefreshSkipped: "backgroundRefreshSkipped"
         }
     }
 }

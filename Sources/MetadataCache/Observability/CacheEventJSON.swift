@@ -84,6 +84,10 @@ extension CacheEvent {
             fields += [("lockPath", JSONText.quoted(path)), ("mode", JSONText.quoted(String(permissions, radix: 8)))]
         case let .sweepIncomplete(directory, left):
             fields += [("directory", JSONText.quoted(directory)), ("left", String(left))]
+        case let .backgroundRefreshStarted(path, pid):
+            fields += [("path", JSONText.quoted(path)), ("backgroundPid", String(pid))]
+        case let .backgroundRefreshSkipped(path, reason):
+            fields += [("path", JSONText.quoted(path)), ("reason", JSONText.quoted(reason))]
         }
         return JSONText.object(fields)
     }

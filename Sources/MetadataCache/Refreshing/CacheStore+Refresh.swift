@@ -159,22 +159,40 @@ extension CacheStore {
             }
         }
         if Task.isCancelled { throw .cancelled(lockPath: lockPath, waited: writer.waited) }
-        let result: FetchResult
-        do {
-            result = try await observedFetch(current: current, fetch)
-        } catch let error as MetadataCacheError {
-            throw error
+        let outcome: RefreshOutcome
+        do throws(MetadataCacheError) {
+            let result: FetchResult
+            do {
+                result = try await observedFetch(current: current, fetch)
+            } catch let error as MetadataCacheError {
+                throw error
+            } catch {
+                if Task.isCancelled || error is CancellationError { throw .cancelled(lockPath: lockPath, waited: writer.waited) }
+                throw .fetchFailed(source: source ?? current?.source, error: error)
+            }
+            if Task.isCancelled { throw .cancelled(lockPath: lockPath, waited: writer.waited) }
+            switch result {
+            case let .payload(data, source, validators):
+                outcome = .fetched(try writer.commit(data, source: source, validators: validators))
+            case let .notModified(validators):
+                outcome = .revalidated(try writer.commitRevalidation(validators: validators))
+            }
         } catch {
-            if Task.isCancelled || error is CancellationError { throw .cancelled(lockPath: lockPath, waited: writer.waited) }
-            throw .fetchFailed(source: source ?? current?.source, error: error)
+            // Failure memory (RefreshFailureRecord), still under the lock: the
+            // backoff of background refreshes counts from here. A cancellation is
+            // the user's choice, not the source's failure.
+            if case .cancelled = error {} else { _ = writer.recordRefreshFailure(Self.failureMessage(error)) }
+            throw error
         }
-        if Task.isCancelled { throw .cancelled(lockPath: lockPath, waited: writer.waited) }
-        switch result {
-        case let .payload(data, source, validators):
-            return .fetched(try writer.commit(data, source: source, validators: validators))
-        case let .notModified(validators):
-            return .revalidated(try writer.commitRevalidation(validators: validators))
-        }
+        writer.clearRefreshFailure()
+        return outcome
+    }
+
+    /// What the failure record says: the source's own error for a failed fetch
+    /// (the record already says it was a refresh), the store's otherwise.
+    private static func failureMessage(_ error: MetadataCacheError) -> String {
+        if case let .fetchFailed(_, underlying) = error { return String(describing: underlying) }
+        return error.description
     }
 
     /// The current cache's facts if it exists and verifies completely; nil when it

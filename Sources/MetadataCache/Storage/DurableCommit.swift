@@ -132,9 +132,14 @@ package struct DurableCommit: Sendable {
     ///     rename attempt (nil: no limit other than `maximumUnboundedRetryTime`).
     ///   - beforeRename: last check before the point of no return (the lock-file
     ///     backend verifies it still owns the lock).
+    ///   - target: the file replaced and the temp file written first: the cache
+    ///     file and a `NAME.json.tmp-TAG`, unless another of the store's small
+    ///     files (the refresh failure record) is written with the same guarantees.
+    ///     Its temp name must be one the sweeper knows (a `StoreLayout` prefix with
+    ///     a creator tag).
     package func commit(
         header encodeHeader: (_ payloadChecksum: UInt64) -> [UInt8], payload: UnsafeRawBufferPointer,
-        renameBudget: Duration?, retries: RetryCounter = RetryCounter(),
+        renameBudget: Duration?, retries: RetryCounter = RetryCounter(), target: (name: String, tempName: String)? = nil,
         beforeRename: () throws(MetadataCacheError) -> Void
     ) throws(MetadataCacheError) -> Result {
         let clock = ContinuousClock()
@@ -163,7 +168,7 @@ package struct DurableCommit: Sendable {
         }
 
         // 2. The temp file, exclusively ours.
-        let tempName = layout.newTempName()
+        let tempName = target?.tempName ?? layout.newTempName()
         let tempPath = directory.path(of: tempName)
         let (fd, _) = try directory.openFile(
             tempName, flags: O_WRONLY | O_CREAT | O_EXCL, mode: fileMode, operation: "create temp file")
@@ -201,7 +206,7 @@ package struct DurableCommit: Sendable {
         let firstAttempt = clock.now
         while true {
             do throws(MetadataCacheError) {
-                try directory.rename(tempName, to: layout.cacheName)
+                try directory.rename(tempName, to: target?.name ?? layout.cacheName)
                 tempExists = false
                 break
             } catch let error {

@@ -50,6 +50,11 @@ public struct CacheStatus: Sendable {
     public let lock: LockState
     /// Temp files present that no live writer owns (crashed commits).
     public let orphanTemps: [String]
+    /// The failure memory of refreshes: nil after a success (or none ever failed).
+    public var refreshFailure: RefreshFailureRecord?
+    /// The running background refresh's pid (0: running, pid not yet published);
+    /// nil when none runs.
+    public var backgroundRefreshPID: Int32?
 
     public var exists: Bool { integrity != .missing }
 
@@ -129,9 +134,12 @@ extension CacheStore {
         let orphans = temps.filter { path in
             !lock.held || sweeper.isOrphan(path.split(separator: "/").last.map(String.init) ?? "")
         }
-        return CacheStatus(
+        var status = CacheStatus(
             path: cachePath, integrity: integrity, version: version, fileSize: fileSize, payloadBytes: payloadBytes,
             lock: lock, orphanTemps: orphans)
+        status.refreshFailure = refreshFailure()
+        status.backgroundRefreshPID = backgroundRefreshPID()
+        return status
     }
 
     /// Whether the writer lock is held, by whom, under which backend.

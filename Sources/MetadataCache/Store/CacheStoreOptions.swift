@@ -32,6 +32,10 @@ public struct CacheStoreOptions: Sendable {
     /// Lock-file backend: a holder on another host is presumed dead when its owner
     /// file has not been renewed for this long (renewed every third of it).
     public var leaseDuration: Duration = .seconds(30)
+    /// How long background refreshes wait after consecutive failures (default 1
+    /// minute doubling to 1 hour). Applied by the refresh that fails: it writes
+    /// the next attempt's time into the failure record, which every process honours.
+    public var refreshBackoff: RefreshBackoff = RefreshBackoff()
     /// Receives the store's events.
     public var observer: (any CacheObserver)?
     /// The system call layer (tests inject faults here).

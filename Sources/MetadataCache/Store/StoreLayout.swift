@@ -10,6 +10,15 @@
 ///   to act on the stale owner file KEY);
 /// - `DIR/NAME.json.tmp-TAG`: a commit's temp file, in the same directory so the
 ///   final rename never crosses a filesystem;
+/// - `DIR/NAME.refresh-failure.json`: the failure memory of refreshes (last error,
+///   attempts, next attempt; `RefreshFailureRecord`), written under the writer
+///   lock, removed by the next successful refresh; its temp file is
+///   `DIR/NAME.refresh-failure.json.new-TAG` (a name of its own: everything that
+///   reasons about "the cache's temp file and its rename" — crash sweeps, fault
+///   plans, `.tmp-` globs — must never mistake this rename for the cache's);
+/// - `DIR/NAME.refresh.lock`: the background refresh marker: an exclusive `flock`
+///   on it is held by the one running background refresh (`BackgroundRefreshMarker`);
+///   its content is that process's pid. Created once, never deleted (as NAME.lock).
 ///
 /// TAG is a `FileCreatorTag` (pid, random bits, and the creator's boot id, pid
 /// namespace and start time), so a sweeper can tell whose a file is.
@@ -28,11 +37,16 @@ package struct StoreLayout: Sendable, Equatable {
     package var cacheName: String { name + ".json" }
     package var lockName: String { name + ".lock" }
     package var ownerName: String { name + ".lock.owner" }
+    package var refreshFailureName: String { name + ".refresh-failure.json" }
+    package var backgroundRefreshMarkerName: String { name + ".refresh.lock" }
 
     package var cachePath: String { path(of: cacheName) }
     package var lockPath: String { path(of: lockName) }
     package var ownerPath: String { path(of: ownerName) }
+    package var refreshFailurePath: String { path(of: refreshFailureName) }
+    package var backgroundRefreshMarkerPath: String { path(of: backgroundRefreshMarkerName) }
     package var tempPrefix: String { name + ".json.tmp-" }
+    package var refreshFailureTempPrefix: String { name + ".refresh-failure.json.new-" }
     package var ownerBreakPrefix: String { name + ".lock.owner.break-" }
     package var ownerReplacementPrefix: String { name + ".lock.owner.next-" }
     package var ownerClaimPrefix: String { name + ".lock.owner.claim-" }
@@ -45,6 +59,11 @@ package struct StoreLayout: Sendable, Equatable {
     /// a sweeper prove the creator dead.
     package func newTempName() -> String {
         tempPrefix + FileCreatorTag.current().text
+    }
+
+    /// A fresh temp path for the refresh failure record, tagged like a commit's.
+    package func newRefreshFailureTempName() -> String {
+        refreshFailureTempPrefix + FileCreatorTag.current().text
     }
 
     /// Where a remover moves the owner file before deciding whether to delete it.
@@ -66,7 +85,8 @@ package struct StoreLayout: Sendable, Equatable {
     /// The creator of a transient file named `entry`, when it is one of the tagged
     /// kinds (temp, aside, replacement) and its tag parses.
     package func creatorTag(ofTransient entry: String) -> FileCreatorTag? {
-        for prefix in [tempPrefix, ownerBreakPrefix, ownerReplacementPrefix] where entry.hasPrefix(prefix) {
+        for prefix in [tempPrefix, refreshFailureTempPrefix, ownerBreakPrefix, ownerReplacementPrefix]
+        where entry.hasPrefix(prefix) {
             return FileCreatorTag(parsing: entry.dropFirst(prefix.count))
         }
         return nil

@@ -114,7 +114,7 @@ package struct OrphanSweeper: Sendable {
                 continue
             }
             examined += 1
-            if name.hasPrefix(layout.tempPrefix) {
+            if name.hasPrefix(layout.tempPrefix) || name.hasPrefix(layout.refreshFailureTempPrefix) {
                 if isOrphan(name) { remove(name, because: "temp file of a writer that died mid-commit") }
             } else if name == layout.ownerName {
                 if let reason = removeStaleOwnerFile() {
@@ -133,7 +133,8 @@ package struct OrphanSweeper: Sendable {
     }
 
     private func isCandidate(_ name: String) -> Bool {
-        name.hasPrefix(layout.tempPrefix) || name == layout.ownerName || name.hasPrefix(layout.ownerBreakPrefix)
+        name.hasPrefix(layout.tempPrefix) || name.hasPrefix(layout.refreshFailureTempPrefix) || name == layout.ownerName
+            || name.hasPrefix(layout.ownerBreakPrefix)
             || name.hasPrefix(layout.ownerReplacementPrefix) || name.hasPrefix(layout.ownerClaimPrefix)
     }
 
@@ -146,7 +147,8 @@ package struct OrphanSweeper: Sendable {
 
     /// Temp files present right now (for `status`; does not need the lock).
     package func tempFiles() -> [String] {
-        ((try? directory.entries()) ?? []).filter { $0.hasPrefix(layout.tempPrefix) }.sorted()
+        ((try? directory.entries()) ?? [])
+            .filter { $0.hasPrefix(layout.tempPrefix) || $0.hasPrefix(layout.refreshFailureTempPrefix) }.sorted()
             .map(directory.path(of:))
     }
 
