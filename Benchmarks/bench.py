@@ -1157,6 +1157,12 @@ class Run:
                     if name == "typed":
                         self.run_typed_figures(F)
                         continue
+                    if name == "lock":
+                        F["3"] = self.guard("3", self.fig_lock)
+                        self.mark_load("after figure 3")
+                        F["4"] = self.guard("4", self.fig_handover)
+                        self.mark_load("after figure 4")
+                        continue
                     fig, produce = producers[name]
                     F[fig] = self.guard(fig, produce)
                     self.mark_load("after figure %s" % fig)
@@ -1331,16 +1337,16 @@ def main():
     ap.add_argument("--md-out", required=True)
     ap.add_argument("--command", required=True, help="the exact command, for the report")
     ap.add_argument("--note", default="")
-    ap.add_argument("--only", default="", help="figures to run alone, by name, comma-separated (development): typed, watch, cli-read, stale")
+    ap.add_argument("--only", default="", help="figures to run alone, by name, comma-separated (development): lock, typed, watch, cli-read, stale")
     ap.add_argument("--metacache-bin", default="", help="the metacache to time (default: BIN_DIR/metacache); "
                     "Benchmarks/run passes the static one Scripts/build-release links")
     ap.add_argument("--watch-floor-bin", default="", help="the C floor of figure 10 (Benchmarks/floor/watch-floor.c)")
     cfg = ap.parse_args()
     cfg.only = [f for f in cfg.only.split(",") if f]
     for fig in cfg.only:
-        if fig not in ("typed", "watch", "cli-read", "stale"):
-            raise SystemExit("bench: --only knows 'typed' (figure 9), 'watch' (figure 10), 'cli-read' (figure 6) "
-                             "and 'stale' (figure 11) (got %s)" % fig)
+        if fig not in ("lock", "typed", "watch", "cli-read", "stale"):
+            raise SystemExit("bench: --only knows 'lock' (figures 3-4), 'typed' (figure 9), 'watch' (figure 10), "
+                             "'cli-read' (figure 6) and 'stale' (figure 11) (got %s)" % fig)
     cfg.scratch = os.path.abspath(cfg.scratch)
     cfg.bench_bin = os.path.join(cfg.bin_dir, "metacache-bench")
     cfg.watch_floor_bin = cfg.watch_floor_bin or os.path.join(cfg.scratch, "bin", "watch-floor")

@@ -85,4 +85,34 @@ import Testing
         let parsed = HolderRecordSlot.parse(slot.bytes + Array("{\"garbage\": true}".utf8))
         #expect(parsed == slot.record)
     }
+
+    /// Acquisitions copy a per-process template and write their lease id into it:
+    /// the bytes must be exactly what encoding the record afresh produces, with a
+    /// new lease id each time.
+    @Test func theProcessTemplateGivesTheBytesOfAFreshEncodingWithANewLeaseID() throws {
+        var first = HolderRecordSlot.forCurrentProcess(backend: .advisory)
+        var second = HolderRecordSlot.forCurrentProcess(backend: .advisory)
+        first.stamp()
+        second.stamp()
+        #expect(first.record.leaseID != second.record.leaseID)
+        for slot in [first, second] {
+            #expect(slot.record.pid == getpid())
+            #expect(slot.record.leaseID.utf8.count == 16)
+            #expect(slot.bytes == HolderRecordSlot(slot.record).bytes)
+            #expect(HolderRecordSlot.parse(slot.bytes) == slot.record)
+        }
+    }
+
+    /// A record whose padding is not plain spaces (an older writer's newline-only
+    /// tail, tabs) parses the same.
+    @Test func trailingWhitespaceOfAnyKindIsIgnored() throws {
+        var slot = HolderRecordSlot(record())
+        slot.stamp()
+        let end = try #require(slot.bytes.lastIndex(of: UInt8(ascii: "}")))
+        let text = Array(slot.bytes[...end])
+        #expect(HolderRecordSlot.parse(text) == slot.record)
+        #expect(HolderRecordSlot.parse(text + Array(" \t\r\n\n".utf8)) == slot.record)
+        #expect(HolderRecordSlot.parse(Array(" \n".utf8) + text) == slot.record)
+        #expect(HolderRecordSlot.parse(Array(text.dropLast()) + Array("   ".utf8)) == nil)
+    }
 }

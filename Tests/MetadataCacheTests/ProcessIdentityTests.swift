@@ -119,4 +119,21 @@ import TestSupport
         let parsed = try #require(HolderRecord(parsing: Array(container.encodedJSON().utf8)))
         #expect(parsed == container)
     }
+
+    /// The cached walk answers like a fresh one: our parent is an ancestor with
+    /// its start time, we and a pid outside the chain are not.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/proc/self/stat") && getppid() > 1,
+        "needs /proc and a parent other than init"))
+    func ancestorStartTimeAgreesWithTheWalk() throws {
+        let walk = ProcessIdentity.ancestors()
+        let parent = try #require(walk.first)
+        #expect(parent.pid == getppid())
+        for _ in 0..<2 {  // the first call fills the cache, the second uses it
+            let found = ProcessIdentity.ancestorStartTime(of: parent.pid)
+            #expect(found == .some(parent.startTime))
+            #expect(ProcessIdentity.ancestorStartTime(of: getpid()) == nil)
+            let outsider = (walk.map(\.pid).max() ?? 1) + 1_000_000
+            #expect(ProcessIdentity.ancestorStartTime(of: outsider) == nil)
+        }
+    }
 }

@@ -119,11 +119,12 @@ import SystemCallFaults
         #expect(try waiter.wait() == .exited(0))
     }
 
-    /// The watchdog thread of a wait is left asleep when the lock is granted (so
-    /// waking it does not slow the handover) and must exit when the lock is
-    /// released: no thread may outlive its lock.
+    /// A wait with a cancellation token (the agent always passes one) is timed by
+    /// the process's one watchdog thread: started by the first such wait, left
+    /// asleep when the lock is granted (waking it would slow the handover), and
+    /// kept for the next wait rather than created and destroyed per wait.
     @Test(.enabled(if: FileManager.default.fileExists(atPath: "/proc/self/task")))
-    func aWaitsWatchdogThreadSleepsWhileHeldAndExitsOnRelease() throws {
+    func aWaitWithATokenUsesTheOneWatchdogThreadWhichOutlivesTheLock() throws {
         let t = try TestStore("watchdog")
         let (agent, _) = try holder(t.directory.path)
         let waiter = try Agent.start(["acquire", "--dir", t.directory.path, "--timeout", "infinite"])
@@ -135,9 +136,68 @@ import SystemCallFaults
         let before = try #require(Int(started.field("threads") ?? ""))
         let held = try #require(Int(acquired.field("threads") ?? ""))
         let after = try #require(Int(released.field("threads") ?? ""))
-        #expect(held == before + 1, "the watchdog should still sleep while the lock is held")
-        #expect(after == before, "a watchdog thread outlived the lock")
+        #expect(held == before + 1, "one watchdog thread while the lock is held")
+        #expect(after == held, "the watchdog stays asleep for the next wait; none exits or is added at the release")
         #expect(try waiter.wait() == .exited(0))
+        try agent.wait()
+    }
+
+    /// A wait without a cancellation token starts no thread at all: the waiting
+    /// thread keeps its own time with a timer. (The kernel numbers a process's
+    /// first timer 0, which Swift reads as a nil `timer_t`; taken for a failure,
+    /// it sent the first wait of every process to the watchdog thread.)
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/proc/self/task")))
+    func aWaitWithoutATokenStartsNoThread() throws {
+        let t = try TestStore("no-thread")
+        let (agent, _) = try holder(t.directory.path)
+        let waiter = try Agent.start(["acquire", "--dir", t.directory.path, "--timeout", "infinite", "--token", "no"])
+        let started = try waiter.readLine(until: { $0.hasPrefix("STARTED") })
+        _ = try waiter.readLine(until: { $0.hasPrefix("WAITING") })
+        agent.closeStdin()
+        let acquired = try waiter.readLine(until: { $0.hasPrefix("ACQUIRED") })
+        let before = try #require(Int(started.field("threads") ?? ""))
+        let held = try #require(Int(acquired.field("threads") ?? ""))
+        #if os(Linux)
+        #expect(held == before, "a tokenless wait started a thread")
+        #endif
+        _ = try waiter.readLine(until: { $0.hasPrefix("RELEASED") })
+        #expect(try waiter.wait() == .exited(0))
+        try agent.wait()
+    }
+
+    /// A wait without a token keeps its own time with a timer that interrupts
+    /// `flock` (every 2 ms once due, in case a signal lands outside it). When the
+    /// wait ends, no such signal may reach the caller's next system calls: an
+    /// interrupted `poll` here would return -1 (EINTR) instead of timing out.
+    @Test func aTimedOutWaitLeavesNoInterruptForTheCallersNextSystemCalls() throws {
+        let t = try TestStore("no-stray-signal")
+        let (agent, _) = try holder(t.directory.path)
+        for _ in 0..<3 {
+            let outcome = acquisitionError { () throws(MetadataCacheError) in
+                try t.store.acquireWriterLock(timeout: .after(.milliseconds(50)))
+            }
+            guard case .lockTimeout = outcome else {
+                Issue.record("expected a timeout, got \(outcome)")
+                return
+            }
+            // Nothing queued for this thread, and nothing still firing: with the
+            // signal unblocked (this thread may block it), a 20 ms poll — ten
+            // times the timer's repeat interval — is not interrupted.
+            let number = try #require(LockWaitInterruptSignal.number)
+            var pending = sigset_t()
+            sigpending(&pending)
+            #expect(sigismember(&pending, number) == 0, "a lock-wait signal is pending after the wait")
+            var set = sigset_t()
+            var previous = sigset_t()
+            sigemptyset(&set)
+            sigaddset(&set, number)
+            pthread_sigmask(SIG_UNBLOCK, &set, &previous)
+            let result = poll(nil, 0, 20)
+            let error = errno
+            pthread_sigmask(SIG_SETMASK, &previous, nil)
+            #expect(result == 0, "poll returned \(result), errno \(error): a lock-wait signal outlived the wait")
+        }
+        agent.closeStdin()
         try agent.wait()
     }
 
@@ -181,9 +241,9 @@ import SystemCallFaults
         try agent.wait()
     }
 
-    /// The progress callback runs outside the wait's mutex; a grant that arrives
-    /// while it runs is claimed at once, and the wait returns only after the
-    /// callback did: no progress event follows the acquisition.
+    /// The progress callback runs on the waiting thread, inside the wait; a grant
+    /// that arrives while it runs is taken as soon as it returns, and no progress
+    /// event follows the acquisition.
     @Test func aGrantDuringAProgressCallbackIsTakenAndNoProgressFollowsIt() throws {
         let dir = TemporaryDirectory("grant-in-progress")
         let (agent, _) = try holder(dir.path)

@@ -47,8 +47,6 @@ package final class HeldWriterLock: Sendable {
     private let flockFD: Int32?
     /// Lock-file backend: our owner file.
     private let ownerFile: OwnerFileHold?
-    /// The sleeping watchdog of the wait that granted this lock, if it waited.
-    private let watchdog: LockWaitWatchdog?
     private let sys: SystemCalls
     private let observer: (any CacheObserver)?
     private let released = AtomicCell<Bool>(false)
@@ -57,7 +55,7 @@ package final class HeldWriterLock: Sendable {
         directory: CacheDirectoryHandle, backend: LockBackendKind, lockPath: String, registryKey: HeldWriterLocks.Key,
         record: HolderRecord,
         waited: Duration, timeout: LockTimeout, acquisitionStarted: ContinuousClock.Instant, flockFD: Int32?,
-        ownerFile: OwnerFileHold?, watchdog: LockWaitWatchdog?, sys: SystemCalls, observer: (any CacheObserver)?,
+        ownerFile: OwnerFileHold?, sys: SystemCalls, observer: (any CacheObserver)?,
         excludesEveryWriter: Bool
     ) {
         self.directory = directory
@@ -71,7 +69,6 @@ package final class HeldWriterLock: Sendable {
         self.acquired = .now
         self.flockFD = flockFD
         self.ownerFile = ownerFile
-        self.watchdog = watchdog
         self.sys = sys
         self.observer = observer
         self.excludesEveryWriter = excludesEveryWriter
@@ -160,8 +157,6 @@ package final class HeldWriterLock: Sendable {
             sys.closeIgnoringErrors(flockFD)
         }
         if let ownerFile { sys.closeIgnoringErrors(ownerFile.ownership.fd) }
-        // After the unlock: waking the wait's watchdog now delays nobody.
-        watchdog?.dismiss()
         observer?.observe(.lockReleased(lockPath: lockPath, heldFor: heldFor))
     }
 }

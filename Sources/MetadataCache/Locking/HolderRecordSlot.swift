@@ -76,6 +76,44 @@ package struct HolderRecordSlot: Sendable {
         self.timestampOffset = offset
     }
 
+    /// A slot describing this process, for a new acquisition of `backend`: a fresh
+    /// lease id, `acquiredAt` now (stamp it again once the lock is granted).
+    ///
+    /// Why a per-process template. Everything in an advisory record but the lease
+    /// id and the timestamp is fixed for the life of the process, and encoding it
+    /// (JSON string escaping, one `String` append at a time) was half the cost of
+    /// an uncontended acquire + release (`perf record` of figure 3: 11 of 24 µs).
+    /// So the advisory record is encoded once per process, with a placeholder
+    /// lease id of the same fixed width, and each acquisition copies the bytes and
+    /// writes its 16 lease-id digits in place: the same bytes a fresh encoding
+    /// would produce. A forked child (another pid) encodes afresh.
+    package static func forCurrentProcess(backend: LockBackendKind, leaseSeconds: Double? = nil) -> HolderRecordSlot {
+        guard backend == .advisory, leaseSeconds == nil, let template = advisoryTemplate,
+            template.pid == ProcessIdentity.currentPID
+        else {
+            return HolderRecordSlot(HolderRecord.forCurrentProcess(backend: backend, leaseSeconds: leaseSeconds))
+        }
+        var slot = template.slot
+        let digits = Array(Hex.format(UInt64.random(in: 1...UInt64.max)).utf8)
+        slot.bytes.replaceSubrange(template.leaseIDOffset..<template.leaseIDOffset + digits.count, with: digits)
+        slot.record.leaseID = String(decoding: digits, as: UTF8.self)
+        slot.record.acquiredAt = Date()
+        return slot
+    }
+
+    /// This process's advisory slot with a placeholder lease id, and where the id's
+    /// 16 digits sit; nil when the record does not fit the slot (then every
+    /// acquisition encodes its own, and publishes blanks as `init` does).
+    private static let advisoryTemplate: (pid: Int32, slot: HolderRecordSlot, leaseIDOffset: Int)? = {
+        var record = HolderRecord.forCurrentProcess(backend: .advisory)
+        record.leaseID = Hex.format(0)
+        let slot = HolderRecordSlot(record)
+        guard slot.timestampOffset >= 0, let offset = offset(after: #""leaseId":""#, in: slot.bytes),
+            offset + 16 <= slot.bytes.count
+        else { return nil }
+        return (record.pid, slot, offset)
+    }()
+
     /// Sets `acquiredAt` to now (wall clock, millisecond precision) in both the
     /// record and the encoded bytes, without allocating.
     package mutating func stamp() {
@@ -97,11 +135,17 @@ package struct HolderRecordSlot: Sendable {
     /// first match is the key: inside an encoded string every `"` is escaped as
     /// `\"`, so the pattern cannot occur within the host or the command.
     private static func timestampOffset(in text: [UInt8]) -> Int? {
-        let key = Array(#""acquiredAt":""#.utf8)
+        guard let offset = offset(after: #""acquiredAt":""#, in: text) else { return nil }
+        return offset + ISO8601Timestamp.length <= text.count ? offset : nil
+    }
+
+    /// Where the text right after the first occurrence of `key` starts (the same
+    /// reasoning as for the timestamp: an encoded string cannot contain `key`).
+    private static func offset(after key: String, in text: [UInt8]) -> Int? {
+        let key = Array(key.utf8)
         guard text.count >= key.count else { return nil }
         for start in 0...(text.count - key.count) where text[start..<start + key.count].elementsEqual(key) {
-            let offset = start + key.count
-            return offset + ISO8601Timestamp.length <= text.count ? offset : nil
+            return start + key.count
         }
         return nil
     }

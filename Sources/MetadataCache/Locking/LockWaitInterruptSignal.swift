@@ -93,7 +93,47 @@ package enum LockWaitInterruptSignal {
         sigemptyset(&set)
         sigaddset(&set, number)
         pthread_sigmask(SIG_UNBLOCK, &set, &previous)
-        defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
+        // Restored only if the host had blocked it: otherwise the mask is
+        // unchanged, and a system call less lies between a grant and the guard.
+        defer { if sigismember(&previous, number) == 1 { pthread_sigmask(SIG_SETMASK, &previous, nil) } }
         return try body()
+    }
+
+    /// Runs `body` with the signal blocked for the calling thread (a lock wait's
+    /// progress callback: the host's code there must not see `EINTR` from a
+    /// signal meant for `flock`). A signal sent meanwhile stays pending and is
+    /// delivered when the mask is restored, still inside the library.
+    package static func blocked<T>(_ body: () -> T) -> T {
+        guard let number else { return body() }
+        var set = sigset_t()
+        var previous = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, number)
+        pthread_sigmask(SIG_BLOCK, &set, &previous)
+        defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
+        return body()
+    }
+
+    /// Makes one system call, so that a signal already queued for the calling
+    /// thread (and not blocked) is delivered now: the kernel delivers pending
+    /// signals on the way back from any system call.
+    package static func deliverPending() {
+        var pending = sigset_t()
+        sigpending(&pending)
+    }
+
+    /// Takes every instance of the signal pending for the calling thread, which
+    /// must have it blocked (so that none is delivered to a handler, or lost,
+    /// while it looks).
+    package static func discardPending() {
+        guard let number else { return }
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, number)
+        var pending = sigset_t()
+        while sigpending(&pending) == 0, sigismember(&pending, number) == 1 {
+            var received: Int32 = 0
+            _ = sigwait(&set, &received)
+        }
     }
 }

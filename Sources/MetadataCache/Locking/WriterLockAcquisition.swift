@@ -136,18 +136,17 @@ package struct WriterLockAcquisition: Sendable {
         let fd = try openLockFile()
         // Encode our record now, before any wait: after the kernel grants the lock,
         // only its timestamp is left to fill in (see HolderRecordSlot).
-        var slot = HolderRecordSlot(HolderRecord.forCurrentProcess(backend: .advisory))
+        var slot = HolderRecordSlot.forCurrentProcess(backend: .advisory)
         var keep = false
         defer { if !keep { sys.closeIgnoringErrors(fd) } }
         var waited = Duration.zero
-        var watchdog: LockWaitWatchdog?
         do throws(MetadataCacheError) {
             // One non-blocking attempt first: uncontended, that is the whole cost;
             // contended, we learn it before blocking, so we can read the holder,
             // refuse a self-deadlock and announce the wait at once.
             if try !sys.tryFlock(fd, path: lockPath) {
                 var announced = false
-                watchdog = try waitInKernelQueue(
+                try waitInKernelQueue(
                     fd: fd, eventPath: lockPath, holder: readRecordOrKernelHolder(fd: fd), timeout: timeout, started: started,
                     cancellation: cancellation, reentrancy: reentrancy, key: registration.key, announced: &announced)
                 waited = ContinuousClock.now - started
@@ -164,7 +163,7 @@ package struct WriterLockAcquisition: Sendable {
         observer?.observe(.lockAcquired(lockPath: lockPath, backend: .advisory, waited: waited))
         return HeldWriterLock(
             directory: directory, backend: .advisory, lockPath: lockPath, registryKey: registration.key, record: record, waited: waited,
-            timeout: timeout, acquisitionStarted: started, flockFD: fd, ownerFile: nil, watchdog: watchdog, sys: sys,
+            timeout: timeout, acquisitionStarted: started, flockFD: fd, ownerFile: nil, sys: sys,
             observer: observer, excludesEveryWriter: flockExcludesEveryWriter)
     }
 
@@ -180,13 +179,13 @@ package struct WriterLockAcquisition: Sendable {
     /// immediate timeout, announces the wait (once: `announced`), then blocks in
     /// `BlockingFlockWait`, where every waiter is woken by the release and none
     /// polls — which is what keeps long waiters from being overtaken forever.
-    /// Returns the wait's sleeping watchdog (dismiss it after the release) once
-    /// the lock is held; throws the timeout, cancellation or self-deadlock.
+    /// Returns once the lock is held; throws the timeout, cancellation or
+    /// self-deadlock.
     /// - Parameter eventPath: the lock path events and errors name.
     private func waitInKernelQueue(
         fd: Int32, eventPath: String, holder: HolderRecord?, timeout: LockTimeout, started: ContinuousClock.Instant,
         cancellation: [CancellationToken], reentrancy: Reentrancy, key: HeldWriterLocks.Key, announced: inout Bool
-    ) throws(MetadataCacheError) -> LockWaitWatchdog? {
+    ) throws(MetadataCacheError) {
         try refuseSelfDeadlock(holder: holder, reentrancy: reentrancy, key: key)
         let now = ContinuousClock.now
         let deadline = timeout.duration.map { started + $0 }
@@ -201,32 +200,31 @@ package struct WriterLockAcquisition: Sendable {
         }
         // A holder record naming an ancestor can appear after the wait began (the
         // record is written just after the lock is taken): the progress callback
-        // re-checks and ends the wait through this private token.
-        let selfDeadlock = CancellationToken()
-        let observer = self.observer
-        let sys = self.sys
+        // (on this thread) re-checks and ends the wait.
+        var selfDeadlock = false
         let outcome = try BlockingFlockWait.wait(
             fd: fd, lockPath: layout.lockPath, sys: sys, started: started, deadline: deadline,
-            cancellation: cancellation + [selfDeadlock]
+            cancellation: cancellation
         ) { elapsed in
-            let current = Self.readRecord(fd: fd, sys: sys)
+            let current = readRecord(fd: fd)
             if Self.selfDeadlockHolder(current, reentrancy: reentrancy, registryKey: key) != nil {
-                selfDeadlock.cancel()
-                return
+                selfDeadlock = true
+                return false
             }
             let remaining = timeout.duration.map { $0 > elapsed ? $0 - elapsed : .zero }
             observer?.observe(.lockWaitProgress(lockPath: eventPath, elapsed: elapsed, remaining: remaining, holder: current))
+            return true
         }
         let waited = ContinuousClock.now - started
         switch outcome {
-        case let .acquired(sleepingWatchdog):
-            return sleepingWatchdog
+        case .acquired:
+            return
         case .timedOut:
             let last = readRecord(fd: fd)
             observer?.observe(.lockTimedOut(lockPath: eventPath, waited: waited, holder: last))
             throw MetadataCacheError.lockTimeout(lockPath: eventPath, timeout: timeout, waited: waited, holder: last)
         case .cancelled:
-            if selfDeadlock.isCancelled, let (holder, ancestor) = Self.selfDeadlockHolder(
+            if selfDeadlock, let (holder, ancestor) = Self.selfDeadlockHolder(
                 readRecord(fd: fd), reentrancy: reentrancy, registryKey: key)
             {
                 throw MetadataCacheError.selfDeadlock(lockPath: layout.lockPath, holder: holder, holderIsAncestor: ancestor)
@@ -333,7 +331,6 @@ package struct WriterLockAcquisition: Sendable {
             // fair as the advisory one (a non-blocking attempt plus polling let
             // newcomers overtake long waiters until they timed out).
             var holdsFlock = false
-            var watchdog: LockWaitWatchdog?
             if flockUsable {
                 do throws(MetadataCacheError) {
                     if try sys.tryFlock(flockFD, path: layout.lockPath) {
@@ -343,7 +340,7 @@ package struct WriterLockAcquisition: Sendable {
                         // lock-file writer (which also published its record there).
                         let holder = readRecord(fd: flockFD) ?? (try? owner.readOwner())?.record
                             ?? readRecordOrKernelHolder(fd: flockFD)
-                        watchdog = try waitInKernelQueue(
+                        try waitInKernelQueue(
                             fd: flockFD, eventPath: lockPath, holder: holder, timeout: timeout, started: started,
                             cancellation: cancellation, reentrancy: reentrancy, key: registration.key,
                             announced: &announced)
@@ -364,7 +361,6 @@ package struct WriterLockAcquisition: Sendable {
                 }
             } catch {
                 if holdsFlock { try? sys.unlock(flockFD, path: layout.lockPath) }
-                watchdog?.dismiss()
                 throw error
             }
             let now = clock.now
@@ -386,7 +382,7 @@ package struct WriterLockAcquisition: Sendable {
                 return HeldWriterLock(
                     directory: directory, backend: .lockFile, lockPath: lockPath, registryKey: registration.key, record: record, waited: waited,
                     timeout: timeout, acquisitionStarted: started, flockFD: holdsFlock ? flockFD : nil, ownerFile: hold,
-                    watchdog: watchdog, sys: sys, observer: observer,
+                    sys: sys, observer: observer,
                     excludesEveryWriter: holdsFlock && flockExcludesEveryWriter)
             case let .held(holder):
                 if holdsFlock {
@@ -394,7 +390,6 @@ package struct WriterLockAcquisition: Sendable {
                     // whose lease this waiter is still watching): give the flock
                     // back while we wait, so others can examine it too.
                     try? sys.unlock(flockFD, path: layout.lockPath)
-                    watchdog?.dismiss()
                 }
                 try refuseSelfDeadlock(holder: holder, reentrancy: reentrancy, key: registration.key)
                 let waited = now - started
@@ -463,11 +458,9 @@ package struct WriterLockAcquisition: Sendable {
             if reentrancy == .refuse, HeldWriterLocks.entry(registryKey) != nil { return (holder, false) }
             return nil
         }
-        for ancestor in ProcessIdentity.ancestors() where ancestor.pid == holder.pid {
-            let sameProcess = holder.processStartTime == nil || ancestor.startTime == nil
-                || holder.processStartTime == ancestor.startTime
-            if sameProcess { return (holder, true) }
-        }
-        return nil
+        guard let ancestorStartTime = ProcessIdentity.ancestorStartTime(of: holder.pid) else { return nil }
+        let sameProcess = holder.processStartTime == nil || ancestorStartTime == nil
+            || holder.processStartTime == ancestorStartTime
+        return sameProcess ? (holder, true) : nil
     }
 }
