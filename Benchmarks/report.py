@@ -471,7 +471,13 @@ WHY = {
         "Beyond the floor's open, flock, unlock and close, an acquisition `lstat`s the directory (the in-process "
         "registry's key), takes a lease id from `getrandom`, and writes and blanks the holder record (two 1 KiB "
         "`pwrite`s, each updating the lock file's times through the ext4 journal). Issue 12 removed the record's "
-        "JSON encoding from every acquisition (encoded once per process, 11 of 24 µs before: `perf record`)."),
+        "JSON encoding from every acquisition (encoded once per process, 11 of 24 µs before: `perf record`), "
+        "which brought it to 2.75-2.99x. Issue 19 then made every operation reach the store through a directory "
+        "descriptor opened and checked component by component from `/`: on the benchmark's six-component path "
+        "that is ~27 more system calls per acquisition (`strace -f -c` of 102 cycles: ~37 in all, ~9 each of "
+        "`openat`, `close`, `newfstatat`, `geteuid`), most of today's ratio. docs/design.md (\"Errors and "
+        "security\") sketches keeping the checked descriptor and re-walking only when an `lstat` of the path "
+        "names another directory."),
     "Lock handover p99": (
         "See the median: the same costs, plus scheduling on a 2-vCPU VM (the woken waiter "
         "can land on the CPU the holder still occupies)."),
