@@ -113,6 +113,9 @@ package struct CacheDirectoryHandle: Sendable {
         try sys.fstatatIfExists(descriptor, name, path: path(of: name))
     }
 
+    /// `renameat` within this one directory: the atomic replace every commit,
+    /// break and move-aside relies on. Both names are resolved in the directory
+    /// that was checked, so a path swapped meanwhile cannot redirect either end.
     package func rename(_ from: String, to: String) throws(MetadataCacheError) {
         try sys.renameat(descriptor, from, to: to, path: path(of: from), toPath: path(of: to))
     }
@@ -137,7 +140,9 @@ package struct CacheDirectoryHandle: Sendable {
         try sys.listDirectory(fd: descriptor, path: path)
     }
 
-    /// Makes renames and creations in the directory durable.
+    /// Makes renames and creations in the directory durable: without it, a
+    /// power cut after a commit returned can bring back the old directory entry
+    /// (the rename lives in the directory's metadata, not in the file's).
     package func fsync() throws(MetadataCacheError) {
         try sys.fsyncDirectory(descriptor, path: path)
     }
